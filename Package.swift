@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Rollcall",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HashRing", targets: ["HashRing"]),
+        .library(name: "Coordination", targets: ["Coordination"]),
+        .executable(name: "control-plane", targets: ["ControlPlane"]),
+        .executable(name: "worker", targets: ["Worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+    ],
+    targets: [
+        // Pure: stable hash, bounded-load rendezvous assignment, diffs. Standard library only.
+        .target(name: "HashRing"),
+        // Shared vocabulary: wire types, epochs, lease deadlines, Snowflake ids.
+        .target(name: "Coordination", dependencies: ["HashRing"]),
+
+        // C libraries from Debian's -dev packages. No pkgConfig: hiredis.pc's flags make SwiftPM warn.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+
+        // Blocking C connections behind Mutexes on a dedicated thread pool.
+        .target(name: "BlockingPool", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
+        // Thin adapters: the only code that touches the C libraries.
+        .target(name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool"]),
+        .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
+
+        .executableTarget(name: "ControlPlane", dependencies: ["Coordination", "HashRing", "RedisAdapter"]),
+        .executableTarget(name: "Worker", dependencies: ["Coordination", "HashRing", "PostgresAdapter"]),
+
+        // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HashRingTests", dependencies: ["HashRing"]),
+        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
+        .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
+        .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
+    ]
+)

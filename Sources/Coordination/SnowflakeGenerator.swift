@@ -1,0 +1,117 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Wall-clock milliseconds since the Unix epoch; injected so tests can step the clock.
+public protocol MillisecondClock: Sendable {
+    func currentMillis() -> Int64
+}
+
+/// The system's real-time clock.
+public struct SystemMillisecondClock: MillisecondClock {
+    public init() {}
+
+    public func currentMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// Why no id was issued.
+public enum SnowflakeError: Error, Hashable, Sendable {
+    /// The worker number does not fit in 10 bits.
+    case workerNumberOutOfRange(Int)
+    /// The clock went back by more than the generator waits out.
+    case clockMovedBackwards(millis: Int64)
+    /// The clock is before the id epoch, or past what 41 bits hold.
+    case timestampOutOfRange(millisSinceEpoch: Int64)
+    /// More ids were asked for at once than one call issues.
+    case countOutOfRange(Int)
+}
+
+/// Issues Snowflake ids for one worker number. Thread-safe.
+///
+/// Within one millisecond it counts the sequence up; when 4,096 ids are used it waits for the
+/// next millisecond. If the clock steps back by at most `maxClockStepBack` it keeps counting on
+/// the last millisecond it used (waiting for the clock only if that millisecond fills up);
+/// a larger step back fails with `clockMovedBackwards`. It never repeats an id.
+public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
+    /// 2024-01-01T00:00:00Z, the default id epoch.
+    public static var defaultEpochMillis: Int64 { 1_704_067_200_000 }
+    /// The most ids one `next(count:)` call issues.
+    public static var maxBatch: Int { 4096 }
+
+    public let workerNumber: Int
+    public let epochMillis: Int64
+    public let maxClockStepBackMillis: Int64
+    private let clock: C
+    private let state = Mutex(State())
+
+    private struct State {
+        var lastMillis: Int64 = -1
+        var sequence = 0
+    }
+
+    /// A generator for `workerNumber` (0...1023).
+    public init(workerNumber: Int, clock: C, epochMillis: Int64 = 1_704_067_200_000, maxClockStepBackMillis: Int64 = 10) throws(SnowflakeError) {
+        guard (0...SnowflakeID.maxWorkerNumber).contains(workerNumber) else { throw .workerNumberOutOfRange(workerNumber) }
+        self.workerNumber = workerNumber
+        self.clock = clock
+        self.epochMillis = epochMillis
+        self.maxClockStepBackMillis = maxClockStepBackMillis
+    }
+
+    /// The next id.
+    public func next() throws(SnowflakeError) -> SnowflakeID {
+        try state.withLock { (state) throws(SnowflakeError) -> SnowflakeID in try issue(&state) }
+    }
+
+    /// `count` consecutive ids (1...4096), issued under one lock.
+    public func next(count: Int) throws(SnowflakeError) -> [SnowflakeID] {
+        guard (1...Self.maxBatch).contains(count) else { throw .countOutOfRange(count) }
+        return try state.withLock { (state) throws(SnowflakeError) -> [SnowflakeID] in
+            var ids: [SnowflakeID] = []
+            ids.reserveCapacity(count)
+            for _ in 0..<count { ids.append(try issue(&state)) }
+            return ids
+        }
+    }
+
+    private func issue(_ state: inout State) throws(SnowflakeError) -> SnowflakeID {
+        var now = clock.currentMillis() - epochMillis
+        guard now >= 0 else { throw .timestampOutOfRange(millisSinceEpoch: now) }
+        if now < state.lastMillis {
+            guard state.lastMillis - now <= maxClockStepBackMillis else {
+                throw .clockMovedBackwards(millis: state.lastMillis - now)
+            }
+            now = state.lastMillis
+        }
+        if now == state.lastMillis {
+            if state.sequence < SnowflakeID.maxSequence {
+                state.sequence += 1
+            } else {
+                now = try waitPast(state.lastMillis)
+                state.sequence = 0
+            }
+        } else {
+            state.sequence = 0
+        }
+        guard (0...SnowflakeID.maxTimestamp).contains(now) else { throw .timestampOutOfRange(millisSinceEpoch: now) }
+        state.lastMillis = now
+        return SnowflakeID(millisSinceEpoch: now, workerNumber: workerNumber, sequence: state.sequence)
+    }
+
+    /// Spins until the clock passes `millis` (at most about a millisecond, or the allowed step back).
+    private func waitPast(_ millis: Int64) throws(SnowflakeError) -> Int64 {
+        while true {
+            let now = clock.currentMillis() - epochMillis
+            if now > millis { return now }
+            if millis - now > maxClockStepBackMillis { throw .clockMovedBackwards(millis: millis - now) }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// A 64-bit Snowflake id: `0 | 41 bits ms since the id epoch | 10 bits worker number | 12 bits sequence`.
+///
+/// Ids of one worker number increase strictly; ids of two numbers never collide. On the wire an
+/// id is a decimal string, because JSON numbers lose precision past 2^53 in many clients.
+public struct SnowflakeID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public static let timestampBits = 41
+    public static let workerBits = 10
+    public static let sequenceBits = 12
+    /// 1,024 worker numbers: 0...1023.
+    public static let maxWorkerNumber = (1 << workerBits) - 1
+    /// 4,096 ids per millisecond per worker.
+    public static let maxSequence = (1 << sequenceBits) - 1
+    public static let maxTimestamp: Int64 = (1 << 41) - 1
+
+    public let rawValue: Int64
+
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    /// Packs the three fields; each must be within its bit range.
+    public init(millisSinceEpoch: Int64, workerNumber: Int, sequence: Int) {
+        precondition((0...Self.maxTimestamp).contains(millisSinceEpoch))
+        precondition((0...Self.maxWorkerNumber).contains(workerNumber) && (0...Self.maxSequence).contains(sequence))
+        rawValue = millisSinceEpoch << 22 | Int64(workerNumber) << 12 | Int64(sequence)
+    }
+
+    /// Milliseconds since the generator's id epoch.
+    public var millisSinceEpoch: Int64 { rawValue >> 22 }
+    /// The worker number that issued the id.
+    public var workerNumber: Int { Int(rawValue >> 12) & Self.maxWorkerNumber }
+    /// The id's place within its millisecond.
+    public var sequence: Int { Int(rawValue) & Self.maxSequence }
+
+    public static func < (lhs: SnowflakeID, rhs: SnowflakeID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Int64(text), value >= 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a Snowflake id: \(text)"))
+        }
+        rawValue = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public var description: String { String(rawValue) }
+}

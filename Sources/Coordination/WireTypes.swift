@@ -1,0 +1,110 @@
+/// `POST /v1/workers/{name}/heartbeat` body. Only `instance` is required.
+public struct HeartbeatRequest: Codable, Hashable, Sendable {
+    /// The random id the worker process made at start.
+    public var instance: String
+    /// Partitions the worker is still processing; a revoked partition is handed on once it is gone from here.
+    public var held: [Int]?
+    /// The number the worker believes it holds.
+    public var number: Int?
+    /// The epoch the worker believes it holds.
+    public var epoch: Epoch?
+
+    public init(instance: String, held: [Int]? = nil, number: Int? = nil, epoch: Epoch? = nil) {
+        self.instance = instance
+        self.held = held
+        self.number = number
+        self.epoch = epoch
+    }
+}
+
+/// The grant a heartbeat returns.
+public struct HeartbeatResponse: Codable, Hashable, Sendable {
+    public var name: String
+    public var instance: String
+    public var number: Int
+    public var epoch: Epoch
+    public var leaseTTLMillis: Int64
+    public var heartbeatIntervalMillis: Int64
+    public var assignmentVersion: Int64
+    /// Partitions granted: the worker may process these now.
+    public var partitions: [Int]
+    /// Partitions revoked: the worker must stop these now and stop reporting them held.
+    public var revoked: [Int]
+    public var consumerGroup: String
+    public var partitionCount: Int
+
+    public init(
+        name: String, instance: String, number: Int, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
+        assignmentVersion: Int64, partitions: [Int], revoked: [Int], consumerGroup: String, partitionCount: Int
+    ) {
+        self.name = name
+        self.instance = instance
+        self.number = number
+        self.epoch = epoch
+        self.leaseTTLMillis = leaseTTLMillis
+        self.heartbeatIntervalMillis = heartbeatIntervalMillis
+        self.assignmentVersion = assignmentVersion
+        self.partitions = partitions
+        self.revoked = revoked
+        self.consumerGroup = consumerGroup
+        self.partitionCount = partitionCount
+    }
+}
+
+/// `GET /v1/assignment`: `owners[p]` is the number owning partition `p`, or nil.
+public struct AssignmentSnapshot: Codable, Hashable, Sendable {
+    public var version: Int64
+    public var partitionCount: Int
+    public var members: [Int]
+    public var owners: [Int?]
+
+    public init(version: Int64, partitionCount: Int, members: [Int], owners: [Int?]) {
+        self.version = version
+        self.partitionCount = partitionCount
+        self.members = members
+        self.owners = owners
+    }
+}
+
+/// One live worker, as `GET /v1/workers` lists it.
+public struct WorkerSummary: Codable, Hashable, Sendable {
+    public var name: String
+    public var number: Int
+    public var epoch: Epoch
+    public var instance: String
+    /// ISO 8601, on the lease store's clock.
+    public var expiresAt: String
+    /// How many partitions the worker is granted.
+    public var partitions: Int
+    public var consumerGroup: String
+
+    public init(name: String, number: Int, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String) {
+        self.name = name
+        self.number = number
+        self.epoch = epoch
+        self.instance = instance
+        self.expiresAt = expiresAt
+        self.partitions = partitions
+        self.consumerGroup = consumerGroup
+    }
+}
+
+/// `GET /v1/workers`.
+public struct WorkerList: Codable, Hashable, Sendable {
+    public var workers: [WorkerSummary]
+
+    public init(workers: [WorkerSummary]) { self.workers = workers }
+}
+
+/// Every error response: `{"error": code, "message": text}`.
+public struct ErrorBody: Codable, Hashable, Sendable {
+    /// A stable, machine-readable code such as `conflict` or `invalid_name`.
+    public var error: String
+    /// What went wrong, for a person.
+    public var message: String
+
+    public init(error: String, message: String) {
+        self.error = error
+        self.message = message
+    }
+}

@@ -1,0 +1,17 @@
+/// Why a ring or partitioner could not be built from its inputs.
+public enum RingError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The partition count was below 1.
+    case invalidPartitionCount(Int)
+    /// Epsilon was negative, infinite or NaN.
+    case invalidEpsilon(Double)
+    /// A member number was outside `0...UInt32.max`.
+    case invalidMember(Int)
+
+    public var description: String {
+        switch self {
+        case .invalidPartitionCount(let count): "partition count must be at least 1, got \(count)"
+        case .invalidEpsilon(let epsilon): "epsilon must be a finite number >= 0, got \(epsilon)"
+        case .invalidMember(let member): "member numbers must be in 0...\(UInt32.max), got \(member)"
+        }
+    }
+}

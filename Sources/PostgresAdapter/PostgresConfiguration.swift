@@ -1,0 +1,36 @@
+/// Where and how to connect. The URL is handed to libpq, which parses `postgres://` URIs itself.
+public struct PostgresConfiguration: Sendable, Hashable {
+    /// `postgres://user:password@host:port/database?options`.
+    public var url: String
+    /// How long a connect may take (libpq's `connect_timeout`, whole seconds, at least 2).
+    public var connectTimeout: Duration
+    /// The server cancels any statement running longer (`statement_timeout`).
+    public var statementTimeout: Duration
+    /// Connections in the pool, each with its own blocking thread.
+    public var poolSize: Int
+
+    public init(url: String, connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(10), poolSize: Int = 2) {
+        self.url = url
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.poolSize = max(poolSize, 1)
+    }
+
+    /// libpq keywords and values; later entries (from the expanded URL) override earlier defaults.
+    var connectionParameters: [(String, String)] {
+        let (seconds, _) = connectTimeout.components
+        let statementMillis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        return [
+            ("connect_timeout", String(max(seconds, 2))),
+            // A dead peer is noticed within seconds, not after the kernel's two-hour keepalive default.
+            ("keepalives", "1"),
+            ("keepalives_idle", "5"),
+            ("keepalives_interval", "2"),
+            ("keepalives_count", "3"),
+            ("tcp_user_timeout", "10000"),
+            ("options", "-c statement_timeout=\(statementMillis)"),
+            ("application_name", "rollcall"),
+            ("dbname", url),
+        ]
+    }
+}

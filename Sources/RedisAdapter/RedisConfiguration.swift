@@ -1,0 +1,49 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Where and how to connect: parsed from `redis://[[user]:password@]host[:port][/db]`.
+public struct RedisConfiguration: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var username: String?
+    public var password: String?
+    public var database: Int
+    /// How long a connect (TCP plus AUTH and SELECT) may take.
+    public var connectTimeout: Duration
+    /// How long one command may wait for its reply.
+    public var commandTimeout: Duration
+    /// Connections in the pool, each with its own blocking thread.
+    public var poolSize: Int
+
+    public init(
+        url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2), poolSize: Int = 4
+    ) throws(RedisError) {
+        guard let components = URLComponents(string: url), components.scheme == "redis" else {
+            throw .invalidURL(url, reason: "expected redis://[[user]:password@]host[:port][/db]")
+        }
+        var host = components.host ?? ""
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw .invalidURL(url, reason: "no host") }
+        let port = components.port ?? 6379
+        guard (1...65535).contains(port) else { throw .invalidURL(url, reason: "port \(port) is out of range") }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        guard path.isEmpty || Int(path).map({ $0 >= 0 }) == true else {
+            throw .invalidURL(url, reason: "database must be a number, got \(path)")
+        }
+        guard poolSize >= 1 else { throw .invalidURL(url, reason: "pool size must be at least 1") }
+        self.host = host
+        self.port = port
+        self.username = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        self.password = components.password
+        self.database = Int(path) ?? 0
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.poolSize = poolSize
+    }
+
+    /// `host:port`, for messages. Never includes the password.
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
