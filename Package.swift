@@ -11,7 +11,8 @@ let package = Package(
         .executable(name: "worker", targets: ["Worker"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Pure: stable hash, bounded-load rendezvous assignment, diffs. Standard library only.
@@ -38,5 +39,13 @@ let package = Package(
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
+
+        // package-benchmark suites: `swift package benchmark` (scripts/bench).
+        .executableTarget(
+            name: "RollcallBenchmarks",
+            dependencies: ["HashRing", "Coordination", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/RollcallBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -37,11 +37,14 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
             result = try await threads.runIfActive {
                 for offset in 0..<slots.count {
                     let slot = slots[(start &+ offset) % slots.count]
-                    if let result = slot.connection.withLockIfAvailable({ connection in Result { () throws(Failure) in try body(&connection) } }) {
+                    if let result = slot.connection.withLockIfAvailable({ connection in
+                        Result { () throws(Failure) in try body(&connection) }
+                    }) {
                         return result
                     }
                 }
-                return slots[start % slots.count].connection.withLock { connection in Result { () throws(Failure) in try body(&connection) } }
+                return slots[start % slots.count].connection.withLock { connection in Result { () throws(Failure) in try body(&connection) }
+                }
             }
         } catch {
             throw closedError

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Wall-clock milliseconds since the Unix epoch; injected so tests can step the clock.
@@ -58,7 +58,9 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
     }
 
     /// A generator for `workerNumber` (0...1023).
-    public init(workerNumber: Int, clock: C, epochMillis: Int64 = 1_704_067_200_000, maxClockStepBackMillis: Int64 = 10) throws(SnowflakeError) {
+    public init(workerNumber: Int, clock: C, epochMillis: Int64 = 1_704_067_200_000, maxClockStepBackMillis: Int64 = 10)
+        throws(SnowflakeError)
+    {
         guard (0...SnowflakeID.maxWorkerNumber).contains(workerNumber) else { throw .workerNumberOutOfRange(workerNumber) }
         self.workerNumber = workerNumber
         self.clock = clock

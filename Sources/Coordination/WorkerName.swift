@@ -13,7 +13,10 @@ public struct WorkerName: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static func isValid(_ name: String) -> Bool {
         let bytes = name.utf8
         return (1...253).contains(bytes.count)
-            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && bytes.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+            }
     }
 
     /// The rule, as an error message tells it.

@@ -1,7 +1,7 @@
 import CLibPQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One blocking libpq connection. The only code that imports `CLibPQ`: every failure becomes a
@@ -67,7 +67,8 @@ final class LibPQConnection {
             PostgresRow(
                 columns: columns,
                 values: (0..<columnCount).map { column in
-                    PQgetisnull(result, Int32(row), Int32(column)) == 1 ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+                    PQgetisnull(result, Int32(row), Int32(column)) == 1
+                        ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
                 }
             )
         }

@@ -39,7 +39,9 @@ public final class PostgresPool: Sendable {
     /// Closes every connection and stops the pool's threads; later calls throw.
     public func shutdown() async { await pool.shutdown() }
 
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (LibPQConnection) throws(PostgresError) -> T) async throws(PostgresError) -> T {
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (LibPQConnection) throws(PostgresError) -> T)
+        async throws(PostgresError) -> T
+    {
         let configuration = self.configuration
         return try await pool.withConnection { (slot) throws(PostgresError) -> T in
             let connection: LibPQConnection

@@ -1,7 +1,7 @@
 import CHiredis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One blocking hiredis connection. The only code that imports `CHiredis`: every hiredis failure
@@ -13,7 +13,8 @@ final class HiredisConnection {
 
     /// Connects, sets the command timeout, and authenticates and selects the database if asked.
     init(_ configuration: RedisConfiguration) throws(RedisError) {
-        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeval(configuration.connectTimeout)) else {
+        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeval(configuration.connectTimeout))
+        else {
             throw .connectFailed(address: configuration.address, call: "redisConnectWithTimeout", message: "out of memory")
         }
         if context.pointee.err != 0 {

@@ -25,12 +25,15 @@ public final class RedisPool: Sendable {
     }
 
     /// Runs one command with binary arguments.
-    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy = .retryOnceOnConnectionLoss) async throws(RedisError) -> RedisValue {
+    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy = .retryOnceOnConnectionLoss) async throws(RedisError) -> RedisValue
+    {
         try await perform(retry: retry) { connection throws(RedisError) in try connection.command(arguments) }
     }
 
     /// Runs `script` with EVALSHA, loading it first if this server does not know it (yet, or any more).
-    public func run(_ script: RedisScript, keys: [String], arguments: [String], retry: RetryPolicy = .retryOnceOnConnectionLoss) async throws(RedisError) -> RedisValue {
+    public func run(_ script: RedisScript, keys: [String], arguments: [String], retry: RetryPolicy = .retryOnceOnConnectionLoss)
+        async throws(RedisError) -> RedisValue
+    {
         let tail = ([String(keys.count)] + keys + arguments).map { Array($0.utf8) }
         return try await perform(retry: retry) { connection throws(RedisError) in
             for _ in 0..<2 {

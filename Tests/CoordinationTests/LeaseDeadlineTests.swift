@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import Coordination
 
@@ -21,7 +21,9 @@ struct LeaseDeadlineTests {
     @Test("the drift allowance is clamped to 0...1")
     func clampedDrift() {
         let start = ManualClock().now
-        #expect(LeaseDeadline<ManualClock>(sentAt: start, leaseTTL: .seconds(4), driftAllowance: -1).safeUntil == start.advanced(by: .seconds(4)))
+        #expect(
+            LeaseDeadline<ManualClock>(sentAt: start, leaseTTL: .seconds(4), driftAllowance: -1).safeUntil
+                == start.advanced(by: .seconds(4)))
         #expect(LeaseDeadline<ManualClock>(sentAt: start, leaseTTL: .seconds(4), driftAllowance: 3).safeUntil == start)
     }
 
@@ -45,7 +47,9 @@ struct WorkerNameTests {
     @Test("names are 1-253 characters of [a-z0-9.-]", arguments: ["pod-a", "a", "worker-7d9f-x.z", String(repeating: "a", count: 253)])
     func valid(name: String) { #expect(WorkerName(rawValue: name) != nil) }
 
-    @Test("anything else is refused", arguments: ["", "Pod-A", "pod_a", "pod a", "pöd", "pod/a", String(repeating: "a", count: 254), "a\u{0}"])
+    @Test(
+        "anything else is refused",
+        arguments: ["", "Pod-A", "pod_a", "pod a", "pöd", "pod/a", String(repeating: "a", count: 254), "a\u{0}"])
     func invalid(name: String) { #expect(WorkerName(rawValue: name) == nil) }
 
     @Test("a number's consumer group is prefix-number")

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -70,14 +71,17 @@ struct SnowflakeGeneratorTests {
 
     @Test("a large clock step back fails instead of repeating ids")
     func largeStepBack() throws {
-        let generator = try SnowflakeGenerator(workerNumber: 3, clock: ScriptedClock([epoch + 1000, epoch + 500]), maxClockStepBackMillis: 10)
+        let generator = try SnowflakeGenerator(
+            workerNumber: 3, clock: ScriptedClock([epoch + 1000, epoch + 500]), maxClockStepBackMillis: 10)
         _ = try generator.next()
         #expect(throws: SnowflakeError.clockMovedBackwards(millis: 500)) { try generator.next() }
     }
 
     @Test("worker numbers outside 0...1023, batch sizes outside 1...4096 and times before the id epoch are refused")
     func refusesBadInput() throws {
-        #expect(throws: SnowflakeError.workerNumberOutOfRange(1024)) { try SnowflakeGenerator(workerNumber: 1024, clock: ScriptedClock([0])) }
+        #expect(throws: SnowflakeError.workerNumberOutOfRange(1024)) {
+            try SnowflakeGenerator(workerNumber: 1024, clock: ScriptedClock([0]))
+        }
         #expect(throws: SnowflakeError.workerNumberOutOfRange(-1)) { try SnowflakeGenerator(workerNumber: -1, clock: ScriptedClock([0])) }
         let generator = try SnowflakeGenerator(workerNumber: 0, clock: ScriptedClock([epoch - 5]))
         #expect(throws: SnowflakeError.countOutOfRange(0)) { try generator.next(count: 0) }
@@ -105,5 +109,3 @@ struct SnowflakeGeneratorTests {
         #expect(try JSONDecoder().decode([String: SnowflakeID].self, from: data)["id"] == id)
     }
 }
-
-import Foundation

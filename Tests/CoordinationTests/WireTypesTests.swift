@@ -17,7 +17,8 @@ struct WireTypesTests {
 
     @Test("a heartbeat request reads and writes the JSON of DESIGN's wire format")
     func heartbeatRequest() throws {
-        let request = try roundTrip(HeartbeatRequest.self, #"{"instance": "5f0c", "held": [3, 17], "number": 2, "epoch": 1732270000123456}"#)
+        let request = try roundTrip(
+            HeartbeatRequest.self, #"{"instance": "5f0c", "held": [3, 17], "number": 2, "epoch": 1732270000123456}"#)
         #expect(request == HeartbeatRequest(instance: "5f0c", held: [3, 17], number: 2, epoch: Epoch(rawValue: 1_732_270_000_123_456)))
         let minimal = try roundTrip(HeartbeatRequest.self, #"{"instance": "5f0c"}"#)
         #expect(minimal.held == nil && minimal.number == nil && minimal.epoch == nil)
@@ -40,7 +41,8 @@ struct WireTypesTests {
 
     @Test("an assignment writes unowned partitions as null")
     func assignment() throws {
-        let snapshot = try roundTrip(AssignmentSnapshot.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
+        let snapshot = try roundTrip(
+            AssignmentSnapshot.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
         #expect(snapshot.owners == [2, 0, nil, 1])
         #expect(String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self).contains("null"))
     }
@@ -49,7 +51,8 @@ struct WireTypesTests {
     func workerList() throws {
         let list = try roundTrip(
             WorkerList.self,
-            #"{"workers": [{"name": "pod-a", "number": 2, "epoch": 17, "instance": "5f0c", "expiresAt": "2026-11-22T10:00:00.000Z", "partitions": 341, "consumerGroup": "inbox-2"}]}"#)
+            #"{"workers": [{"name": "pod-a", "number": 2, "epoch": 17, "instance": "5f0c", "expiresAt": "2026-11-22T10:00:00.000Z", "partitions": 341, "consumerGroup": "inbox-2"}]}"#
+        )
         #expect(list.workers.first?.partitions == 341)
     }
 
@@ -62,7 +65,11 @@ struct WireTypesTests {
     @Test("wrong field types and negative epochs are refused")
     func refusesBadTypes() {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": 5}"#.utf8)) }
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "held": "3"}"#.utf8)) }
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "epoch": -1}"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "held": "3"}"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "epoch": -1}"#.utf8))
+        }
     }
 }

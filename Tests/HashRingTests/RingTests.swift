@@ -36,7 +36,8 @@ struct RingTests {
             let partitionCount = trial % 4 == 0 ? 1024 : Int.random(in: 1...300, using: &rng)
             let memberCount = Int.random(in: 1...(trial % 10 == 0 ? 2 * partitionCount : 64), using: &rng)
             let epsilon = [0.0, 0.1, 0.25][trial % 3]
-            let ring = try Ring(members: Self.randomMembers(count: memberCount, using: &rng), partitionCount: partitionCount, epsilon: epsilon)
+            let ring = try Ring(
+                members: Self.randomMembers(count: memberCount, using: &rng), partitionCount: partitionCount, epsilon: epsilon)
             let bound = Int(((1 + epsilon) * Double(partitionCount) / Double(memberCount)).rounded(.up))
             #expect(ring.capacity == bound)
             #expect(ring.loads.values.allSatisfy { $0 <= bound })
@@ -63,7 +64,9 @@ struct RingTests {
         }
         let meanJoin = joinRatios.reduce(0, +) / Double(joinRatios.count)
         let meanLeave = leaveRatios.reduce(0, +) / Double(leaveRatios.count)
-        print("movement / ideal over 1000 memberships: join mean \(meanJoin) worst \(joinRatios.max()!), leave mean \(meanLeave) worst \(leaveRatios.max()!)")
+        print(
+            "movement / ideal over 1000 memberships: join mean \(meanJoin) worst \(joinRatios.max()!), leave mean \(meanLeave) worst \(leaveRatios.max()!)"
+        )
         #expect(meanJoin <= 1.25)
         #expect(meanLeave <= 1.25)
         // Every partition the newcomer owns moved; nothing else should move more than the newcomer's share again.

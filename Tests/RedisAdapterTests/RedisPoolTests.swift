@@ -1,0 +1,181 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import RedisAdapter
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct RedisPoolTests {
+    let url: String
+    let key = "test:\(UUID().uuidString)"
+
+    init() throws { url = try TestServers.requireRedisURL() }
+
+    func withPool<T>(poolSize: Int = 2, commandTimeout: Duration = .seconds(2), _ body: (RedisPool) async throws -> T) async throws -> T {
+        let pool = RedisPool(configuration: try RedisConfiguration(url: url, commandTimeout: commandTimeout, poolSize: poolSize))
+        do {
+            let result = try await body(pool)
+            await pool.shutdown()
+            return result
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    @Test("commands run and replies come back typed")
+    func roundTrip() async throws {
+        try await withPool { pool async throws in
+            #expect(try await pool.command(["SET", key, "v1"]) == .simpleString("OK"))
+            #expect(try await pool.command(["GET", key]).string == "v1")
+            #expect(try await pool.command(["INCRBY", key + ":n", "5"]) == .integer(5))
+            #expect(try await pool.command(["GET", key + ":missing"]) == .null)
+            _ = try await pool.command(["RPUSH", key + ":l", "a", "b"])
+            #expect(
+                try await pool.command(["LRANGE", key + ":l", "0", "-1"])
+                    == .array([.bulkString(Array("a".utf8)), .bulkString(Array("b".utf8))]))
+        }
+    }
+
+    @Test("HGETALL returns binary values byte for byte, NULs and CRLFs included")
+    func binaryValues() async throws {
+        let value = (0...255).map { UInt8($0) } + Array("\r\n\0end".utf8)
+        try await withPool { pool async throws in
+            _ = try await pool.command(bytes: [Array("HSET".utf8), Array(key.utf8), [0, 13, 10, 255], value])
+            let reply = try await pool.command(["HGETALL", key])
+            #expect(reply.array == [.bulkString([0, 13, 10, 255]), .bulkString(value)])
+        }
+    }
+
+    @Test("an error reply is thrown with Redis's message, and the connection stays usable")
+    func errorReply() async throws {
+        try await withPool(poolSize: 1) { pool async throws in
+            _ = try await pool.command(["SET", key, "text"])
+            await #expect {
+                try await pool.command(["HGET", key, "field"])
+            } throws: { error in
+                guard case .reply(let message) = error as? RedisError else { return false }
+                return message.hasPrefix("WRONGTYPE")
+            }
+            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
+        }
+    }
+
+    @Test("a script runs by EVALSHA, and again after SCRIPT FLUSH by loading it anew")
+    func scriptAfterFlush() async throws {
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        try await withPool { pool async throws in
+            #expect(try await pool.run(script, keys: [key], arguments: ["2"]) == .integer(2))
+            let sha = try #require(script.sha.withLock { $0 })
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(1)]))
+            _ = try await pool.command(["SCRIPT", "FLUSH"])
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(0)]))
+            #expect(try await pool.run(script, keys: [key], arguments: ["3"]) == .integer(5))
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(1)]))
+        }
+    }
+
+    @Test("after CLIENT KILL the pool reconnects and the next command succeeds on a new connection")
+    func reconnectAfterKill() async throws {
+        try await withPool(poolSize: 1) { pool async throws in
+            let before = try #require(try await pool.command(["CLIENT", "ID"]).integer)
+            try await withPool(poolSize: 1) { killer async throws in
+                #expect(try await killer.command(["CLIENT", "KILL", "ID", String(before)]) == .integer(1))
+            }
+            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
+            let after = try #require(try await pool.command(["CLIENT", "ID"]).integer)
+            #expect(after != before)
+        }
+    }
+
+    @Test("with retries off, a killed connection surfaces as connectionLost, and the next call reconnects")
+    func connectionLostWithoutRetry() async throws {
+        try await withPool(poolSize: 1) { pool async throws in
+            let id = try #require(try await pool.command(["CLIENT", "ID"]).integer)
+            try await withPool(poolSize: 1) { killer async throws in _ = try await killer.command(["CLIENT", "KILL", "ID", String(id)]) }
+            await #expect {
+                try await pool.command(["PING"], retry: .never)
+            } throws: { error in
+                guard case .connectionLost = error as? RedisError else { return false }
+                return true
+            }
+            #expect(try await pool.command(["PING"], retry: .never) == .simpleString("PONG"))
+        }
+    }
+
+    @Test("a command that outlives the command timeout fails with timeout, and the pool recovers")
+    func commandTimeout() async throws {
+        try await withPool(poolSize: 1, commandTimeout: .milliseconds(200)) { pool async throws in
+            await #expect {
+                try await pool.command(["BLPOP", key + ":never", "5"])
+            } throws: { error in
+                guard case .timeout(let call, _) = error as? RedisError else { return false }
+                return call == "redisCommandArgv"
+            }
+            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
+        }
+    }
+
+    @Test("many concurrent commands over a small pool all run exactly once")
+    func concurrency() async throws {
+        try await withPool(poolSize: 3) { pool async throws in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<300 { group.addTask { _ = try await pool.command(["INCR", key]) } }
+                try await group.waitForAll()
+            }
+            #expect(try await pool.command(["GET", key]).integer == 300)
+        }
+    }
+
+    @Test("a refused connection names the call and the address")
+    func refused() async throws {
+        let pool = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1", connectTimeout: .milliseconds(500)))
+        await #expect {
+            try await pool.command(["PING"])
+        } throws: { error in
+            guard case .connectFailed(let address, let call, _) = error as? RedisError else { return false }
+            return address == "127.0.0.1:1" && call == "redisConnectWithTimeout"
+        }
+        await pool.shutdown()
+    }
+
+    @Test("a password the server does not expect fails the connect with Redis's reason")
+    func authRefused() async throws {
+        var configuration = try RedisConfiguration(url: url)
+        configuration.password = "wrong"
+        let pool = RedisPool(configuration: configuration)
+        await #expect {
+            try await pool.command(["PING"])
+        } throws: { error in
+            guard case .connectFailed(_, _, let message) = error as? RedisError else { return false }
+            return message.contains("AUTH")
+        }
+        await pool.shutdown()
+    }
+
+    @Test("after shutdown every call fails with poolClosed")
+    func closed() async throws {
+        let pool = RedisPool(configuration: try RedisConfiguration(url: url))
+        await pool.shutdown()
+        await #expect(throws: RedisError.poolClosed) { try await pool.command(["PING"]) }
+    }
+}
+
+struct RedisConfigurationTests {
+    @Test("a URL gives host, port, credentials and database")
+    func parses() throws {
+        let full = try RedisConfiguration(url: "redis://user:p%40ss@cache.local:6380/3")
+        #expect(full.host == "cache.local" && full.port == 6380 && full.database == 3)
+        #expect(full.username == "user" && full.password == "p@ss")
+        let passwordOnly = try RedisConfiguration(url: "redis://:secret@127.0.0.1")
+        #expect(
+            passwordOnly.username == nil && passwordOnly.password == "secret" && passwordOnly.port == 6379 && passwordOnly.database == 0)
+        let ipv6 = try RedisConfiguration(url: "redis://[::1]:7000")
+        #expect(ipv6.host == "::1" && ipv6.address == "[::1]:7000")
+    }
+
+    @Test("anything else is refused with the reason", arguments: ["http://x", "redis://", "redis://h:99999", "redis://h/abc", "not a url"])
+    func refuses(url: String) {
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
+    }
+}

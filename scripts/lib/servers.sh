@@ -1,0 +1,103 @@
+# Shared by scripts/test and scripts/run: install what is missing, start and stop a redis-server and a
+# PostgreSQL cluster on loopback. Source it; it defines functions and sets nothing else.
+
+# Installs Debian packages that are missing (as root; otherwise says what to install and fails).
+rollcall_require_packages() {
+    local missing=()
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# A free TCP port on 127.0.0.1.
+rollcall_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The newest PostgreSQL server binaries directory.
+rollcall_pg_bindir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] || { echo "no PostgreSQL server found under /usr/lib/postgresql" >&2; return 1; }
+    echo "$dir"
+}
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+rollcall_as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# rollcall_start_redis DIR PORT: a redis-server with its files in DIR, no persistence unless
+# ROLLCALL_REDIS_PERSIST=1 (then AOF in DIR). Writes DIR/redis.pid.
+rollcall_start_redis() {
+    local dir=$1 port=$2
+    mkdir -p "$dir"
+    local persist=(--save "" --appendonly no)
+    [ "${ROLLCALL_REDIS_PERSIST:-0}" = 1 ] && persist=(--save "" --appendonly yes)
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" "${persist[@]}" \
+        --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
+    local i
+    for i in $(seq 1 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "redis-server on port $port did not start; its log:" >&2
+    cat "$dir/redis.log" >&2
+    return 1
+}
+
+rollcall_stop_redis() {
+    local dir=$1
+    [ -f "$dir/redis.pid" ] || return 0
+    local pid
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/redis.pid"
+}
+
+# rollcall_start_postgres DIR PORT PASSWORD DATABASE: a cluster in DIR/data (made on first use) with
+# password auth over TCP on 127.0.0.1 and its socket in DIR; creates DATABASE if missing.
+rollcall_start_postgres() {
+    local dir=$1 port=$2 password=$3 database=$4
+    local bin
+    bin=$(rollcall_pg_bindir) || return 1
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        local pwfile="$dir/.pwfile"
+        printf '%s\n' "$password" >"$pwfile"
+        [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pwfile"
+        rollcall_as_postgres "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$pwfile" \
+            --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; return 1; }
+        rm -f "$pwfile"
+    fi
+    rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+        || { cat "$dir/postgres.log" >&2; return 1; }
+    if ! rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -tAc "select 1 from pg_database where datname = '$database'" postgres | grep -q 1; then
+        rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "create database \"$database\"" postgres >/dev/null
+    fi
+}
+
+rollcall_stop_postgres() {
+    local dir=$1
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    local bin
+    bin=$(rollcall_pg_bindir) || return 0
+    rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 \
+        || rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+}
