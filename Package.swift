@@ -12,6 +12,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -30,7 +36,18 @@ let package = Package(
         .target(name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool"]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
 
-        .executableTarget(name: "ControlPlane", dependencies: ["Coordination", "HashRing", "RedisAdapter"]),
+        .executableTarget(
+            name: "ControlPlane",
+            dependencies: [
+                "Coordination", "HashRing", "RedisAdapter",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(name: "Worker", dependencies: ["Coordination", "HashRing", "PostgresAdapter"]),
 
         // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
@@ -39,6 +56,10 @@ let package = Package(
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: ["ControlPlane", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
 
         // package-benchmark suites: `swift package benchmark` (scripts/bench).
         .executableTarget(

@@ -1,0 +1,59 @@
+import Coordination
+import Hummingbird
+import Logging
+import RedisAdapter
+
+/// One control-plane replica: its Redis pool, the HTTP application, and the reaper and rebalancer
+/// services that run inside the application's ServiceGroup (graceful shutdown on SIGTERM/SIGINT).
+struct ControlPlaneApp: Sendable {
+    let configuration: ControlPlaneConfiguration
+    let redis: RedisPool
+    let store: LeaseStore
+    let logger: Logger
+
+    init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        redis = RedisPool(
+            configuration: try RedisConfiguration(
+                url: configuration.redisURL, connectTimeout: configuration.redisCommandTimeout,
+                commandTimeout: configuration.redisCommandTimeout, poolSize: configuration.redisPoolSize))
+        store = LeaseStore(
+            redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), settings: configuration.lease, metrics: ControlPlaneMetrics())
+    }
+
+    /// The HTTP application with the reaper and rebalancer attached as services.
+    func application() -> some ApplicationProtocol {
+        let router = Router(context: ControlPlaneContext.self)
+        router.add(middleware: ErrorMiddleware())
+        if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
+        Routes(store: store).register(on: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
+            services: [
+                Reaper(store: store, interval: configuration.reapInterval, logger: logger),
+                Rebalancer(
+                    store: store, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease, logger: logger),
+            ],
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, then closes the Redis pool.
+    func run() async throws {
+        logger.info(
+            "control plane starting",
+            metadata: [
+                "version": "\(rollcallVersion)", "port": "\(configuration.port)", "partitions": "\(configuration.lease.partitionCount)",
+                "maxWorkers": "\(configuration.lease.maxWorkers)", "leaseTTL": "\(configuration.lease.leaseTTL)",
+            ])
+        do {
+            try await application().runService()
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        await redis.shutdown()
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Coordination
+import Foundation
+import Logging
+
+/// `control-plane`: serves leases, numbers and the assignment. Every flag falls back to an environment
+/// variable (named in its help), then to a default that works on one machine.
+@main
+struct ControlPlaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "control-plane", abstract: "Rollcall control plane: leases, numbers and the partition assignment.",
+        version: rollcallVersion)
+
+    @Option(help: "Address to listen on (HOST).") var host: String?
+    @Option(help: "Port to listen on (PORT, default 8080).") var port: Int?
+    @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL).") var redisURL: String?
+    @Option(help: "Redis connect and command timeout, e.g. 1s (REDIS_TIMEOUT).") var redisTimeout: String?
+    @Option(help: "Prefix for every Redis key (REDIS_KEY_PREFIX, default none).") var redisKeyPrefix: String?
+    @Option(help: "Lease time-to-live, e.g. 10s (LEASE_TTL).") var leaseTTL: String?
+    @Option(help: "Heartbeat interval told to workers, e.g. 1s (HEARTBEAT_INTERVAL).") var heartbeatInterval: String?
+    @Option(help: "How long a freed number waits before reuse, e.g. 2s (NUMBER_QUARANTINE).") var numberQuarantine: String?
+    @Option(help: "Number of partitions (PARTITIONS, default 1024).") var partitions: Int?
+    @Option(help: "Number of worker numbers, at most 1024 (MAX_WORKERS, default 1024).") var maxWorkers: Int?
+    @Option(help: "Allowed overload above the mean share (EPSILON, default 0.1).") var epsilon: Double?
+    @Option(help: "Kafka consumer group prefix (CONSUMER_GROUP_PREFIX, default inbox).") var consumerGroupPrefix: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
+
+    func run() async throws {
+        let configuration = try resolve(ProcessInfo.processInfo.environment)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: "rollcall.control-plane")
+        try await ControlPlaneApp(configuration: configuration, logger: logger).run()
+    }
+
+    /// Flags first, then environment variables, then defaults; every value is checked.
+    func resolve(_ environment: [String: String]) throws -> ControlPlaneConfiguration {
+        var settings = Settings(environment: environment)
+        var configuration = ControlPlaneConfiguration()
+        configuration.host = host ?? environment["HOST"] ?? configuration.host
+        configuration.port = try settings.integer(port, "PORT", configuration.port, in: 1...65535)
+        configuration.redisURL = redisURL ?? environment["REDIS_URL"] ?? configuration.redisURL
+        configuration.redisCommandTimeout = try settings.duration(redisTimeout, "REDIS_TIMEOUT", configuration.redisCommandTimeout)
+        configuration.keyPrefix = redisKeyPrefix ?? environment["REDIS_KEY_PREFIX"] ?? ""
+        configuration.authToken = environment["AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.lease.leaseTTL = try settings.duration(leaseTTL, "LEASE_TTL", configuration.lease.leaseTTL)
+        configuration.lease.heartbeatInterval = try settings.duration(
+            heartbeatInterval, "HEARTBEAT_INTERVAL", configuration.lease.heartbeatInterval)
+        configuration.lease.numberQuarantine = try settings.duration(
+            numberQuarantine, "NUMBER_QUARANTINE", configuration.lease.numberQuarantine)
+        configuration.lease.partitionCount = try settings.integer(partitions, "PARTITIONS", 1024, in: 1...65536)
+        configuration.lease.maxWorkers = try settings.integer(maxWorkers, "MAX_WORKERS", 1024, in: 1...1024)
+        configuration.lease.epsilon = try settings.double(epsilon, "EPSILON", 0.1, in: 0...10)
+        configuration.lease.consumerGroupPrefix = consumerGroupPrefix ?? environment["CONSUMER_GROUP_PREFIX"] ?? "inbox"
+        guard configuration.lease.consumerGroupPrefix.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }),
+            configuration.lease.consumerGroupPrefix.allSatisfy(\.isASCII), !configuration.lease.consumerGroupPrefix.isEmpty
+        else { throw ValidationError("CONSUMER_GROUP_PREFIX must be letters, digits, '.', '_' or '-'") }
+        guard configuration.lease.heartbeatInterval < configuration.lease.leaseTTL else {
+            throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
+        }
+        let level = logLevel ?? environment["LOG_LEVEL"] ?? "info"
+        guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
+        configuration.logLevel = parsed
+        return configuration
+    }
+}
+
+/// Reads one setting from a flag or its environment variable, with a validation error that names both.
+struct Settings {
+    let environment: [String: String]
+
+    mutating func integer(_ flag: Int?, _ variable: String, _ fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        let value: Int
+        if let flag {
+            value = flag
+        } else if let text = environment[variable] {
+            guard let parsed = Int(text) else { throw ValidationError("\(variable)=\(text) is not a whole number") }
+            value = parsed
+        } else {
+            value = fallback
+        }
+        guard range.contains(value) else { throw ValidationError("\(variable) must be in \(range), got \(value)") }
+        return value
+    }
+
+    mutating func double(_ flag: Double?, _ variable: String, _ fallback: Double, in range: ClosedRange<Double>) throws -> Double {
+        let value: Double
+        if let flag {
+            value = flag
+        } else if let text = environment[variable] {
+            guard let parsed = Double(text) else { throw ValidationError("\(variable)=\(text) is not a number") }
+            value = parsed
+        } else {
+            value = fallback
+        }
+        guard range.contains(value) else { throw ValidationError("\(variable) must be in \(range), got \(value)") }
+        return value
+    }
+
+    mutating func duration(_ flag: String?, _ variable: String, _ fallback: Duration) throws -> Duration {
+        guard let text = flag ?? environment[variable] else { return fallback }
+        guard let duration = Duration(text: text), duration > .zero else {
+            throw ValidationError("\(variable)=\(text) is not a duration like 500ms, 2s or 1m")
+        }
+        return duration
+    }
+}

@@ -1,0 +1,27 @@
+import Hummingbird
+
+/// With a token configured, every route but `/healthz`, `/readyz` and `/metrics` needs
+/// `Authorization: Bearer <token>`; the comparison takes the same time wherever the bytes differ.
+struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+    static var openPaths: Set<String> { ["/healthz", "/readyz", "/metrics"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !Self.openPaths.contains(request.uri.path) else { return try await next(request, context) }
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), constantTimeEquals(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
+            throw APIError(status: .unauthorized, code: "unauthorized", message: "missing or wrong bearer token")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Compares every byte of the longer input, so the time taken does not tell where they differ.
+func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+    for index in 0..<max(lhs.count, rhs.count) {
+        difference |= (index < lhs.count ? lhs[index] : 0) ^ (index < rhs.count ? rhs[index] : 0)
+    }
+    return difference == 0
+}

@@ -1,0 +1,47 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// Everything the control plane counts, registered in one Prometheus registry served at /metrics.
+///
+/// Built from a factory (not the global MetricsSystem) so several control planes in one test
+/// process keep separate figures.
+struct ControlPlaneMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let liveWorkers: CoreMetrics.Gauge
+    let leasesGranted: CoreMetrics.Counter
+    let leasesExpired: CoreMetrics.Counter
+    let leasesReleased: CoreMetrics.Counter
+    let assignmentVersion: CoreMetrics.Gauge
+    let partitionsMoved: CoreMetrics.Counter
+    let handoffsPending: CoreMetrics.Gauge
+    let redisLatency: CoreMetrics.Timer
+    private let heartbeatCounters: [HeartbeatResult: CoreMetrics.Counter]
+
+    /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
+    enum HeartbeatResult: String, CaseIterable, Sendable {
+        case granted, conflict, exhausted, invalid, unavailable
+    }
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        liveWorkers = CoreMetrics.Gauge(label: "rollcall_live_workers", dimensions: [], factory: factory)
+        leasesGranted = CoreMetrics.Counter(label: "rollcall_leases_granted_total", dimensions: [], factory: factory)
+        leasesExpired = CoreMetrics.Counter(label: "rollcall_leases_expired_total", dimensions: [], factory: factory)
+        leasesReleased = CoreMetrics.Counter(label: "rollcall_leases_released_total", dimensions: [], factory: factory)
+        assignmentVersion = CoreMetrics.Gauge(label: "rollcall_assignment_version", dimensions: [], factory: factory)
+        partitionsMoved = CoreMetrics.Counter(label: "rollcall_partitions_moved_total", dimensions: [], factory: factory)
+        handoffsPending = CoreMetrics.Gauge(label: "rollcall_handoffs_pending", dimensions: [], factory: factory)
+        redisLatency = CoreMetrics.Timer(label: "rollcall_redis_call_duration_seconds", dimensions: [], factory: factory)
+        heartbeatCounters = Dictionary(
+            uniqueKeysWithValues: HeartbeatResult.allCases.map {
+                ($0, CoreMetrics.Counter(label: "rollcall_heartbeats_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+            })
+    }
+
+    func heartbeat(_ result: HeartbeatResult) { heartbeatCounters[result]?.increment() }
+
+    /// The Prometheus text exposition of every metric.
+    func exposition() -> String { registry.emitToString() }
+}

@@ -1,0 +1,98 @@
+import Coordination
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RedisAdapter
+import TestSupport
+import Testing
+
+@testable import ControlPlane
+
+/// A control plane on the test Redis with keys of its own (a random prefix) and test-sized timings.
+struct ControlPlaneHarness {
+    let app: ControlPlaneApp
+    var store: LeaseStore { app.store }
+
+    init(_ configuration: ControlPlaneConfiguration) throws {
+        var logger = Logger(label: "test.control-plane")
+        logger.logLevel = .warning
+        app = try ControlPlaneApp(configuration: configuration, logger: logger)
+    }
+
+    /// Runs `body` with a client for the router (no socket), with the reaper and rebalancer running.
+    func test<T: Sendable>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        do {
+            let result = try await app.application().test(.router, body)
+            await app.redis.shutdown()
+            return result
+        } catch {
+            await app.redis.shutdown()
+            throw error
+        }
+    }
+
+    /// Every key of this control plane with its type and value, to show that a request changed nothing.
+    func snapshot() async throws -> [String: RedisValue] {
+        var result: [String: RedisValue] = [:]
+        for key in app.store.keys.all {
+            switch try await app.redis.command(["TYPE", key]).string {
+            case "hash": result[key] = try await app.redis.command(["HGETALL", key])
+            case "zset": result[key] = try await app.redis.command(["ZRANGE", key, "0", "-1", "WITHSCORES"])
+            case "string": result[key] = try await app.redis.command(["GET", key])
+            default: break
+            }
+        }
+        return result
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a heartbeat with a raw body.
+    func heartbeat(_ name: String, body: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: "/v1/workers/\(name)/heartbeat", method: .post, headers: headers, body: ByteBuffer(string: body)) { $0 }
+    }
+
+    /// POSTs a heartbeat and decodes the grant; fails the test on anything but 200.
+    func beat(_ name: String, instance: String = "i1", held: [Int]? = nil) async throws -> HeartbeatResponse {
+        let body = String(decoding: try JSONEncoder().encode(HeartbeatRequest(instance: instance, held: held)), as: UTF8.self)
+        let response = try await heartbeat(name, body: body)
+        try #require(response.status == .ok, "heartbeat of \(name): \(response.status) \(String(buffer: response.body))")
+        return try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
+    }
+
+    func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: headers) { $0 }
+    }
+}
+
+extension TestResponse {
+    /// The JSON error body's code, or nil if the body is not one.
+    var errorCode: String? { try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)).error }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(within timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+extension ControlPlaneConfiguration {
+    /// The test Redis (or `redisURL`), keys under a random prefix, test-sized timings.
+    static func test(redisURL: String? = nil, prefix: String = "t\(UUID().uuidString.prefix(8)):") throws -> ControlPlaneConfiguration {
+        var configuration = ControlPlaneConfiguration()
+        configuration.redisURL = try redisURL ?? TestServers.requireRedisURL()
+        configuration.keyPrefix = prefix
+        configuration.lease.leaseTTL = .seconds(5)
+        configuration.lease.numberQuarantine = .milliseconds(300)
+        configuration.reapInterval = .milliseconds(100)
+        configuration.rebalanceInterval = .milliseconds(50)
+        configuration.leaderLease = .seconds(1)
+        configuration.redisCommandTimeout = .milliseconds(500)
+        return configuration
+    }
+}

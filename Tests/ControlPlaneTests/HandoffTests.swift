@@ -1,0 +1,261 @@
+import Coordination
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@testable import ControlPlane
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct HandoffTests {
+    @Test("a partition moving from A to B is revoked from A first and granted to B only after A stops reporting it")
+    func revokeBeforeGrant() async throws {
+        let harness = try ControlPlaneHarness(.test())
+        try await harness.test { client async throws in
+            // A alone: after the rebalancer publishes, A is granted every partition.
+            var a = try await client.beat("pod-a")
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    a = try await client.beat("pod-a", held: a.partitions)
+                    return a.partitions.count == 1024
+                })
+            let heldByA = a.partitions
+
+            // B joins; wait until the new assignment is published.
+            var b = try await client.beat("pod-b")
+            let version = b.assignmentVersion
+            #expect(try await eventually(within: .seconds(2)) { try await harness.store.assignment().members == [0, 1] })
+            let assignment = try await harness.store.assignment()
+            #expect(assignment.version > version)
+            let moving = Set(assignment.owners.indices.filter { assignment.owners[$0] == 1 })
+            #expect(!moving.isEmpty)
+
+            // B asks before A has heard: nothing that A holds is granted to B.
+            b = try await client.beat("pod-b", held: b.partitions)
+            #expect(Set(b.partitions).isDisjoint(with: moving))
+
+            // A's heartbeat, still holding everything, is told to stop the moving partitions.
+            a = try await client.beat("pod-a", held: heldByA)
+            #expect(Set(a.revoked) == moving)
+            #expect(Set(a.partitions).isDisjoint(with: moving))
+
+            // While A keeps reporting them held, B still does not get them.
+            b = try await client.beat("pod-b", held: b.partitions)
+            #expect(Set(b.partitions).isDisjoint(with: moving))
+
+            // A lets go; B's very next heartbeat gets them all.
+            a = try await client.beat("pod-a", held: a.partitions)
+            #expect(a.revoked.isEmpty)
+            b = try await client.beat("pod-b", held: b.partitions)
+            #expect(Set(b.partitions) == moving)
+
+            // Every partition is granted to exactly one of them.
+            #expect(Set(a.partitions).isDisjoint(with: b.partitions))
+            #expect(a.partitions.count + b.partitions.count == 1024)
+        }
+    }
+
+    @Test("an expired worker's partitions are granted to the others without waiting for it")
+    func expiredOwnerReleases() async throws {
+        var configuration = try ControlPlaneConfiguration.test()
+        configuration.lease.leaseTTL = .milliseconds(700)
+        configuration.lease.heartbeatInterval = .milliseconds(100)
+        let harness = try ControlPlaneHarness(configuration)
+        try await harness.test { client async throws in
+            var a = try await client.beat("pod-a")
+            var b = try await client.beat("pod-b")
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    a = try await client.beat("pod-a", held: a.partitions)
+                    b = try await client.beat("pod-b", held: b.partitions)
+                    return a.partitions.count + b.partitions.count == 1024
+                })
+            // A goes silent, still "holding" its partitions; its lease expires and B takes everything.
+            #expect(
+                try await eventually(within: .seconds(3)) {
+                    b = try await client.beat("pod-b", held: b.partitions)
+                    return b.partitions.count == 1024
+                })
+        }
+    }
+
+    @Test("partitions a worker reports held but was never granted are revoked")
+    func strayHeldRevoked() async throws {
+        try await ControlPlaneHarness(.test()).test { client async throws in
+            var a = try await client.beat("pod-a")
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    a = try await client.beat("pod-a", held: a.partitions)
+                    return a.partitions.count == 1024
+                })
+            let b = try await client.beat("pod-b", held: [1, 2, 3])
+            #expect(Set(b.revoked).isSuperset(of: [1, 2, 3]))
+            #expect(Set(b.partitions).isDisjoint(with: [1, 2, 3]))
+        }
+    }
+
+    @Test("GET /v1/assignment lists version, members and owners[p] for every partition")
+    func assignmentRoute() async throws {
+        try await ControlPlaneHarness(.test()).test { client async throws in
+            let empty = try JSONDecoder().decode(AssignmentSnapshot.self, from: Data(buffer: try await client.get("/v1/assignment").body))
+            #expect(empty.version == 0 && empty.owners.count == 1024 && empty.owners.allSatisfy { $0 == nil })
+            _ = try await client.beat("pod-a")
+            _ = try await client.beat("pod-b")
+            var snapshot = empty
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    snapshot = try JSONDecoder().decode(
+                        AssignmentSnapshot.self, from: Data(buffer: try await client.get("/v1/assignment").body))
+                    return snapshot.members == [0, 1]
+                })
+            #expect(snapshot.partitionCount == 1024 && snapshot.owners.count == 1024)
+            #expect(snapshot.owners.allSatisfy { $0 == 0 || $0 == 1 })
+        }
+    }
+}
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct BadInputTests {
+    @Test(
+        "bad JSON, wrong field types, out-of-range values, oversized bodies and invalid names get a 4xx JSON error and change nothing",
+        arguments: [
+            ("pod-a", "{not json", 400, "invalid_body"),
+            ("pod-a", "", 400, "invalid_body"),
+            ("pod-a", #"{"instance": 5}"#, 400, "invalid_body"),
+            ("pod-a", #"{"held": [1]}"#, 400, "invalid_body"),
+            ("pod-a", #"{"instance": "i1", "held": "3"}"#, 400, "invalid_body"),
+            ("pod-a", #"{"instance": "i1", "held": [1024]}"#, 400, "invalid_held"),
+            ("pod-a", #"{"instance": "i1", "held": [-1]}"#, 400, "invalid_held"),
+            ("pod-a", #"{"instance": "i1", "epoch": -5}"#, 400, "invalid_body"),
+            ("pod-a", #"{"instance": "i1", "number": 5000}"#, 400, "invalid_number"),
+            ("pod-a", #"{"instance": "has space"}"#, 400, "invalid_instance"),
+            ("pod-a", #"{"instance": ""}"#, 400, "invalid_instance"),
+            ("Pod-A", #"{"instance": "i1"}"#, 400, "invalid_name"),
+            ("pod_a", #"{"instance": "i1"}"#, 400, "invalid_name"),
+            (String(repeating: "a", count: 254), #"{"instance": "i1"}"#, 400, "invalid_name"),
+        ])
+    func refused(name: String, body: String, status: Int, code: String) async throws {
+        let harness = try ControlPlaneHarness(.test())
+        try await harness.test { client async throws in
+            _ = try await client.beat("pod-z")
+            let before = try await harness.snapshot()
+            let response = try await client.heartbeat(name, body: body)
+            #expect(response.status.code == status)
+            #expect(response.errorCode == code, "\(String(buffer: response.body))")
+            #expect(response.headers[.contentType] == "application/json")
+            let after = try await harness.snapshot()
+            #expect(after.filter { !$0.key.hasSuffix("rollcall:leader") } == before.filter { !$0.key.hasSuffix("rollcall:leader") })
+        }
+    }
+
+    @Test("a body over the 64 KiB limit gets 413 and changes nothing")
+    func oversizedBody() async throws {
+        let harness = try ControlPlaneHarness(.test())
+        try await harness.test { client async throws in
+            _ = try await client.beat("pod-z")
+            let before = try await harness.snapshot()
+            let held = (0..<20000).map(String.init).joined(separator: ",")
+            let response = try await client.heartbeat("pod-a", body: #"{"instance": "i1", "held": [\#(held)]}"#)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.errorCode == "body_too_large")
+            let after = try await harness.snapshot()
+            #expect(after.filter { !$0.key.hasSuffix("rollcall:leader") } == before.filter { !$0.key.hasSuffix("rollcall:leader") })
+        }
+    }
+
+    @Test("unknown routes and methods get a JSON 404")
+    func unknownRoute() async throws {
+        try await ControlPlaneHarness(.test()).test { client async throws in
+            let response = try await client.get("/v1/nothing/here")
+            #expect(response.status == .notFound)
+            #expect(response.errorCode == "not_found")
+        }
+    }
+}
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs redis-server on PATH (scripts/test installs it)"))
+struct RedisOutageTests {
+    @Test("with Redis stopped, heartbeats and /readyz answer 503 within the timeout; after a restart it recovers by itself")
+    func outageAndRecovery() async throws {
+        let server = try RedisServerProcess()
+        try server.start()
+        let harness = try ControlPlaneHarness(.test(redisURL: server.url))
+        try await harness.test { client async throws in
+            #expect(try await client.beat("pod-a").number == 0)
+            #expect(try await client.get("/readyz").status == .ok)
+
+            server.stop()
+            let start = ContinuousClock.now
+            let down = try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#)
+            #expect(down.status == .serviceUnavailable)
+            #expect(down.errorCode == "store_unavailable")
+            #expect(down.headers[.retryAfter] == "1")
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(try await client.get("/readyz").status == .serviceUnavailable)
+            #expect(try await client.get("/healthz").status == .ok)
+
+            try server.start()
+            #expect(try await eventually(within: .seconds(5)) { try await client.get("/readyz").status == .ok })
+            // The restarted Redis is empty: the worker gets a fresh lease, and scripts load again.
+            #expect(try await client.beat("pod-a").number == 0)
+        }
+        server.stop()
+    }
+}
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct AuthTests {
+    @Test("with AUTH_TOKEN set, /v1 routes and GET /{name} need the bearer token; health and metrics stay open")
+    func bearerToken() async throws {
+        var configuration = try ControlPlaneConfiguration.test()
+        configuration.authToken = "s3cret-token"
+        try await ControlPlaneHarness(configuration).test { client async throws in
+            #expect(try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#).status == .unauthorized)
+            #expect(
+                try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#, headers: [.authorization: "Bearer wrong"]).status
+                    == .unauthorized)
+            #expect(try await client.get("/v1/workers").errorCode == "unauthorized")
+            #expect(try await client.get("/pod-a").status == .unauthorized)
+            #expect(
+                try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#, headers: [.authorization: "Bearer s3cret-token"]).status
+                    == .ok)
+            #expect(try await client.get("/v1/workers", headers: [.authorization: "Bearer s3cret-token"]).status == .ok)
+            #expect(try await client.get("/healthz").status == .ok)
+            #expect(try await client.get("/readyz").status == .ok)
+            #expect(try await client.get("/metrics").status == .ok)
+        }
+    }
+
+    @Test("the token comparison is exact")
+    func constantTime() {
+        #expect(constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!constantTimeEquals([], Array("a".utf8)))
+    }
+}
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct MetricsTests {
+    @Test("/metrics counts heartbeats by outcome, leases, the assignment version and Redis latency")
+    func exposition() async throws {
+        try await ControlPlaneHarness(.test()).test { client async throws in
+            _ = try await client.beat("pod-a", instance: "one")
+            _ = try await client.heartbeat("pod-a", body: #"{"instance": "two"}"#)
+            _ = try await client.heartbeat("pod-a", body: "nope")
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    String(buffer: try await client.get("/metrics").body).contains("rollcall_assignment_version 1")
+                })
+            let text = String(buffer: try await client.get("/metrics").body)
+            for line in [
+                #"rollcall_heartbeats_total{outcome="granted"} 1"#, #"rollcall_heartbeats_total{outcome="conflict"} 1"#,
+                #"rollcall_heartbeats_total{outcome="invalid"} 1"#, "rollcall_leases_granted_total 1", "rollcall_live_workers",
+                "rollcall_partitions_moved_total 1024", "rollcall_handoffs_pending", "rollcall_redis_call_duration_seconds_bucket",
+            ] {
+                #expect(text.contains(line), "missing \(line)")
+            }
+        }
+    }
+}
