@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Rollcall images, one Dockerfile with a target per executable:
+#   docker build --target control-plane -t REGISTRY/rollcall-control-plane:TAG .
+#   docker build --target worker        -t REGISTRY/rollcall-worker:TAG .
+# Build and runtime are both Debian 12 (bookworm), so the hiredis and libpq the binaries link
+# against at build time are the ones the runtime image installs.
+
+FROM swift:6.3.1-bookworm AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libhiredis-dev libpq-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Dependencies first, so source edits do not re-resolve them. SwiftPM checks every target directory
+# the manifest names, so Tests and Benchmarks come along (they are not built).
+COPY Package.swift ./
+RUN swift package resolve
+COPY Sources ./Sources
+COPY Tests ./Tests
+COPY Benchmarks ./Benchmarks
+RUN swift build -c release --static-swift-stdlib --product control-plane \
+    && swift build -c release --static-swift-stdlib --product worker \
+    && mkdir -p /out \
+    && cp "$(swift build -c release --show-bin-path)/control-plane" "$(swift build -c release --show-bin-path)/worker" /out/
+
+# Slim runtime: the C libraries and CA certificates, a non-root user, nothing else.
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libhiredis0.14 libpq5 ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 10001 rollcall \
+    && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin rollcall
+USER 10001:10001
+WORKDIR /
+
+FROM runtime AS worker
+COPY --from=build /out/worker /usr/local/bin/worker
+EXPOSE 8081
+ENTRYPOINT ["/usr/local/bin/worker"]
+
+FROM runtime AS control-plane
+COPY --from=build /out/control-plane /usr/local/bin/control-plane
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/control-plane"]
