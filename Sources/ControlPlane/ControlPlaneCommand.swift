@@ -38,10 +38,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     /// Flags first, then environment variables, then defaults; every value is checked.
     func resolve(_ environment: [String: String]) throws -> ControlPlaneConfiguration {
-        var settings = Settings(environment: environment)
+        let settings = Settings(environment: environment)
         var configuration = ControlPlaneConfiguration()
         configuration.host = host ?? environment["HOST"] ?? configuration.host
-        configuration.port = try settings.integer(port, "PORT", configuration.port, in: 1...65535)
+        configuration.port = try settings.number(port, "PORT", configuration.port, in: 1...65535)
         configuration.redisURL = redisURL ?? environment["REDIS_URL"] ?? configuration.redisURL
         configuration.redisCommandTimeout = try settings.duration(redisTimeout, "REDIS_TIMEOUT", configuration.redisCommandTimeout)
         configuration.keyPrefix = redisKeyPrefix ?? environment["REDIS_KEY_PREFIX"] ?? ""
@@ -51,9 +51,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             heartbeatInterval, "HEARTBEAT_INTERVAL", configuration.lease.heartbeatInterval)
         configuration.lease.numberQuarantine = try settings.duration(
             numberQuarantine, "NUMBER_QUARANTINE", configuration.lease.numberQuarantine)
-        configuration.lease.partitionCount = try settings.integer(partitions, "PARTITIONS", 1024, in: 1...65536)
-        configuration.lease.maxWorkers = try settings.integer(maxWorkers, "MAX_WORKERS", 1024, in: 1...1024)
-        configuration.lease.epsilon = try settings.double(epsilon, "EPSILON", 0.1, in: 0...10)
+        configuration.lease.partitionCount = try settings.number(partitions, "PARTITIONS", 1024, in: 1...65536)
+        configuration.lease.maxWorkers = try settings.number(maxWorkers, "MAX_WORKERS", 1024, in: 1...1024)
+        configuration.lease.epsilon = try settings.number(epsilon, "EPSILON", 0.1, in: 0...10)
         configuration.lease.consumerGroupPrefix = consumerGroupPrefix ?? environment["CONSUMER_GROUP_PREFIX"] ?? "inbox"
         guard configuration.lease.consumerGroupPrefix.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }),
             configuration.lease.consumerGroupPrefix.allSatisfy(\.isASCII), !configuration.lease.consumerGroupPrefix.isEmpty
@@ -72,12 +72,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 struct Settings {
     let environment: [String: String]
 
-    mutating func integer(_ flag: Int?, _ variable: String, _ fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        let value: Int
+    /// A number from the flag, else the variable, else `fallback`; it must lie in `range`.
+    func number<T: LosslessStringConvertible & Comparable>(_ flag: T?, _ variable: String, _ fallback: T, in range: ClosedRange<T>) throws
+        -> T
+    {
+        let value: T
         if let flag {
             value = flag
         } else if let text = environment[variable] {
-            guard let parsed = Int(text) else { throw ValidationError("\(variable)=\(text) is not a whole number") }
+            guard let parsed = T(text) else { throw ValidationError("\(variable)=\(text) is not a valid \(T.self)") }
             value = parsed
         } else {
             value = fallback
@@ -86,21 +89,7 @@ struct Settings {
         return value
     }
 
-    mutating func double(_ flag: Double?, _ variable: String, _ fallback: Double, in range: ClosedRange<Double>) throws -> Double {
-        let value: Double
-        if let flag {
-            value = flag
-        } else if let text = environment[variable] {
-            guard let parsed = Double(text) else { throw ValidationError("\(variable)=\(text) is not a number") }
-            value = parsed
-        } else {
-            value = fallback
-        }
-        guard range.contains(value) else { throw ValidationError("\(variable) must be in \(range), got \(value)") }
-        return value
-    }
-
-    mutating func duration(_ flag: String?, _ variable: String, _ fallback: Duration) throws -> Duration {
+    func duration(_ flag: String?, _ variable: String, _ fallback: Duration) throws -> Duration {
         guard let text = flag ?? environment[variable] else { return fallback }
         guard let duration = Duration(text: text), duration > .zero else {
             throw ValidationError("\(variable)=\(text) is not a duration like 500ms, 2s or 1m")

@@ -32,7 +32,19 @@ struct ControlPlaneHarness {
         }
     }
 
+    /// Waits until the rebalancer has published the assignment for the current membership, so no
+    /// background publication can change Redis between two snapshots.
+    func settled() async throws {
+        let published = try await eventually(within: .seconds(10)) {
+            let assignment = try await store.assignment()
+            let members = try await store.members().numbers
+            return assignment.version > 0 && assignment.members == members
+        }
+        try #require(published, "the rebalancer did not publish the assignment for the current members")
+    }
+
     /// Every key of this control plane with its type and value, to show that a request changed nothing.
+    /// Call `settled()` first.
     func snapshot() async throws -> [String: RedisValue] {
         var result: [String: RedisValue] = [:]
         for key in app.store.keys.all {
@@ -83,11 +95,15 @@ func eventually(within timeout: Duration, _ condition: () async throws -> Bool) 
 
 extension ControlPlaneConfiguration {
     /// The test Redis (or `redisURL`), keys under a random prefix, test-sized timings.
-    static func test(redisURL: String? = nil, prefix: String = "t\(UUID().uuidString.prefix(8)):") throws -> ControlPlaneConfiguration {
+    /// A sub-second `leaseTTL` (for tests of expiry) also gets a heartbeat interval of a third of it.
+    static func test(
+        redisURL: String? = nil, leaseTTL: Duration = .seconds(5), prefix: String = "t\(UUID().uuidString.prefix(8)):"
+    ) throws -> ControlPlaneConfiguration {
         var configuration = ControlPlaneConfiguration()
         configuration.redisURL = try redisURL ?? TestServers.requireRedisURL()
         configuration.keyPrefix = prefix
-        configuration.lease.leaseTTL = .seconds(5)
+        configuration.lease.leaseTTL = leaseTTL
+        if leaseTTL <= .seconds(1) { configuration.lease.heartbeatInterval = leaseTTL / 3 }
         configuration.lease.numberQuarantine = .milliseconds(300)
         configuration.reapInterval = .milliseconds(100)
         configuration.rebalanceInterval = .milliseconds(50)

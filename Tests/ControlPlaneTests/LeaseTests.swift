@@ -35,6 +35,7 @@ struct LeaseTests {
         let harness = try ControlPlaneHarness(.test())
         try await harness.test { client async throws in
             _ = try await client.beat("pod-a", instance: "first")
+            try await harness.settled()
             let before = try await harness.snapshot()
             let response = try await client.heartbeat("pod-a", body: #"{"instance": "second"}"#)
             #expect(response.status == .conflict)
@@ -74,10 +75,7 @@ struct LeaseTests {
 
     @Test("a lease expires after its TTL with no heartbeats, and the reaper clears it within a second")
     func expiryWithoutHeartbeats() async throws {
-        var configuration = try ControlPlaneConfiguration.test()
-        configuration.lease.leaseTTL = .milliseconds(600)
-        configuration.lease.heartbeatInterval = .milliseconds(200)
-        let harness = try ControlPlaneHarness(configuration)
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .milliseconds(600)))
         try await harness.test { client async throws in
             // The lease starts when the script runs: after `sent`, before `received`.
             let sent = ContinuousClock.now
