@@ -8,21 +8,23 @@ public final class PostgresPool: Sendable {
 
     public init(configuration: PostgresConfiguration) {
         self.configuration = configuration
-        self.pool = BlockingPool(size: configuration.poolSize, closedError: .poolClosed)
+        self.pool = BlockingPool(
+            size: configuration.poolSize, closedError: .poolClosed,
+            connect: { () throws(PostgresError) in try LibPQConnection(configuration) }, isBroken: { !$0.isHealthy })
     }
 
     /// Runs one statement (in its own implicit transaction) with `$1, $2, …` parameters.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws(PostgresError) -> PostgresRows {
         let texts = parameters.map { $0?.postgresText }
-        return try await withConnection { connection throws(PostgresError) in try connection.execute(sql, texts) }
+        return try await pool.withConnection { connection throws(PostgresError) in try connection.execute(sql, texts) }
     }
 
     /// Runs `body` inside BEGIN … COMMIT on one connection; any error thrown rolls it back and is rethrown.
     ///
     /// `body` runs synchronously on the pool's thread: it must not keep the transaction handle.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
-        try await withConnection { connection throws(PostgresError) -> Result<T, any Error> in
+        try await pool.withConnection { connection throws(PostgresError) -> Result<T, any Error> in
             _ = try connection.execute("BEGIN", [])
             do {
                 let value = try body(PostgresTransaction(connection: connection))
@@ -38,27 +40,6 @@ public final class PostgresPool: Sendable {
 
     /// Closes every connection and stops the pool's threads; later calls throw.
     public func shutdown() async { await pool.shutdown() }
-
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (LibPQConnection) throws(PostgresError) -> T)
-        async throws(PostgresError) -> T
-    {
-        let configuration = self.configuration
-        return try await pool.withConnection { (slot) throws(PostgresError) -> T in
-            let connection: LibPQConnection
-            if let existing = slot {
-                connection = existing
-            } else {
-                connection = try LibPQConnection(configuration)
-                slot = connection
-            }
-            do throws(PostgresError) {
-                return try body(connection)
-            } catch {
-                if error.isConnectionFailure || !connection.isHealthy { slot = nil }
-                throw error
-            }
-        }
-    }
 }
 
 /// The statements of one transaction. Valid only inside the `transaction` body that received it.

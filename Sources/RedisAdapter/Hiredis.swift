@@ -41,6 +41,10 @@ final class HiredisConnection {
 
     deinit { redisFree(context) }
 
+    /// Whether hiredis has given up on the connection (I/O error, EOF, timeout, protocol error):
+    /// its protocol state is unknown, so it must not be used again.
+    var isBroken: Bool { context.pointee.err != 0 }
+
     /// Sends one command (binary-safe arguments) and waits for its reply.
     func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisValue {
         let argv = arguments.map { argument -> UnsafeMutablePointer<CChar> in

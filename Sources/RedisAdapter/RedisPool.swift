@@ -16,7 +16,9 @@ public final class RedisPool: Sendable {
 
     public init(configuration: RedisConfiguration) {
         self.configuration = configuration
-        self.pool = BlockingPool(size: configuration.poolSize, closedError: .poolClosed)
+        self.pool = BlockingPool(
+            size: configuration.poolSize, closedError: .poolClosed,
+            connect: { () throws(RedisError) in try HiredisConnection(configuration) }, isBroken: \.isBroken)
     }
 
     /// Runs one command with string arguments.
@@ -63,26 +65,11 @@ public final class RedisPool: Sendable {
     private func perform<T: Sendable>(
         retry: RetryPolicy, _ body: @escaping @Sendable (HiredisConnection) throws(RedisError) -> T
     ) async throws(RedisError) -> T {
-        let configuration = self.configuration
-        return try await pool.withConnection { (slot) throws(RedisError) -> T in
-            var attempts = retry == .never ? 1 : 2
-            while true {
-                attempts -= 1
-                let connection: HiredisConnection
-                if let existing = slot {
-                    connection = existing
-                } else {
-                    connection = try HiredisConnection(configuration)
-                    slot = connection
-                }
-                do throws(RedisError) {
-                    return try body(connection)
-                } catch {
-                    guard error.isConnectionFailure else { throw error }
-                    slot = nil
-                    guard attempts > 0, case .connectionLost = error else { throw error }
-                }
-            }
+        do {
+            return try await pool.withConnection(body)
+        } catch .connectionLost where retry == .retryOnceOnConnectionLoss {
+            // The broken connection is gone from the pool; the second try gets a live one.
+            return try await pool.withConnection(body)
         }
     }
 }
