@@ -19,10 +19,9 @@ struct APIError: Error, Sendable {
     }
 
     func response() -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfterMillis { headers[.retryAfter] = String(max(1, (retryAfterMillis + 999) / 1000)) }
-        let body = (try? JSONEncoder().encode(ErrorBody(error: code, message: message))) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var response = Routes.json(ErrorBody(error: code, message: message), status: status)
+        if let retryAfterMillis { response.headers[.retryAfter] = String(max(1, (retryAfterMillis + 999) / 1000)) }
+        return response
     }
 }
 
@@ -32,23 +31,24 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            log(error, request, context)
-            return error.response()
-        } catch is NIOTooManyBytesError {
-            let apiError = APIError(
-                status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(context.maxUploadSize) bytes")
-            log(apiError, request, context)
-            return apiError.response()
-        } catch let error as HTTPError {
-            let apiError = APIError(
-                status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
-            log(apiError, request, context)
-            return apiError.response()
         } catch {
-            let apiError = APIError(status: .internalServerError, code: "internal", message: "\(error)")
+            let apiError = Self.apiError(for: error, maxUploadSize: context.maxUploadSize)
             log(apiError, request, context)
             return apiError.response()
+        }
+    }
+
+    /// The JSON error shape of anything a route or Hummingbird throws.
+    private static func apiError(for error: any Error, maxUploadSize: Int) -> APIError {
+        switch error {
+        case let error as APIError:
+            error
+        case is NIOTooManyBytesError:
+            APIError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(maxUploadSize) bytes")
+        case let error as HTTPError:
+            APIError(status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+        default:
+            APIError(status: .internalServerError, code: "internal", message: "\(error)")
         }
     }
 

@@ -1,12 +1,12 @@
 /// The Redis keys of one Rollcall installation. `workers` is the operator's view
 /// (`redis-cli hgetall workers`); the rest is bookkeeping under `rollcall:`.
 struct LeaseKeys: Sendable {
-    /// Prepended to every key; empty in production, unique per test.
-    let prefix: String
+    /// In the order `LeaseScripts.prelude` reads them; built once, every script call passes them.
+    let all: [String]
 
-    /// In the order `LeaseScripts.prelude` reads them.
-    var all: [String] {
-        [
+    /// `prefix` is prepended to every key: empty in production, unique per test.
+    init(prefix: String) {
+        all = [
             prefix + "workers",  // hash: name -> one line of JSON
             prefix + "rollcall:expiry",  // zset: name -> lease expiry (ms, Redis clock)
             prefix + "rollcall:numbers",  // hash: number -> name

@@ -114,11 +114,9 @@ struct LeaseStore: Sendable {
 
     /// Every live worker, as the `workers` hash lists them, by number.
     func workers() async throws(RedisError) -> [WorkerSummary] {
-        let reply = try await command(["HGETALL", keys.workers])
-        guard let fields = reply.array else { throw Self.unexpected(reply) }
         var workers: [WorkerSummary] = []
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            guard let name = fields[index].string, let json = fields[index + 1].bytes,
+        for (field, value) in try await hash(keys.workers) {
+            guard let name = field.string, let json = value.bytes,
                 let record = try? JSONDecoder().decode(WorkerRecord.self, from: Data(json))
             else { continue }
             workers.append(
@@ -129,13 +127,18 @@ struct LeaseStore: Sendable {
         return workers.sorted { $0.number < $1.number }
     }
 
+    /// How many workers hold a lease: the fields of the `workers` hash.
+    func liveWorkerCount() async throws(RedisError) -> Int {
+        let reply = try await command(["HLEN", keys.workers])
+        guard let count = reply.integer else { throw Self.unexpected(reply) }
+        return Int(count)
+    }
+
     /// How many partitions are granted to a number other than their target, or not granted yet.
     func pendingHandoffs(owners: [Int?]) async throws(RedisError) -> Int {
-        let reply = try await command(["HGETALL", keys.grants])
-        guard let fields = reply.array else { throw Self.unexpected(reply) }
         var grants: [Int: Int] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            if let partition = fields[index].integer, let number = fields[index + 1].integer { grants[Int(partition)] = Int(number) }
+        for (field, value) in try await hash(keys.grants) {
+            if let partition = field.integer, let number = value.integer { grants[Int(partition)] = Int(number) }
         }
         return owners.enumerated().filter { partition, owner in owner != nil && grants[partition] != owner }.count
     }
@@ -146,15 +149,25 @@ struct LeaseStore: Sendable {
     }
 
     private func run(_ script: RedisScript, _ arguments: [String]) async throws(RedisError) -> RedisValue {
-        let start = ContinuousClock.now
-        defer { metrics.redisLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        return try await redis.run(script, keys: keys.all, arguments: arguments)
+        try await timed { () async throws(RedisError) in try await redis.run(script, keys: keys.all, arguments: arguments) }
     }
 
     private func command(_ arguments: [String]) async throws(RedisError) -> RedisValue {
+        try await timed { () async throws(RedisError) in try await redis.command(arguments) }
+    }
+
+    /// Every Redis call goes through here, so the latency histogram sees them all.
+    private func timed(_ call: () async throws(RedisError) -> RedisValue) async throws(RedisError) -> RedisValue {
         let start = ContinuousClock.now
         defer { metrics.redisLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        return try await redis.command(arguments)
+        return try await call()
+    }
+
+    /// The (field, value) pairs of the hash at `key`.
+    private func hash(_ key: String) async throws(RedisError) -> [(RedisValue, RedisValue)] {
+        let reply = try await command(["HGETALL", key])
+        guard let fields = reply.array, fields.count % 2 == 0 else { throw Self.unexpected(reply) }
+        return stride(from: 0, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) }
     }
 
     private static func partitions(_ value: RedisValue) -> [Int] {

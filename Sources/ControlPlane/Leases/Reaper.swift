@@ -14,7 +14,7 @@ struct Reaper: Service {
             do {
                 let expired = try await store.reap()
                 if expired > 0 { logger.info("reaped expired leases", metadata: ["count": "\(expired)"]) }
-                store.metrics.liveWorkers.record(try await store.workers().count)
+                store.metrics.liveWorkers.record(try await store.liveWorkerCount())
             } catch {
                 logger.warning("reaper could not reach Redis", metadata: ["error": "\(error)"])
             }

@@ -41,8 +41,9 @@ struct Rebalancer: Service {
         let (membership, numbers) = try await store.members()
         var current = published
         if current?.membership != membership {
-            let stored = try await store.assignment()
-            let previous = current?.owners ?? stored.owners
+            // Movement is counted against what this leader published last, else what is in Redis.
+            let previous: [Int?]
+            if let owners = current?.owners { previous = owners } else { previous = try await store.assignment().owners }
             let ring = try Ring(members: numbers, partitionCount: store.settings.partitionCount, epsilon: store.settings.epsilon)
             switch try await store.publish(ring, membershipVersion: membership, token: token) {
             case .published(let version):
