@@ -34,6 +34,12 @@ extension Duration {
         return .nanoseconds(Int64(nanoseconds.rounded()))
     }
 
+    /// Whole nanoseconds in this duration, rounded down.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
     /// Whole milliseconds in this duration, rounded down.
     public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components

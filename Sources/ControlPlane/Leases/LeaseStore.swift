@@ -189,10 +189,3 @@ struct WorkerRecord: Codable, Sendable {
     var consumerGroup: String
     var ringVersion: Int64
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
