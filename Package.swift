@@ -18,13 +18,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Pure: stable hash, bounded-load rendezvous assignment, diffs. Standard library only.
         .target(name: "HashRing"),
-        // Shared vocabulary: wire types, epochs, lease deadlines, Snowflake ids.
-        .target(name: "Coordination", dependencies: ["HashRing"]),
+        // Shared vocabulary: wire types, epochs, lease deadlines, Snowflake ids, and the control-plane client.
+        .target(
+            name: "Coordination",
+            dependencies: [
+                "HashRing",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // C libraries from Debian's -dev packages. No pkgConfig: hiredis.pc's flags make SwiftPM warn.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -36,10 +46,21 @@ let package = Package(
         .target(name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool"]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
 
+        // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.
+        .target(
+            name: "ServerSupport",
+            dependencies: [
+                "Coordination",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         .executableTarget(
             name: "ControlPlane",
             dependencies: [
-                "Coordination", "HashRing", "RedisAdapter",
+                "Coordination", "HashRing", "RedisAdapter", "ServerSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -48,7 +69,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "Worker", dependencies: ["Coordination", "HashRing", "PostgresAdapter"]),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "Coordination", "HashRing", "PostgresAdapter", "ServerSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -56,6 +88,11 @@ let package = Package(
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["Worker", "TestSupport", "PostgresAdapter", "HashRing",
+                .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: ["ControlPlane", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]

@@ -2,6 +2,7 @@ import Coordination
 import Hummingbird
 import Logging
 import RedisAdapter
+import ServerSupport
 
 /// One control-plane replica: its Redis pool, the HTTP application, and the reaper and rebalancer
 /// services that run inside the application's ServiceGroup (graceful shutdown on SIGTERM/SIGINT).
@@ -24,7 +25,7 @@ struct ControlPlaneApp: Sendable {
 
     /// The HTTP application with the reaper and rebalancer attached as services.
     func application() -> some ApplicationProtocol {
-        let router = Router(context: ControlPlaneContext.self)
+        let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
         Routes(store: store).register(on: router)

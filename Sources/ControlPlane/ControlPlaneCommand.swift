@@ -2,6 +2,7 @@ import ArgumentParser
 import Coordination
 import Foundation
 import Logging
+import ServerSupport
 
 /// `control-plane`: serves leases, numbers and the assignment. Every flag falls back to an environment
 /// variable (named in its help), then to a default that works on one machine.
@@ -27,11 +28,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try resolve(ProcessInfo.processInfo.environment)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
+        bootstrapLogging(level: configuration.logLevel)
         let logger = Logger(label: "rollcall.control-plane")
         try await ControlPlaneApp(configuration: configuration, logger: logger).run()
     }
@@ -61,39 +58,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         guard configuration.lease.heartbeatInterval < configuration.lease.leaseTTL else {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
         }
-        let level = logLevel ?? environment["LOG_LEVEL"] ?? "info"
-        guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
-        configuration.logLevel = parsed
+        configuration.logLevel = try settings.logLevel(logLevel)
         return configuration
-    }
-}
-
-/// Reads one setting from a flag or its environment variable, with a validation error that names both.
-struct Settings {
-    let environment: [String: String]
-
-    /// A number from the flag, else the variable, else `fallback`; it must lie in `range`.
-    func number<T: LosslessStringConvertible & Comparable>(_ flag: T?, _ variable: String, _ fallback: T, in range: ClosedRange<T>) throws
-        -> T
-    {
-        let value: T
-        if let flag {
-            value = flag
-        } else if let text = environment[variable] {
-            guard let parsed = T(text) else { throw ValidationError("\(variable)=\(text) is not a valid \(T.self)") }
-            value = parsed
-        } else {
-            value = fallback
-        }
-        guard range.contains(value) else { throw ValidationError("\(variable) must be in \(range), got \(value)") }
-        return value
-    }
-
-    func duration(_ flag: String?, _ variable: String, _ fallback: Duration) throws -> Duration {
-        guard let text = flag ?? environment[variable] else { return fallback }
-        guard let duration = Duration(text: text), duration > .zero else {
-            throw ValidationError("\(variable)=\(text) is not a duration like 500ms, 2s or 1m")
-        }
-        return duration
     }
 }

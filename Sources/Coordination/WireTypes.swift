@@ -28,6 +28,10 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var assignmentVersion: Int64
     /// Partitions granted: the worker may process these now.
     public var partitions: [Int]
+    /// The fencing epoch of each grant in `partitions`, in the same order: a fresh epoch from the lease
+    /// store each time a partition is granted, so it grows with every handoff of that partition.
+    /// Claims in Postgres use it. Nil only from control planes older than this field.
+    public var partitionEpochs: [Epoch]?
     /// Partitions revoked: the worker must stop these now and stop reporting them held.
     public var revoked: [Int]
     public var consumerGroup: String
@@ -35,7 +39,8 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
 
     public init(
         name: String, instance: String, number: Int, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
-        assignmentVersion: Int64, partitions: [Int], revoked: [Int], consumerGroup: String, partitionCount: Int
+        assignmentVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
+        partitionCount: Int
     ) {
         self.name = name
         self.instance = instance
@@ -45,6 +50,7 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.assignmentVersion = assignmentVersion
         self.partitions = partitions
+        self.partitionEpochs = partitionEpochs
         self.revoked = revoked
         self.consumerGroup = consumerGroup
         self.partitionCount = partitionCount

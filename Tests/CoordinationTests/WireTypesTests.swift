@@ -31,10 +31,12 @@ struct WireTypesTests {
             #"""
             {"name": "pod-a", "instance": "5f0c", "number": 2, "epoch": 1732270000123456,
              "leaseTTLMillis": 10000, "heartbeatIntervalMillis": 1000,
-             "assignmentVersion": 41, "partitions": [3, 17, 600], "revoked": [],
+             "assignmentVersion": 41, "partitions": [3, 17, 600],
+             "partitionEpochs": [1732270000123457, 1732270000123457, 1732270000200000], "revoked": [],
              "consumerGroup": "inbox-2", "partitionCount": 1024}
             """#)
         #expect(response.partitions == [3, 17, 600])
+        #expect(response.partitionEpochs?.last == Epoch(rawValue: 1_732_270_000_200_000))
         #expect(response.consumerGroup == "inbox-2")
         #expect(response.epoch == Epoch(rawValue: 1_732_270_000_123_456))
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import ServerSupport
 
 /// With a token configured, every route but `/healthz`, `/readyz` and `/metrics` needs
 /// `Authorization: Bearer <token>`; the comparison takes the same time wherever the bytes differ.

@@ -2,6 +2,7 @@ import Coordination
 import Foundation
 import Hummingbird
 import RedisAdapter
+import ServerSupport
 
 /// The control plane's HTTP API (DESIGN.md, "HTTP API").
 struct Routes: Sendable {
@@ -10,31 +11,29 @@ struct Routes: Sendable {
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
     static let shortcutInstance = "get-shortcut"
 
-    func register(on router: Router<ControlPlaneContext>) {
-        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
+    func register(on router: Router<APIContext>) {
+        router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await readiness() }
         router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: store.metrics.exposition())))
+Response.prometheus(store.metrics.exposition())
         }
         router.post("/v1/workers/:name/heartbeat") { request, context in try await heartbeat(request, context) }
         router.delete("/v1/workers/:name") { request, context in try await release(request, context) }
-        router.get("/v1/workers") { _, _ in Self.json(WorkerList(workers: try await storeCall { try await store.workers() })) }
-        router.get("/v1/assignment") { _, _ in Self.json(try await storeCall { try await store.assignment() }) }
+        router.get("/v1/workers") { _, _ in Response.json(WorkerList(workers: try await storeCall { try await store.workers() })) }
+        router.get("/v1/assignment") { _, _ in Response.json(try await storeCall { try await store.assignment() }) }
         router.get("/:name") { _, context in try await shortcut(context) }
     }
 
     private func readiness() async throws -> Response {
         do {
             try await store.ping()
-            return Self.json(["status": "ready"])
+            return Response.json(["status": "ready"])
         } catch {
             throw APIError.unavailable("Redis is unreachable: \(error)")
         }
     }
 
-    private func heartbeat(_ request: Request, _ context: ControlPlaneContext) async throws -> Response {
+    private func heartbeat(_ request: Request, _ context: APIContext) async throws -> Response {
         let name = try Self.name(context)
         let body: HeartbeatRequest
         do {
@@ -55,12 +54,13 @@ struct Routes: Sendable {
         case .granted(let grant):
             store.metrics.heartbeat(.granted)
             let settings = store.settings
-            return Self.json(
+            return Response.json(
                 HeartbeatResponse(
                     name: name.rawValue, instance: body.instance, number: grant.number, epoch: Epoch(rawValue: grant.epoch),
                     leaseTTLMillis: settings.leaseTTL.wholeMilliseconds,
                     heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
-                    assignmentVersion: grant.assignmentVersion, partitions: grant.granted, revoked: grant.revoked,
+                    assignmentVersion: grant.assignmentVersion, partitions: grant.granted,
+                    partitionEpochs: grant.grantEpochs.map(Epoch.init(rawValue:)), revoked: grant.revoked,
                     consumerGroup: consumerGroupName(prefix: settings.consumerGroupPrefix, number: grant.number),
                     partitionCount: settings.partitionCount))
         case .conflict(let retryAfter):
@@ -75,7 +75,7 @@ struct Routes: Sendable {
         }
     }
 
-    private func release(_ request: Request, _ context: ControlPlaneContext) async throws -> Response {
+    private func release(_ request: Request, _ context: APIContext) async throws -> Response {
         let name = try Self.name(context)
         guard let instance = request.uri.queryParameters.get("instance"), InstanceID.isValid(instance) else {
             throw APIError.badRequest("invalid_instance", "?instance= is required: \(InstanceID.rule)")
@@ -93,7 +93,7 @@ struct Routes: Sendable {
     }
 
     /// `GET /{name}`: the name's number as plain text, leasing one if the name has none (podnum-compatible).
-    private func shortcut(_ context: ControlPlaneContext) async throws -> Response {
+    private func shortcut(_ context: APIContext) async throws -> Response {
         let name = try Self.name(context)
         let outcome = try await storeCall { try await store.heartbeat(name: name, instance: Self.shortcutInstance, held: []) }
         let number: Int
@@ -136,14 +136,14 @@ struct Routes: Sendable {
         }
     }
 
-    private static func name(_ context: ControlPlaneContext) throws(APIError) -> WorkerName {
+    private static func name(_ context: APIContext) throws(APIError) -> WorkerName {
         guard let raw = context.parameters.get("name"), let name = WorkerName(rawValue: raw) else {
             throw APIError.badRequest("invalid_name", WorkerName.rule)
         }
         return name
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: ControlPlaneContext) async throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: APIContext) async throws -> T {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
@@ -165,10 +165,5 @@ struct Routes: Sendable {
 
     private static func path(_ context: DecodingError.Context) -> String {
         context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let body = (try? JSONEncoder().encode(value)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -12,6 +12,8 @@ enum HeartbeatOutcome: Sendable, Equatable {
         var epoch: Int64
         var expiresAtMillis: Int64
         var granted: [Int]
+        /// The fencing epoch of each grant, in the order of `granted`.
+        var grantEpochs: [Int64]
         var revoked: [Int]
         var assignmentVersion: Int64
     }

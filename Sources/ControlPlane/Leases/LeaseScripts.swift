@@ -53,6 +53,31 @@ enum LeaseScripts {
             return table.concat(parts, ',')
         end
 
+        -- granted-by values are 'partition:grantEpoch' pairs; returns the partitions in order and partition -> epoch.
+        local function grantList(text)
+            local list, epochs = {}, {}
+            if text then
+                for p, e in string.gmatch(text, '(%d+):(%d+)') do
+                    local n = tonumber(p)
+                    list[#list + 1] = n; epochs[n] = tonumber(e)
+                end
+            end
+            return list, epochs
+        end
+
+        local function grantCSV(list, epochs)
+            local parts = {}
+            for i, p in ipairs(list) do parts[i] = string.format('%d:%.0f', p, epochs[p]) end
+            return table.concat(parts, ',')
+        end
+
+        -- The next fencing epoch: larger than every epoch granted before, also after a failover lost the newest.
+        local function nextEpoch()
+            local epoch = math.max(tonumber(redis.call('GET', K.epoch) or '0') + 1, nowUs)
+            redis.call('SET', K.epoch, string.format('%.0f', epoch))
+            return epoch
+        end
+
         -- Frees a worker's number (quarantined), its grants and its entry in the operator view.
         local function release(name, quarantineMs)
             local record = redis.call('HGET', K.workers, name)
@@ -61,7 +86,7 @@ enum LeaseScripts {
                 if redis.call('HGET', K.numbers, number) == name then
                     redis.call('HDEL', K.numbers, number)
                     redis.call('ZADD', K.quarantine, nowMs + quarantineMs, number)
-                    local _, granted = csvSet(redis.call('HGET', K.grantedBy, number))
+                    local granted = grantList(redis.call('HGET', K.grantedBy, number))
                     for _, p in ipairs(granted) do
                         if tonumber(redis.call('HGET', K.grants, p)) == number then redis.call('HDEL', K.grants, p) end
                     end
@@ -83,7 +108,8 @@ enum LeaseScripts {
         """#
 
     /// ARGV: name, instance, held CSV, leaseTTL ms, quarantine ms, maxWorkers, consumer-group prefix.
-    /// Returns {'granted', number, epoch, expiresAtMs, grantedCSV, revokedCSV, assignmentVersion, expiredCount, isNewLease}
+    /// Returns {'granted', number, epoch, expiresAtMs, granted 'partition:grantEpoch' CSV, revokedCSV, assignmentVersion,
+    /// expiredCount, isNewLease}
     /// or {'conflict', retryMs, expiredCount} or {'exhausted', retryMs, expiredCount}.
     static let heartbeat = script(
         #"""
@@ -117,8 +143,7 @@ enum LeaseScripts {
                 if e[2] then retry = math.min(retry, tonumber(e[2]) - nowMs) end
                 return {'exhausted', string.format('%d', math.max(retry, 1)), expired}
             end
-            epoch = math.max(tonumber(redis.call('GET', K.epoch) or '0') + 1, nowUs)
-            redis.call('SET', K.epoch, string.format('%.0f', epoch))
+            epoch = nextEpoch()
             isNew = 1
             redis.call('HSET', K.numbers, number, name)
             redis.call('HDEL', K.grantedBy, number)
@@ -126,9 +151,10 @@ enum LeaseScripts {
         end
 
         -- Grants: keep what is still ours; revoke what moved away (held until the worker lets go);
-        -- grant a target partition only when nobody holds a grant on it.
+        -- grant a target partition only when nobody holds a grant on it. Each new grant gets a fresh
+        -- epoch, so a partition's fencing token grows with every handoff, whichever lease is older.
         local target, targetList = csvSet(redis.call('HGET', K.targets, number))
-        local _, previous = csvSet(redis.call('HGET', K.grantedBy, number))
+        local previous, grantEpochs = grantList(redis.call('HGET', K.grantedBy, number))
         local granted, revoked, keep, seen = {}, {}, {}, {}
         for _, p in ipairs(previous) do
             seen[p] = true
@@ -140,11 +166,14 @@ enum LeaseScripts {
                 redis.call('HDEL', K.grants, p)
             end
         end
+        local grantEpoch
         for _, p in ipairs(targetList) do
             if not seen[p] then
                 local owner = redis.call('HGET', K.grants, p)
                 if not owner or tonumber(owner) == number then
+                    grantEpoch = grantEpoch or nextEpoch()
                     redis.call('HSET', K.grants, p, number)
+                    grantEpochs[p] = grantEpoch
                     granted[#granted + 1] = p; keep[#keep + 1] = p; seen[p] = true
                 end
             end
@@ -153,7 +182,7 @@ enum LeaseScripts {
             if not seen[p] then revoked[#revoked + 1] = p end
         end
         table.sort(granted); table.sort(revoked); table.sort(keep)
-        redis.call('HSET', K.grantedBy, number, csv(keep))
+        redis.call('HSET', K.grantedBy, number, grantCSV(keep, grantEpochs))
 
         local expiresAt = nowMs + ttl
         local version = tonumber(redis.call('HGET', K.assignment, 'version') or '0')
@@ -161,7 +190,8 @@ enum LeaseScripts {
         redis.call('HSET', K.workers, name, string.format(
             '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s-%d","ringVersion":%d}',
             number, epoch, instance, iso8601(expiresAt), #granted, prefix, number, version))
-        return {'granted', number, string.format('%.0f', epoch), string.format('%d', expiresAt), csv(granted), csv(revoked), version, expired, isNew}
+        return {'granted', number, string.format('%.0f', epoch), string.format('%d', expiresAt), grantCSV(granted, grantEpochs), csv(revoked),
+                version, expired, isNew}
         """#)
 
     /// ARGV: name, instance, quarantine ms. Returns {'released'}, {'conflict'} or {'unknown'}.

@@ -27,10 +27,11 @@ struct LeaseStore: Sendable {
                 let version = fields[6].integer
             else { throw Self.unexpected(reply) }
             if fields[8].integer == 1 { metrics.leasesGranted.increment() }
+            let grants = try Self.grants(fields[4])
             return .granted(
                 .init(
-                    number: Int(number), epoch: epoch, expiresAtMillis: expiresAt, granted: Self.partitions(fields[4]),
-                    revoked: Self.partitions(fields[5]), assignmentVersion: version))
+                    number: Int(number), epoch: epoch, expiresAtMillis: expiresAt, granted: grants.map(\.partition),
+                    grantEpochs: grants.map(\.epoch), revoked: Self.partitions(fields[5]), assignmentVersion: version))
         case "conflict":
             return .conflict(retryAfterMillis: fields[1].integer ?? settings.leaseTTL.wholeMilliseconds)
         case "exhausted":
@@ -172,6 +173,17 @@ struct LeaseStore: Sendable {
 
     private static func partitions(_ value: RedisValue) -> [Int] {
         (value.string ?? "").split(separator: ",").compactMap { Int($0) }
+    }
+
+    /// `partition:epoch` pairs, comma-separated.
+    private static func grants(_ value: RedisValue) throws(RedisError) -> [(partition: Int, epoch: Int64)] {
+        var grants: [(partition: Int, epoch: Int64)] = []
+        for pair in (value.string ?? "").split(separator: ",") {
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let partition = Int(parts[0]), let epoch = Int64(parts[1]) else { throw unexpected(value) }
+            grants.append((partition, epoch))
+        }
+        return grants
     }
 
     private static func unexpected(_ reply: RedisValue) -> RedisError {

@@ -6,20 +6,27 @@ import NIOCore
 
 /// An error response: `{"error": code, "message": text}` with a fitting status and, where a retry
 /// can succeed, `Retry-After` in whole seconds.
-struct APIError: Error, Sendable {
-    var status: HTTPResponse.Status
-    var code: String
-    var message: String
-    var retryAfterMillis: Int64?
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var retryAfterMillis: Int64?
 
-    static func badRequest(_ code: String, _ message: String) -> APIError { APIError(status: .badRequest, code: code, message: message) }
+    public init(status: HTTPResponse.Status, code: String, message: String, retryAfterMillis: Int64? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryAfterMillis = retryAfterMillis
+    }
 
-    static func unavailable(_ message: String) -> APIError {
+    public static func badRequest(_ code: String, _ message: String) -> APIError { APIError(status: .badRequest, code: code, message: message) }
+
+    public static func unavailable(_ message: String) -> APIError {
         APIError(status: .serviceUnavailable, code: "store_unavailable", message: message, retryAfterMillis: 1000)
     }
 
-    func response() -> Response {
-        var response = Routes.json(ErrorBody(error: code, message: message), status: status)
+    public func response() -> Response {
+        var response = Response.json(ErrorBody(error: code, message: message), status: status)
         if let retryAfterMillis { response.headers[.retryAfter] = String(max(1, (retryAfterMillis + 999) / 1000)) }
         return response
     }
@@ -27,8 +34,10 @@ struct APIError: Error, Sendable {
 
 /// Turns every error a route throws into the JSON error shape and logs it; nothing escapes as a 500
 /// without a body, and nothing crashes the process.
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -72,5 +81,18 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unauthorized: "unauthorized"
         default: status.code >= 500 ? "internal" : "bad_request"
         }
+    }
+}
+
+extension Response {
+    /// `value` as a JSON body.
+    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let body = (try? JSONEncoder().encode(value)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// A Prometheus text exposition.
+    public static func prometheus(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -1,0 +1,11 @@
+/// Why a heartbeat got no grant.
+public enum HeartbeatFailure: Error, Hashable, Sendable {
+    /// 409: another live instance holds the name; it may be free after `retryAfter`.
+    case conflict(retryAfter: Duration?)
+    /// 503: no number is free, or the control plane cannot reach Redis.
+    case unavailable(retryAfter: Duration?, message: String)
+    /// Another 4xx or 5xx: the request or the configuration is wrong; retried slowly, never fatal.
+    case refused(status: Int, message: String)
+    /// No answer: connection refused, timeout, or a body that is not a heartbeat response.
+    case transport(String)
+}

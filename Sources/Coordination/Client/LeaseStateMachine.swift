@@ -1,0 +1,123 @@
+/// The client's lease logic as a pure state machine: heartbeat results and the clock go in, lease events
+/// and the next wake-up time come out. `RollcallClient` performs the I/O; tests drive this with a manual clock.
+public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
+    public let name: WorkerName
+    public let instance: String
+    public let driftAllowance: Double
+    public let backoff: Backoff
+
+    /// The lease while it is safe; nil before the first grant and after a loss.
+    public private(set) var lease: Lease?
+    public private(set) var deadline: LeaseDeadline<C>?
+    /// Granted partitions and their grant epochs; the heartbeat reports exactly these as held.
+    public private(set) var grants: [Int: Epoch] = [:]
+    /// When the next heartbeat is due.
+    public private(set) var nextHeartbeat: C.Instant
+    /// The number and epoch last granted, sent with every heartbeat (also after a loss, as a hint).
+    private var believed: (number: Int, epoch: Epoch)?
+    private var everLeased = false
+    private var failures = 0
+    private var isReleased = false
+
+    public init(name: WorkerName, instance: String, driftAllowance: Double = 0.1, backoff: Backoff = Backoff(), now: C.Instant) {
+        self.name = name
+        self.instance = instance
+        self.driftAllowance = driftAllowance
+        self.backoff = backoff
+        nextHeartbeat = now
+    }
+
+    /// The body of the next heartbeat.
+    public func request() -> HeartbeatRequest {
+        HeartbeatRequest(instance: instance, held: grants.keys.sorted(), number: believed?.number, epoch: believed?.epoch)
+    }
+
+    /// The lease if it may be relied on at `now`.
+    public func safeLease(at now: C.Instant) -> Lease? {
+        guard let lease, let deadline, deadline.isSafe(at: now) else { return nil }
+        return lease
+    }
+
+    /// When the I/O loop should next call `expire(at:)` or send a heartbeat.
+    public var wakeTime: C.Instant {
+        guard let deadline, lease != nil else { return nextHeartbeat }
+        return min(nextHeartbeat, deadline.safeUntil)
+    }
+
+    /// Ends the lease if its safe time has passed at `now`.
+    public mutating func expire(at now: C.Instant) -> [LeaseEvent] {
+        guard lease != nil, let deadline, !deadline.isSafe(at: now) else { return [] }
+        return lose(.expired)
+    }
+
+    /// A grant arrived for the heartbeat sent at `sentAt`.
+    public mutating func succeeded(_ response: HeartbeatResponse, sentAt: C.Instant, now: C.Instant) throws(HeartbeatFailure)
+        -> [LeaseEvent]
+    {
+        guard !isReleased else { return [] }
+        guard response.name == name.rawValue, response.instance == instance else {
+            throw .transport("the control plane answered for \(response.name)/\(response.instance)")
+        }
+        guard let epochs = response.partitionEpochs, epochs.count == response.partitions.count else {
+            throw .transport("the control plane sent no partitionEpochs; it is older than this client")
+        }
+        var events: [LeaseEvent] = []
+        let granted = Lease(response)
+        if let current = lease, !current.isSameGrant(as: granted) { events += lose(.replaced) }
+        if lease == nil { events.append(everLeased ? .leaseRegained(granted) : .leaseAcquired(granted)) }
+        everLeased = true
+        lease = granted
+        believed = (granted.number, granted.epoch)
+        let renewed = LeaseDeadline<C>(sentAt: sentAt, leaseTTL: granted.leaseTTL, driftAllowance: driftAllowance)
+        if deadline.map({ renewed.safeUntil > $0.safeUntil }) ?? true { deadline = renewed }
+
+        let current = Dictionary(zip(response.partitions, epochs), uniquingKeysWith: max)
+        let revoked = grants.filter { current[$0.key] != $0.value }.map(\.key).sorted()
+        let added = current.filter { grants[$0.key] != $0.value }.map { PartitionGrant(partition: $0.key, epoch: $0.value) }.sorted()
+        grants = current
+        if !revoked.isEmpty { events.append(.revoked(revoked)) }
+        if !added.isEmpty { events.append(.granted(added)) }
+
+        failures = 0
+        // A revocation is acknowledged by the next heartbeat: send it now, so the handoff waits for no interval.
+        nextHeartbeat = revoked.isEmpty ? sentAt.advanced(by: granted.heartbeatInterval) : now
+        return events
+    }
+
+    /// The heartbeat failed at `now`: schedules a retry with backoff and jitter.
+    public mutating func failed(_ failure: HeartbeatFailure, now: C.Instant, using random: inout some RandomNumberGenerator)
+        -> [LeaseEvent]
+    {
+        var events: [LeaseEvent] = []
+        var floor = Duration.zero
+        switch failure {
+        case .conflict(let retryAfter):
+            // Someone else holds our name: whatever we believed we held is not ours.
+            if lease != nil { events = lose(.conflict) }
+            believed = nil
+            floor = retryAfter ?? .zero
+        case .unavailable(let retryAfter, _):
+            floor = min(retryAfter ?? .zero, lease?.heartbeatInterval ?? .seconds(1))
+        case .refused, .transport:
+            break
+        }
+        let cap = lease?.heartbeatInterval ?? backoff.cap
+        let delay = Backoff(base: backoff.base, cap: cap).delay(attempt: failures, floor: floor, using: &random)
+        failures += 1
+        nextHeartbeat = now.advanced(by: delay)
+        return events + expire(at: now)
+    }
+
+    /// The lease was released (or is being released): nothing is safe from now on.
+    public mutating func released() -> [LeaseEvent] {
+        isReleased = true
+        return lease == nil ? [] : lose(.released)
+    }
+
+    private mutating func lose(_ reason: LeaseLossReason) -> [LeaseEvent] {
+        lease = nil
+        deadline = nil
+        grants = [:]
+        return [.leaseLost(reason)]
+    }
+}

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The async client of the control plane: keeps one lease alive by heartbeats, tracks its safety on
+/// the monotonic clock, and publishes every change as a `LeaseEvent`.
+///
+/// Run it as a `Service` (it heartbeats until graceful shutdown, then releases the lease), or call
+/// `heartbeatLoop()` and `release()` yourself to order the release after your own shutdown work.
+/// Check `status()` right before each unit of work or id: the events tell you what changed, the
+/// status tells you whether the lease is safe *now*.
+public final class RollcallClient: Service, Sendable {
+    public let configuration: RollcallClientConfiguration
+    /// Lease and grant changes, in order. One consumer; buffered without limit (events are rare).
+    public let events: AsyncStream<LeaseEvent>
+    private let continuation: AsyncStream<LeaseEvent>.Continuation
+    private let state: Mutex<LeaseStateMachine<ContinuousClock>>
+    private let clock = ContinuousClock()
+    private let http: HTTPClient
+    private let logger: Logger
+
+    public init(configuration: RollcallClientConfiguration, httpClient: HTTPClient = .shared, logger: Logger) {
+        self.configuration = configuration
+        self.http = httpClient
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: LeaseEvent.self)
+        state = Mutex(
+            LeaseStateMachine(
+                name: configuration.name, instance: configuration.instance, driftAllowance: configuration.driftAllowance,
+                backoff: configuration.backoff, now: clock.now))
+    }
+
+    /// The lease and its grants if the lease is safe now; nil otherwise.
+    public func status() -> LeaseStatus? {
+        let now = clock.now
+        return state.withLock { machine in
+            guard let lease = machine.safeLease(at: now), let deadline = machine.deadline else { return nil }
+            return LeaseStatus(
+                lease: lease, grants: machine.grants.map { PartitionGrant(partition: $0.key, epoch: $0.value) }.sorted(),
+                safeFor: deadline.remaining(at: now))
+        }
+    }
+
+    /// Heartbeats until graceful shutdown or cancellation, then releases the lease.
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await self.heartbeatLoop() }
+        await release()
+    }
+
+    /// Heartbeats at the interval the control plane returns until the task is cancelled.
+    public func heartbeatLoop() async throws {
+        while true {
+            let wake = state.withLock { $0.wakeTime }
+            try await Task.sleep(until: wake, clock: clock)
+            let now = clock.now
+            let (events, due) = state.withLock { ($0.expire(at: now), now >= $0.nextHeartbeat) }
+            publish(events)
+            if due { await beat() }
+        }
+    }
+
+    /// Stops trusting the lease at once (`leaseLost(.released)`), then frees the number and partitions
+    /// on the control plane. Ends `events`. Safe to call more than once.
+    public func release() async {
+        let (events, request) = state.withLock { ($0.released(), $0.request()) }
+        publish(events)
+        continuation.finish()
+        guard request.number != nil else { return }
+        var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(configuration.instance)")
+        delete.method = .DELETE
+        authorize(&delete)
+        do {
+            let response = try await http.execute(delete, timeout: .nanoseconds(configuration.releaseTimeout.nanoseconds))
+            switch response.status.code {
+            case 204, 404: logger.info("lease released", metadata: ["name": "\(configuration.name)"])
+            default: logger.warning("release refused", metadata: ["status": "\(response.status.code)"])
+            }
+        } catch {
+            logger.warning("release failed; the lease lapses after its TTL", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func beat() async {
+        let (request, timeout) = state.withLock { machine in
+            (machine.request(), configuration.requestTimeout ?? max(machine.lease?.heartbeatInterval ?? .seconds(1), .milliseconds(250)))
+        }
+        let sentAt = clock.now
+        do {
+            let response = try await send(request, timeout: timeout)
+            let now = clock.now
+            let events = try state.withLock { (machine) throws(HeartbeatFailure) in try machine.succeeded(response, sentAt: sentAt, now: now) }
+            publish(events)
+        } catch {
+            let failure = error as? HeartbeatFailure ?? .transport("\(error)")
+            var random = SystemRandomNumberGenerator()
+            let now = clock.now
+            let events = state.withLock { $0.failed(failure, now: now, using: &random) }
+            logger.log(
+                level: events.isEmpty ? .debug : .warning, "heartbeat failed",
+                metadata: ["name": "\(configuration.name)", "error": "\(failure)"])
+            publish(events)
+        }
+    }
+
+    private func send(_ body: HeartbeatRequest, timeout: Duration) async throws -> HeartbeatResponse {
+        var request = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)/heartbeat")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        authorize(&request)
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            bytes = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw HeartbeatFailure.transport("\(error)")
+        }
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds($0) }
+        let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView)))?.message ?? response.status.reasonPhrase
+        switch response.status.code {
+        case 200:
+            do {
+                return try JSONDecoder().decode(HeartbeatResponse.self, from: Data(bytes.readableBytesView))
+            } catch {
+                throw HeartbeatFailure.transport("the heartbeat response is not valid: \(error)")
+            }
+        case 409: throw HeartbeatFailure.conflict(retryAfter: retryAfter)
+        case 503: throw HeartbeatFailure.unavailable(retryAfter: retryAfter, message: message)
+        default: throw HeartbeatFailure.refused(status: Int(response.status.code), message: message)
+        }
+    }
+
+    private func authorize(_ request: inout HTTPClientRequest) {
+        if let token = configuration.authToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+    }
+
+    private func publish(_ events: [LeaseEvent]) {
+        for event in events {
+            log(event)
+            continuation.yield(event)
+        }
+    }
+
+    private func log(_ event: LeaseEvent) {
+        let name: Logger.MetadataValue = "\(configuration.name)"
+        switch event {
+        case .leaseAcquired(let lease), .leaseRegained(let lease):
+            logger.info(
+                "lease granted",
+                metadata: [
+                    "name": name, "number": "\(lease.number)", "epoch": "\(lease.epoch)", "consumerGroup": "\(lease.consumerGroup)",
+                ])
+        case .leaseLost(let reason):
+            logger.warning("lease lost: stop all work", metadata: ["name": name, "reason": "\(reason)"])
+        case .granted(let grants):
+            logger.info("partitions granted", metadata: ["name": name, "count": "\(grants.count)"])
+        case .revoked(let partitions):
+            logger.info("partitions revoked", metadata: ["name": name, "count": "\(partitions.count)"])
+        }
+    }
+}
+
+/// A safe lease, its grants, and how long it stays safe without a renewal.
+public struct LeaseStatus: Hashable, Sendable {
+    public var lease: Lease
+    public var grants: [PartitionGrant]
+    public var safeFor: Duration
+}

@@ -1,0 +1,30 @@
+/// Where the control plane is and who this worker is.
+public struct RollcallClientConfiguration: Sendable {
+    /// The control plane's base URL, e.g. `http://127.0.0.1:8080` (no trailing slash needed).
+    public var baseURL: String
+    public var name: WorkerName
+    /// Tells this process apart from an earlier one with the same name; random by default.
+    public var instance: String
+    /// Sent as `Authorization: Bearer …` when the control plane requires it.
+    public var authToken: String?
+    /// The share of the lease TTL not trusted, for clock-rate differences (DESIGN, "Worker safety").
+    public var driftAllowance: Double = 0.1
+    public var backoff = Backoff()
+    /// Per-heartbeat timeout; nil means the heartbeat interval (at least 250 ms).
+    public var requestTimeout: Duration?
+    public var releaseTimeout: Duration = .seconds(1)
+
+    public init(baseURL: String, name: WorkerName, instance: String = RollcallClientConfiguration.randomInstance(), authToken: String? = nil) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.name = name
+        self.instance = instance
+        self.authToken = authToken
+    }
+
+    /// 16 random hex digits.
+    public static func randomInstance() -> String {
+        let value = UInt64.random(in: .min ... .max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,39 @@
+import Coordination
+import Synchronization
+
+/// Snowflake ids from the worker's number, only while its lease is safe.
+///
+/// One generator per number: if the worker comes back with another number, it starts a new one; the
+/// control plane's number quarantine keeps the old and new holder's timestamps apart.
+final class IDIssuer: Sendable {
+    private let client: RollcallClient
+    private let generator = Mutex<SnowflakeGenerator<SystemMillisecondClock>?>(nil)
+
+    init(client: RollcallClient) { self.client = client }
+
+    enum Failure: Error {
+        case leaseUnsafe
+        case generator(SnowflakeError)
+    }
+
+    /// `count` ids, or `.leaseUnsafe` while the lease cannot be relied on.
+    func next(count: Int) throws(Failure) -> [SnowflakeID] {
+        guard let number = client.status()?.lease.number else { throw .leaseUnsafe }
+        do {
+            let current = try generator.withLock { (slot) throws(SnowflakeError) -> SnowflakeGenerator<SystemMillisecondClock> in
+                if let existing = slot, existing.workerNumber == number { return existing }
+                let made = try SnowflakeGenerator(workerNumber: number, clock: SystemMillisecondClock())
+                slot = made
+                return made
+            }
+            let ids = try current.next(count: count)
+            // The lease may have become unsafe while we counted: never hand those ids out.
+            guard client.status()?.lease.number == number else { throw Failure.leaseUnsafe }
+            return ids
+        } catch let error as SnowflakeError {
+            throw .generator(error)
+        } catch {
+            throw .leaseUnsafe
+        }
+    }
+}

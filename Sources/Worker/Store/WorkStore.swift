@@ -1,0 +1,126 @@
+import Coordination
+import Foundation
+import HashRing
+import PostgresAdapter
+
+/// The worker's tables in Postgres: idempotent migrations, seeding, fenced claims and the work transaction.
+///
+/// Every write that depends on ownership is fenced by the partition's grant epoch: a claim only
+/// replaces an older (or the same) grant, and the work transaction first locks the owner rows at the
+/// worker's epochs `FOR SHARE`, so a newer claim waits for it, and after that claim it matches nothing.
+struct WorkStore: Sendable {
+    let pool: PostgresPool
+
+    init(configuration: WorkerConfiguration) {
+        pool = PostgresPool(configuration: PostgresConfiguration(url: configuration.databaseURL, poolSize: 3))
+    }
+
+    /// Creates what is missing; never drops or recreates. Serialized by an advisory lock, so workers
+    /// starting together do not race on `CREATE … IF NOT EXISTS`.
+    func migrate() async throws {
+        try await pool.transaction { tx in
+            try tx.query("SELECT pg_advisory_xact_lock(72616)")
+            for statement in Self.migrations { try tx.query(statement) }
+        }
+    }
+
+    static let migrations = [
+        """
+        CREATE TABLE IF NOT EXISTS work_items (
+            id uuid PRIMARY KEY, partition int NOT NULL, value int NOT NULL DEFAULT 0,
+            current_worker text, updated_at timestamptz)
+        """,
+        "CREATE INDEX IF NOT EXISTS work_items_partition_idx ON work_items (partition)",
+        """
+        CREATE TABLE IF NOT EXISTS partition_owners (
+            partition int PRIMARY KEY, number int, worker text, epoch bigint NOT NULL, claimed_at timestamptz)
+        """,
+    ]
+
+    /// Inserts `items` rows with random ids; each row's partition is HashRing's partition of the id's
+    /// lowercase text. Returns how many rows were inserted.
+    func seed(items: Int, partitionCount: Int) async throws -> Int {
+        let partitioner = try Partitioner(partitionCount: partitionCount)
+        var inserted = 0
+        var remaining = items
+        while remaining > 0 {
+            let batch = (0..<min(remaining, 1000)).map { _ in UUID().uuidString.lowercased() }
+            let rows = try await pool.query(
+                "INSERT INTO work_items (id, partition) SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT (id) DO NOTHING",
+                ["{" + batch.joined(separator: ",") + "}", batch.map { partitioner.partition(forKey: $0) }])
+            inserted += rows.affectedRows
+            remaining -= batch.count
+        }
+        return inserted
+    }
+
+    /// Claims `grants` for (`number`, `worker`): a row is taken only from an older grant epoch (or
+    /// re-taken under the same one, which only this grant has). Rows are locked in partition order, so
+    /// concurrent claims and work transactions cannot deadlock.
+    func claim(_ grants: [PartitionGrant], number: Int, worker: String) async throws(PostgresError) -> ClaimResult {
+        guard !grants.isEmpty else { return ClaimResult(claimed: [], fenced: []) }
+        let sorted = grants.sorted()
+        let rows = try await pool.query(
+            """
+            INSERT INTO partition_owners (partition, number, worker, epoch, claimed_at)
+            SELECT g.partition, $1, $2, g.epoch, now() FROM unnest($3::int[], $4::bigint[]) AS g(partition, epoch)
+            ORDER BY g.partition
+            ON CONFLICT (partition) DO UPDATE
+                SET number = excluded.number, worker = excluded.worker, epoch = excluded.epoch, claimed_at = excluded.claimed_at
+                WHERE partition_owners.epoch <= excluded.epoch
+            RETURNING partition
+            """,
+            [number, worker, sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }])
+        let claimed = Set(try rows.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
+        return ClaimResult(
+            claimed: sorted.filter { claimed.contains($0.partition) }, fenced: sorted.filter { !claimed.contains($0.partition) })
+    }
+
+    /// One round of work: locks the owner rows still at our epochs `FOR SHARE`, then increments
+    /// `value` and sets `current_worker` on the work items of exactly those partitions.
+    func work(_ owned: [PartitionGrant], worker: String, sampleSize: Int = 20) async throws -> WorkResult {
+        let sorted = owned.sorted()
+        return try await pool.transaction { tx in
+            let locked = try tx.query(
+                """
+                SELECT o.partition FROM partition_owners o
+                JOIN unnest($1::int[], $2::bigint[]) AS m(partition, epoch) ON o.partition = m.partition AND o.epoch = m.epoch
+                WHERE o.worker = $3
+                ORDER BY o.partition FOR SHARE OF o
+                """,
+                [sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }, worker])
+            let confirmed = Set(try locked.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
+            let partitions = sorted.map(\.partition).filter(confirmed.contains)
+            let touched = try tx.query(
+                """
+                WITH touched AS (
+                    UPDATE work_items SET value = value + 1, current_worker = $1, updated_at = now()
+                    WHERE partition = ANY($2::int[]) RETURNING id)
+                SELECT (SELECT count(*) FROM touched),
+                       (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s)
+                """,
+                [worker, partitions, sampleSize])
+            let count = try touched.first?.decode(Int.self, at: 0) ?? 0
+            let sample = try touched.first?.decode(String?.self, at: 1)?.split(separator: ",").map(String.init) ?? []
+            return WorkResult(
+                worked: sorted.filter { confirmed.contains($0.partition) }, fenced: sorted.filter { !confirmed.contains($0.partition) },
+                rowsTouched: count, sampleIDs: sample)
+        }
+    }
+
+    func shutdown() async { await pool.shutdown() }
+}
+
+/// What a claim did: `claimed` may be processed; `fenced` belong to a newer grant and must not be.
+struct ClaimResult: Sendable, Equatable {
+    var claimed: [PartitionGrant]
+    var fenced: [PartitionGrant]
+}
+
+/// What one work transaction did. `fenced` partitions were claimed by a newer grant: stop them.
+struct WorkResult: Sendable, Equatable {
+    var worked: [PartitionGrant]
+    var fenced: [PartitionGrant]
+    var rowsTouched: Int
+    var sampleIDs: [String]
+}

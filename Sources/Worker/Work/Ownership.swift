@@ -1,0 +1,64 @@
+import Coordination
+
+/// Which partitions this worker may process, as a pure state machine: lease events, claim results
+/// and work results go in; the partitions to claim and to work on come out.
+///
+/// A granted partition is *pending* until its claim commits in Postgres, then *owned*. A revocation,
+/// a lost lease or a fenced claim or write removes it at once. Only owned partitions are worked.
+struct Ownership: Sendable, Equatable {
+    /// Claimed in Postgres at these grant epochs and processed by the work loop.
+    private(set) var owned: [Int: Epoch] = [:]
+    /// Granted, claim not committed yet (the claim is retried every round until it commits or is fenced).
+    private(set) var pending: [Int: Epoch] = [:]
+
+    /// Applies one lease event.
+    mutating func apply(_ event: LeaseEvent) {
+        switch event {
+        case .granted(let grants):
+            for grant in grants {
+                if owned[grant.partition] != grant.epoch { owned[grant.partition] = nil }
+                if owned[grant.partition] == nil { pending[grant.partition] = grant.epoch }
+            }
+        case .revoked(let partitions):
+            for partition in partitions {
+                owned[partition] = nil
+                pending[partition] = nil
+            }
+        case .leaseLost:
+            stopAll()
+        case .leaseAcquired, .leaseRegained:
+            break
+        }
+    }
+
+    /// Drops everything (lease lost, shutdown).
+    mutating func stopAll() {
+        owned = [:]
+        pending = [:]
+    }
+
+    /// The grants whose claims are still to be made.
+    var claimsDue: [PartitionGrant] { pending.map { PartitionGrant(partition: $0.key, epoch: $0.value) }.sorted() }
+
+    /// Moves committed claims to owned and forgets fenced ones; grants revoked meanwhile stay forgotten.
+    mutating func claimed(_ result: ClaimResult) {
+        for grant in result.claimed where pending[grant.partition] == grant.epoch {
+            pending[grant.partition] = nil
+            owned[grant.partition] = grant.epoch
+        }
+        for grant in result.fenced where pending[grant.partition] == grant.epoch { pending[grant.partition] = nil }
+    }
+
+    /// What to work on now: owned partitions that the lease still grants at the same epoch.
+    func workable(grantedNow: [PartitionGrant]) -> [PartitionGrant] {
+        grantedNow.filter { owned[$0.partition] == $0.epoch }
+    }
+
+    /// Stops partitions whose owner rows no longer carry our epoch (a newer grant claimed them).
+    mutating func worked(_ result: WorkResult) {
+        for grant in result.fenced where owned[grant.partition] == grant.epoch { owned[grant.partition] = nil }
+    }
+
+    /// Owned partitions in order.
+    var ownedPartitions: [Int] { owned.keys.sorted() }
+}

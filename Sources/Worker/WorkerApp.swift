@@ -1,0 +1,58 @@
+import Coordination
+import Hummingbird
+import Logging
+import ServerSupport
+
+/// One worker process: migrations, the control-plane client, the partition worker and the HTTP server,
+/// all in one ServiceGroup with graceful shutdown on SIGTERM/SIGINT.
+struct WorkerApp: Sendable {
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        logger.info(
+            "worker starting",
+            metadata: [
+                "version": "\(rollcallVersion)", "name": "\(configuration.name)", "port": "\(configuration.port)",
+                "controlPlane": "\(configuration.controlPlaneURL)",
+            ])
+        let store = WorkStore(configuration: configuration)
+        try await migrate(store)
+        var clientConfiguration = RollcallClientConfiguration(
+            baseURL: configuration.controlPlaneURL, name: configuration.name, authToken: configuration.authToken)
+        clientConfiguration.driftAllowance = configuration.driftAllowance
+        let client = RollcallClient(configuration: clientConfiguration, logger: logger)
+        let worker = PartitionWorker(
+            client: client, store: store, configuration: configuration, metrics: WorkerMetrics(), logger: logger)
+
+        let router = Router(context: APIContext.self)
+        router.add(middleware: ErrorMiddleware())
+        WorkerRoutes(worker: worker, ids: IDIssuer(client: client)).register(on: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
+            services: [worker], logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+        await store.shutdown()
+    }
+
+    /// Migrations wait for Postgres: a worker started before its database keeps trying, it does not crash-loop.
+    private func migrate(_ store: WorkStore) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await store.migrate()
+                return
+            } catch {
+                attempt += 1
+                logger.warning("migrations failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: Backoff(base: .milliseconds(200), cap: .seconds(5)).ceiling(attempt: attempt))
+            }
+        }
+    }
+}

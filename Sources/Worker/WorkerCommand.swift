@@ -1,0 +1,103 @@
+import ArgumentParser
+import Coordination
+import Foundation
+import Logging
+import ServerSupport
+
+/// `worker`: leases a number, claims its partitions in Postgres and processes them; serves Snowflake ids.
+@main
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Rollcall worker: fenced partition claims, the work loop, Snowflake ids.",
+        version: rollcallVersion, subcommands: [Serve.self, Seed.self, Migrate.self], defaultSubcommand: Serve.self)
+}
+
+/// The flags every subcommand that talks to Postgres shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL, postgres://user:password@host:port/db (DATABASE_URL).") var databaseURL: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
+
+    func resolve(_ environment: [String: String], into configuration: inout WorkerConfiguration) throws {
+        configuration.databaseURL = databaseURL ?? environment["DATABASE_URL"] ?? configuration.databaseURL
+        configuration.logLevel = try Settings(environment: environment).logLevel(logLevel)
+    }
+}
+
+extension WorkerCommand {
+    /// Runs the worker until SIGTERM or SIGINT (the default subcommand).
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the worker (default).")
+
+        @Option(help: "Worker name, a DNS label like a pod name (POD_NAME, else the host name).") var name: String?
+        @Option(help: "Address to listen on (HOST).") var host: String?
+        @Option(help: "Port to listen on (PORT, default 8081).") var port: Int?
+        @Option(help: "Control plane base URL (CONTROL_PLANE_URL).") var controlPlaneURL: String?
+        @Option(help: "How often the work loop runs, e.g. 1s (WORK_INTERVAL).") var workInterval: String?
+        @Option(help: "Share of the lease TTL not trusted, 0..<1 (LEASE_DRIFT_ALLOWANCE, default 0.1).") var leaseDriftAllowance: Double?
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let configuration = try resolve(ProcessInfo.processInfo.environment)
+            bootstrapLogging(level: configuration.logLevel)
+            try await WorkerApp(configuration: configuration, logger: Logger(label: "rollcall.worker")).run()
+        }
+
+        func resolve(_ environment: [String: String]) throws -> WorkerConfiguration {
+            let settings = Settings(environment: environment)
+            let rawName = name ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName.lowercased()
+            guard let workerName = WorkerName(rawValue: rawName) else { throw ValidationError("POD_NAME \(rawName): \(WorkerName.rule)") }
+            var configuration = WorkerConfiguration(name: workerName)
+            configuration.host = host ?? environment["HOST"] ?? configuration.host
+            configuration.port = try settings.number(port, "PORT", configuration.port, in: 1...65535)
+            configuration.controlPlaneURL = controlPlaneURL ?? environment["CONTROL_PLANE_URL"] ?? configuration.controlPlaneURL
+            guard configuration.controlPlaneURL.hasPrefix("http://") || configuration.controlPlaneURL.hasPrefix("https://") else {
+                throw ValidationError("CONTROL_PLANE_URL must start with http:// or https://")
+            }
+            configuration.authToken = environment["AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.workInterval = try settings.duration(workInterval, "WORK_INTERVAL", configuration.workInterval)
+            configuration.driftAllowance = try settings.number(
+                leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)
+            try database.resolve(environment, into: &configuration)
+            return configuration
+        }
+    }
+
+    /// Inserts work items spread over the partitions by HashRing's partitioner, and exits.
+    struct Seed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Insert N work items and exit.")
+
+        @Option(help: "How many work items to insert (1...1000000).") var items: Int
+        @Option(help: "Number of partitions, as the control plane's PARTITIONS (PARTITIONS, default 1024).") var partitions: Int?
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            guard (1...1_000_000).contains(items) else { throw ValidationError("--items must be in 1...1000000") }
+            let partitionCount = try Settings(environment: environment).number(partitions, "PARTITIONS", 1024, in: 1...65536)
+            var configuration = WorkerConfiguration(name: WorkerName(rawValue: "seed")!)
+            try database.resolve(environment, into: &configuration)
+            bootstrapLogging(level: configuration.logLevel)
+            let store = WorkStore(configuration: configuration)
+            try await store.migrate()
+            let inserted = try await store.seed(items: items, partitionCount: partitionCount)
+            await store.shutdown()
+            print("inserted \(inserted) work items over \(partitionCount) partitions")
+        }
+    }
+
+    /// Creates the tables if they are missing, and exits. `serve` does this too at start.
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the tables if missing, and exit.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            var configuration = WorkerConfiguration(name: WorkerName(rawValue: "migrate")!)
+            try database.resolve(ProcessInfo.processInfo.environment, into: &configuration)
+            bootstrapLogging(level: configuration.logLevel)
+            let store = WorkStore(configuration: configuration)
+            try await store.migrate()
+            await store.shutdown()
+            print("tables are in place")
+        }
+    }
+}

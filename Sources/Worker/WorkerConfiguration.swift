@@ -1,0 +1,19 @@
+import Coordination
+import Logging
+
+/// Everything `worker` is told by flags and environment variables (DESIGN, "Configuration").
+struct WorkerConfiguration: Sendable {
+    /// `POD_NAME`, else the host name.
+    var name: WorkerName
+    var host = "0.0.0.0"
+    var port = 8081
+    var controlPlaneURL = "http://127.0.0.1:8080"
+    /// Bearer token for the control plane (`AUTH_TOKEN`, environment only).
+    var authToken: String?
+    var databaseURL = "postgres://postgres@127.0.0.1:5432/rollcall"
+    /// How often the work loop runs its transaction.
+    var workInterval: Duration = .seconds(1)
+    /// The share of the lease TTL the worker does not trust (clock-rate differences).
+    var driftAllowance = 0.1
+    var logLevel: Logger.Level = .info
+}

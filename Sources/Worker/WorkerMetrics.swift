@@ -1,0 +1,45 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// What the worker counts, in its own Prometheus registry served at /metrics.
+struct WorkerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let leaseSafe: CoreMetrics.Gauge
+    let partitionsOwned: CoreMetrics.Gauge
+    let rowsTouched: CoreMetrics.Counter
+    let workRounds: CoreMetrics.Counter
+    let workFailures: CoreMetrics.Counter
+    let partitionsFenced: CoreMetrics.Counter
+    let claimsCommitted: CoreMetrics.Counter
+    let claimFailures: CoreMetrics.Counter
+    let idsIssued: CoreMetrics.Counter
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        func counter(_ label: String) -> CoreMetrics.Counter { CoreMetrics.Counter(label: label, dimensions: [], factory: factory) }
+        leaseSafe = CoreMetrics.Gauge(label: "rollcall_worker_lease_safe", dimensions: [], factory: factory)
+        partitionsOwned = CoreMetrics.Gauge(label: "rollcall_worker_partitions_owned", dimensions: [], factory: factory)
+        rowsTouched = counter("rollcall_worker_rows_touched_total")
+        workRounds = counter("rollcall_worker_work_rounds_total")
+        workFailures = counter("rollcall_worker_work_failures_total")
+        partitionsFenced = counter("rollcall_worker_partitions_fenced_total")
+        claimsCommitted = counter("rollcall_worker_claims_total")
+        claimFailures = counter("rollcall_worker_claim_failures_total")
+        idsIssued = counter("rollcall_worker_ids_issued_total")
+    }
+
+    func claims(claimed: Int, fenced: Int) {
+        claimsCommitted.increment(by: claimed)
+        partitionsFenced.increment(by: fenced)
+    }
+
+    func worked(_ result: WorkResult) {
+        workRounds.increment()
+        rowsTouched.increment(by: result.rowsTouched)
+        partitionsFenced.increment(by: result.fenced.count)
+    }
+
+    func exposition() -> String { registry.emitToString() }
+}
