@@ -47,7 +47,7 @@ public final class RollcallClient: Service, Sendable {
     /// Heartbeats until graceful shutdown or cancellation, then releases the lease.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown { try await self.heartbeatLoop() }
-        await release()
+        _ = await release()
     }
 
     /// Heartbeats at the interval the control plane returns until the task is cancelled.
@@ -63,24 +63,30 @@ public final class RollcallClient: Service, Sendable {
     }
 
     /// Stops trusting the lease at once (`leaseLost(.released)`), then frees the number and partitions
-    /// on the control plane. Ends `events`. Safe to call more than once.
-    public func release() async {
+    /// on the control plane. Ends `events`. Safe to call more than once. Returns whether the control
+    /// plane confirmed the release (otherwise the lease lapses after its TTL).
+    @discardableResult
+    public func release() async -> Bool {
         let (events, request) = state.withLock { ($0.released(), $0.request()) }
         publish(events)
         continuation.finish()
-        guard request.number != nil else { return }
+        guard request.number != nil else { return false }
         var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(configuration.instance)")
         delete.method = .DELETE
         authorize(&delete)
         do {
             let response = try await http.execute(delete, timeout: .nanoseconds(configuration.releaseTimeout.nanoseconds))
             switch response.status.code {
-            case 204, 404: logger.info("lease released", metadata: ["name": "\(configuration.name)"])
-            default: logger.warning("release refused", metadata: ["status": "\(response.status.code)"])
+            case 204, 404:
+                logger.info("lease released", metadata: ["name": "\(configuration.name)"])
+                return true
+            default:
+                logger.warning("release refused; the lease lapses after its TTL", metadata: ["status": "\(response.status.code)"])
             }
         } catch {
             logger.warning("release failed; the lease lapses after its TTL", metadata: ["error": "\(error)"])
         }
+        return false
     }
 
     private func beat() async {
@@ -155,7 +161,8 @@ public final class RollcallClient: Service, Sendable {
                     "name": name, "number": "\(lease.number)", "epoch": "\(lease.epoch)", "consumerGroup": "\(lease.consumerGroup)",
                 ])
         case .leaseLost(let reason):
-            logger.warning("lease lost: stop all work", metadata: ["name": name, "reason": "\(reason)"])
+            logger.log(
+                level: reason == .released ? .info : .warning, "lease lost: stop all work", metadata: ["name": name, "reason": "\(reason)"])
         case .granted(let grants):
             logger.info("partitions granted", metadata: ["name": name, "count": "\(grants.count)"])
         case .revoked(let partitions):

@@ -37,10 +37,10 @@ final class PartitionWorker: Service, Sendable {
         ownership.withLock { $0.stopAll() }
         heartbeats.cancel()
         await heartbeats.value
-        await client.release()
+        let released = await client.release()
         await events.value
         metrics.partitionsOwned.record(0)
-        logger.info("worker stopped: work done, lease released")
+        logger.info("worker stopped", metadata: ["released": "\(released)"])
     }
 
     /// Applies every lease event; a grant is claimed at once, so a handoff waits for no work round.

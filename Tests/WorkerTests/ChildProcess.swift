@@ -1,0 +1,81 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A control-plane or worker process started from the built binaries, its output in a log file.
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked: Foundation's Process is not Sendable; this wrapper only signals it and waits for it.
+    let name: String
+    let logPath: String
+    private let process = Process()
+
+    init(name: String, executable: String, environment: [String: String], arguments: [String] = [], logDirectory: String) throws {
+        self.name = name
+        logPath = "\(logDirectory)/\(name).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: "\(SystemBinaries.directory)/\(executable)")
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var pid: pid_t { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Waits up to `timeout` for the process to exit; its exit status, or nil if it is still running.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while process.isRunning && clock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// SIGKILL (also after SIGSTOP) and reap.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGKILL)
+        kill(pid, SIGCONT)
+        process.waitUntilExit()
+    }
+
+    /// The last lines of the log, for failure messages.
+    func logTail(_ lines: Int = 30) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).map { String($0.prefix(300)) }.joined(separator: "\n")
+    }
+}
+
+/// Where `swift build` put the `control-plane` and `worker` binaries.
+enum SystemBinaries {
+    static let directory: String = {
+        if let dir = ProcessInfo.processInfo.environment["ROLLCALL_BIN_DIR"] { return dir }
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The test runner sits in the products directory (…/debug/RollcallPackageTests.xctest), beside the binaries.
+        for candidate in [runner, runner.deletingLastPathComponent()] where FileManager.default.fileExists(atPath: candidate.path + "/worker") {
+            return candidate.path
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.path + "/.build/debug"
+    }()
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

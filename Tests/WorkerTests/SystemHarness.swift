@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import Coordination
+import Foundation
+import NIOCore
+import PostgresAdapter
+import TestSupport
+import Testing
+
+@testable import Worker
+
+/// A whole Rollcall installation for one test: a fresh database (with audit triggers), a control
+/// plane process on the shared test Redis under its own key prefix, and worker processes.
+///
+/// Every write to `work_items` and every claim in `partition_owners` is recorded by triggers, so
+/// `violations()` can check the promise itself: each row was written only by its partition's owner
+/// at that moment.
+final class SystemHarness: @unchecked Sendable {
+    // @unchecked: the worker table is changed only by the test's own task, one step at a time.
+    static let leaseTTL: Duration = .seconds(3)
+    static let heartbeatInterval: Duration = .milliseconds(250)
+    static let partitionCount = 1024
+
+    let databaseURL: String
+    let database: PostgresPool
+    let logDirectory: String
+    private(set) var controlPlane: ChildProcess!
+    private(set) var controlPlaneURL = ""
+    private(set) var workers: [String: (process: ChildProcess, url: String)] = [:]
+    private let redisPrefix = "sys\(UInt32.random(in: 0 ... .max)):"
+    private let adminURL: String
+    private let databaseName: String
+
+    /// Runs `body` against a new installation with `workers` workers and `items` work items; always cleans up.
+    static func with(
+        workers count: Int, items: Int = 200, adminDatabaseURL: String? = nil, _ body: (SystemHarness) async throws -> Void
+    ) async throws {
+        let system = try await SystemHarness(adminURL: adminDatabaseURL ?? TestServers.requireDatabaseURL(), items: items)
+        do {
+            try await system.startControlPlane()
+            for index in 0..<count { try system.startWorker("worker-\(index)") }
+            try await body(system)
+            let violations = try await system.violations()
+            #expect(violations.isEmpty, "rows written by a worker that did not own their partition: \(violations)")
+        } catch {
+            system.printLogs()
+            await system.tearDown()
+            throw error
+        }
+        await system.tearDown()
+    }
+
+    private init(adminURL: String, items: Int) async throws {
+        self.adminURL = adminURL
+        databaseName = "rollcall_sys_\(UInt32.random(in: 0 ... .max))"
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: adminURL, poolSize: 1))
+        try await admin.query("CREATE DATABASE \(databaseName)")
+        await admin.shutdown()
+        databaseURL = Self.replacingDatabase(in: adminURL, with: databaseName)
+        database = PostgresPool(configuration: PostgresConfiguration(url: databaseURL, poolSize: 2))
+        logDirectory = NSTemporaryDirectory() + databaseName
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+
+        var configuration = WorkerConfiguration(name: WorkerName(rawValue: "seed")!)
+        configuration.databaseURL = databaseURL
+        let store = WorkStore(configuration: configuration)
+        try await store.migrate()
+        for statement in Self.audit { try await database.query(statement) }
+        #expect(try await store.seed(items: items, partitionCount: Self.partitionCount) == items)
+        await store.shutdown()
+    }
+
+    static let audit = [
+        "CREATE TABLE owner_audit (partition int, worker text, epoch bigint, at timestamptz DEFAULT clock_timestamp())",
+        "CREATE INDEX ON owner_audit (partition, at)",
+        "CREATE TABLE work_audit (partition int, worker text, at timestamptz DEFAULT clock_timestamp())",
+        """
+        CREATE FUNCTION audit_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO owner_audit (partition, worker, epoch) VALUES (NEW.partition, NEW.worker, NEW.epoch); RETURN NEW; END $$
+        """,
+        "CREATE TRIGGER owner_audit AFTER INSERT OR UPDATE ON partition_owners FOR EACH ROW EXECUTE FUNCTION audit_owner()",
+        """
+        CREATE FUNCTION audit_work() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO work_audit (partition, worker) VALUES (NEW.partition, NEW.current_worker); RETURN NEW; END $$
+        """,
+        "CREATE TRIGGER work_audit AFTER UPDATE ON work_items FOR EACH ROW EXECUTE FUNCTION audit_work()",
+    ]
+
+    // MARK: processes
+
+    func startControlPlane() async throws {
+        let port = freePort()
+        controlPlaneURL = "http://127.0.0.1:\(port)"
+        controlPlane = try ChildProcess(
+            name: "control-plane", executable: "control-plane",
+            environment: [
+                "PORT": "\(port)", "HOST": "127.0.0.1", "REDIS_URL": try TestServers.requireRedisURL(), "REDIS_KEY_PREFIX": redisPrefix,
+                "LEASE_TTL": "\(Self.leaseTTL.wholeMilliseconds)ms",
+                "HEARTBEAT_INTERVAL": "\(Self.heartbeatInterval.wholeMilliseconds)ms", "NUMBER_QUARANTINE": "500ms",
+                "PARTITIONS": "\(Self.partitionCount)",
+            ], logDirectory: logDirectory)
+        try await eventually("the control plane is ready", within: .seconds(20)) { try await self.get(self.controlPlaneURL + "/readyz").status == 200 }
+    }
+
+    func startWorker(_ name: String, databaseURL: String? = nil) throws {
+        let port = freePort()
+        let process = try ChildProcess(
+            name: name, executable: "worker",
+            environment: [
+                "POD_NAME": name, "PORT": "\(port)", "HOST": "127.0.0.1", "CONTROL_PLANE_URL": controlPlaneURL,
+                "DATABASE_URL": databaseURL ?? self.databaseURL, "WORK_INTERVAL": "250ms",
+            ], logDirectory: logDirectory)
+        workers[name] = (process, "http://127.0.0.1:\(port)")
+    }
+
+    func worker(_ name: String) -> ChildProcess { workers[name]!.process }
+
+    private func tearDown() async {
+        for (_, worker) in workers { worker.process.stop() }
+        controlPlane?.stop()
+        await database.shutdown()
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: adminURL, poolSize: 1))
+        _ = try? await admin.query("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
+        await admin.shutdown()
+    }
+
+    func printLogs() {
+        for process in [controlPlane].compactMap({ $0 }) + workers.values.map(\.process) {
+            print("--- \(process.name) (\(process.logPath))\n\(process.logTail())")
+        }
+    }
+
+    // MARK: observations
+
+    /// partition -> worker, from `partition_owners`.
+    func owners() async throws -> [Int: String] {
+        let rows = try await database.query("SELECT partition, worker FROM partition_owners")
+        return Dictionary(uniqueKeysWithValues: try rows.map { row throws(PostgresError) in (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1)) })
+    }
+
+    /// How many partitions each worker owns in `partition_owners`.
+    func ownerCounts() async throws -> [String: Int] {
+        try await owners().values.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+    }
+
+    /// Whether every partition is owned in Postgres by exactly the live workers named, as the control plane assigns them.
+    func isSettled(on names: Set<String>) async throws -> Bool {
+        let owners = try await owners()
+        guard owners.count == Self.partitionCount, Set(owners.values) == names else { return false }
+        for name in names {
+            guard let status = try await status(name), status.safe, status.partitionCount == status.grantedCount else { return false }
+        }
+        return true
+    }
+
+    func status(_ name: String) async throws -> WorkerStatus? {
+        let response = try await get(workers[name]!.url + "/v1/status")
+        return response.status == 200 ? try JSONDecoder().decode(WorkerStatus.self, from: response.body) : nil
+    }
+
+    /// Writes to work items by a worker that was not the partition's owner at that moment (at most 10).
+    func violations() async throws -> [String] {
+        let rows = try await database.query(
+            """
+            SELECT w.partition, w.worker, w.at::text, o.owner FROM work_audit w
+            LEFT JOIN LATERAL (SELECT worker AS owner FROM owner_audit a WHERE a.partition = w.partition AND a.at < w.at
+                               ORDER BY a.at DESC LIMIT 1) o ON true
+            WHERE w.worker IS DISTINCT FROM o.owner LIMIT 10
+            """)
+        return try rows.map { row throws(PostgresError) in
+            "partition \(try row.decode(Int.self, at: 0)) by \(try row.decode(String.self, at: 1)) at \(try row.decode(String.self, at: 2)), owner \(try row.decode(String?.self, at: 3) ?? "none")"
+        }
+    }
+
+    func get(_ url: String) async throws -> (status: Int, body: Data) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), Data(body.readableBytesView))
+    }
+
+    /// Polls `condition` every 50 ms until it holds; returns how long that took, or fails after `within`.
+    @discardableResult
+    func eventually(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < limit {
+            if (try? await condition()) == true { return clock.now - start }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Timeout(what: what, limit: limit)
+    }
+
+    struct Timeout: Error, CustomStringConvertible {
+        let what: String
+        let limit: Duration
+        var description: String { "\(what): not within \(limit)" }
+    }
+
+    private static func replacingDatabase(in url: String, with name: String) -> String {
+        guard let slash = url.lastIndex(of: "/") else { return url }
+        let rest = url[slash...].firstIndex(of: "?").map { String(url[$0...]) } ?? ""
+        return String(url[..<slash]) + "/" + name + rest
+    }
+}
