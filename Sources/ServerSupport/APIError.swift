@@ -19,7 +19,9 @@ public struct APIError: Error, Sendable {
         self.retryAfterMillis = retryAfterMillis
     }
 
-    public static func badRequest(_ code: String, _ message: String) -> APIError { APIError(status: .badRequest, code: code, message: message) }
+    public static func badRequest(_ code: String, _ message: String) -> APIError {
+        APIError(status: .badRequest, code: code, message: message)
+    }
 
     public static func unavailable(_ message: String) -> APIError {
         APIError(status: .serviceUnavailable, code: "store_unavailable", message: message, retryAfterMillis: 1000)

@@ -9,7 +9,8 @@ public struct Settings: Sendable {
     public init(environment: [String: String]) { self.environment = environment }
 
     /// A number from the flag, else the variable, else `fallback`; it must lie in `range`.
-    public func number<T: LosslessStringConvertible & Comparable>(_ flag: T?, _ variable: String, _ fallback: T, in range: ClosedRange<T>) throws
+    public func number<T: LosslessStringConvertible & Comparable>(_ flag: T?, _ variable: String, _ fallback: T, in range: ClosedRange<T>)
+        throws
         -> T
     {
         let value: T

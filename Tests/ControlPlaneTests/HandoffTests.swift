@@ -77,6 +77,32 @@ struct HandoffTests {
         }
     }
 
+    @Test("a partition's grant epoch grows with every handoff, also when it moves to an older lease")
+    func grantEpochsGrowOnHandoff() async throws {
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .milliseconds(700)))
+        try await harness.test { client async throws in
+            var a = try await client.beat("pod-a")
+            var b = try await client.beat("pod-b")
+            #expect(b.epoch > a.epoch, "B's lease is the newer one")
+            #expect(
+                try await eventually(within: .seconds(2)) {
+                    a = try await client.beat("pod-a", held: a.partitions)
+                    b = try await client.beat("pod-b", held: b.partitions)
+                    return a.partitions.count + b.partitions.count == 1024
+                })
+            let epochsOfB = Dictionary(uniqueKeysWithValues: zip(b.partitions, try #require(b.partitionEpochs)))
+            #expect(epochsOfB.values.allSatisfy { $0 > b.epoch }, "a grant's epoch is newer than the lease it is granted under")
+            // B goes silent; A, the older lease, takes B's partitions under epochs newer than B's grants.
+            #expect(
+                try await eventually(within: .seconds(3)) {
+                    a = try await client.beat("pod-a", held: a.partitions)
+                    return a.partitions.count == 1024
+                })
+            let epochsOfA = Dictionary(uniqueKeysWithValues: zip(a.partitions, try #require(a.partitionEpochs)))
+            for (partition, epoch) in epochsOfB { #expect(try #require(epochsOfA[partition]) > epoch) }
+        }
+    }
+
     @Test("partitions a worker reports held but was never granted are revoked")
     func strayHeldRevoked() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in

@@ -58,7 +58,8 @@ enum SystemBinaries {
         if let dir = ProcessInfo.processInfo.environment["ROLLCALL_BIN_DIR"] { return dir }
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         // The test runner sits in the products directory (…/debug/RollcallPackageTests.xctest), beside the binaries.
-        for candidate in [runner, runner.deletingLastPathComponent()] where FileManager.default.fileExists(atPath: candidate.path + "/worker") {
+        for candidate in [runner, runner.deletingLastPathComponent()]
+        where FileManager.default.fileExists(atPath: candidate.path + "/worker") {
             return candidate.path
         }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

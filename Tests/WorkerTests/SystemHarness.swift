@@ -98,7 +98,9 @@ final class SystemHarness: @unchecked Sendable {
                 "HEARTBEAT_INTERVAL": "\(Self.heartbeatInterval.wholeMilliseconds)ms", "NUMBER_QUARANTINE": "500ms",
                 "PARTITIONS": "\(Self.partitionCount)",
             ], logDirectory: logDirectory)
-        try await eventually("the control plane is ready", within: .seconds(20)) { try await self.get(self.controlPlaneURL + "/readyz").status == 200 }
+        try await eventually("the control plane is ready", within: .seconds(20)) {
+            try await self.get(self.controlPlaneURL + "/readyz").status == 200
+        }
     }
 
     func startWorker(_ name: String, databaseURL: String? = nil) throws {
@@ -134,7 +136,10 @@ final class SystemHarness: @unchecked Sendable {
     /// partition -> worker, from `partition_owners`.
     func owners() async throws -> [Int: String] {
         let rows = try await database.query("SELECT partition, worker FROM partition_owners")
-        return Dictionary(uniqueKeysWithValues: try rows.map { row throws(PostgresError) in (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1)) })
+        return Dictionary(
+            uniqueKeysWithValues: try rows.map { row throws(PostgresError) in
+                (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1))
+            })
     }
 
     /// How many partitions each worker owns in `partition_owners`.

@@ -2,8 +2,8 @@ import Coordination
 import Foundation
 import HashRing
 import PostgresAdapter
-import Testing
 import TestSupport
+import Testing
 
 @testable import Worker
 
@@ -16,7 +16,9 @@ struct SystemTests {
     @Test("three workers split 1024 partitions, each owned once within the balance bound, and process every row")
     func threeWorkersSplitAndWork() async throws {
         try await SystemHarness.with(workers: 3) { system in
-            try await system.eventually("1024 partitions owned by three workers", within: .seconds(30)) { try await system.isSettled(on: Self.all) }
+            try await system.eventually("1024 partitions owned by three workers", within: .seconds(30)) {
+                try await system.isSettled(on: Self.all)
+            }
             let counts = try await system.ownerCounts()
             let bound = Int((1.1 * 1024 / 3).rounded(.up))
             #expect(counts.values.reduce(0, +) == 1024)
@@ -92,7 +94,9 @@ struct SystemTests {
                 Set(try await system.owners().values) == ["worker-0", "worker-1"]
             }
             print("takeover after SIGKILL: \(took) (lease TTL \(SystemHarness.leaseTTL))")
-            try await system.eventually("settled on two", within: .seconds(10)) { try await system.isSettled(on: ["worker-0", "worker-1"]) }
+            try await system.eventually("settled on two", within: .seconds(10)) {
+                try await system.isSettled(on: ["worker-0", "worker-1"])
+            }
         }
     }
 
@@ -103,7 +107,9 @@ struct SystemTests {
             let clock = ContinuousClock()
             let start = clock.now
             system.worker("worker-1").signal(SIGTERM)
-            let took = try await system.eventually("the others own every partition", within: SystemHarness.heartbeatInterval + .milliseconds(500)) {
+            let took = try await system.eventually(
+                "the others own every partition", within: SystemHarness.heartbeatInterval + .milliseconds(500)
+            ) {
                 Set(try await system.owners().values) == ["worker-0", "worker-2"]
             }
             let status = await system.worker("worker-1").waitForExit(timeout: .seconds(2) - (clock.now - start))
@@ -128,7 +134,9 @@ struct SystemTests {
             try await Task.sleep(for: .seconds(1))
             paused.signal(SIGCONT)
             try await system.eventually("worker-0 holds a fresh lease and its share again", within: .seconds(20)) {
-                guard let status = try await system.status("worker-0"), let epoch = status.epoch, let old = before.epoch else { return false }
+                guard let status = try await system.status("worker-0"), let epoch = status.epoch, let old = before.epoch else {
+                    return false
+                }
                 guard epoch > old else { return false }
                 return try await system.isSettled(on: both)
             }
@@ -186,6 +194,9 @@ struct SystemTests {
 
     private func values(_ system: SystemHarness) async throws -> [String: Int] {
         let rows = try await system.database.query("SELECT id::text, value FROM work_items")
-        return Dictionary(uniqueKeysWithValues: try rows.map { row throws(PostgresError) in (try row.decode(String.self, at: 0), try row.decode(Int.self, at: 1)) })
+        return Dictionary(
+            uniqueKeysWithValues: try rows.map { row throws(PostgresError) in
+                (try row.decode(String.self, at: 0), try row.decode(Int.self, at: 1))
+            })
     }
 }

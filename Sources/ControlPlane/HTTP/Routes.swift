@@ -15,7 +15,7 @@ struct Routes: Sendable {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await readiness() }
         router.get("/metrics") { _, _ in
-Response.prometheus(store.metrics.exposition())
+            Response.prometheus(store.metrics.exposition())
         }
         router.post("/v1/workers/:name/heartbeat") { request, context in try await heartbeat(request, context) }
         router.delete("/v1/workers/:name") { request, context in try await release(request, context) }

@@ -97,7 +97,9 @@ public final class RollcallClient: Service, Sendable {
         do {
             let response = try await send(request, timeout: timeout)
             let now = clock.now
-            let events = try state.withLock { (machine) throws(HeartbeatFailure) in try machine.succeeded(response, sentAt: sentAt, now: now) }
+            let events = try state.withLock { (machine) throws(HeartbeatFailure) in
+                try machine.succeeded(response, sentAt: sentAt, now: now)
+            }
             publish(events)
         } catch {
             let failure = error as? HeartbeatFailure ?? .transport("\(error)")
@@ -126,7 +128,8 @@ public final class RollcallClient: Service, Sendable {
             throw HeartbeatFailure.transport("\(error)")
         }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds($0) }
-        let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView)))?.message ?? response.status.reasonPhrase
+        let message =
+            (try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView)))?.message ?? response.status.reasonPhrase
         switch response.status.code {
         case 200:
             do {

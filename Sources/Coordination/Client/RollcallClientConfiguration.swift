@@ -14,7 +14,9 @@ public struct RollcallClientConfiguration: Sendable {
     public var requestTimeout: Duration?
     public var releaseTimeout: Duration = .seconds(1)
 
-    public init(baseURL: String, name: WorkerName, instance: String = RollcallClientConfiguration.randomInstance(), authToken: String? = nil) {
+    public init(
+        baseURL: String, name: WorkerName, instance: String = RollcallClientConfiguration.randomInstance(), authToken: String? = nil
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.name = name
         self.instance = instance

@@ -106,7 +106,8 @@ final class PartitionWorker: Service, Sendable {
                     metadata: ["partitions": "\(result.fenced.map(\.partition))"])
             }
             logger.info(
-                "worked", metadata: ["partitions": "\(result.worked.count)", "rows": "\(result.rowsTouched)", "ids": "\(Self.summary(result))"])
+                "worked",
+                metadata: ["partitions": "\(result.worked.count)", "rows": "\(result.rowsTouched)", "ids": "\(Self.summary(result))"])
         } catch {
             metrics.workFailures.increment()
             logger.warning("work round failed; retrying next round", metadata: ["error": "\(error)"])

@@ -1,0 +1,150 @@
+import TestSupport
+import Testing
+
+@testable import Coordination
+
+struct LeaseStateMachineTests {
+    let clock = ManualClock()
+    let name = WorkerName(rawValue: "pod-a")!
+
+    func machine() -> LeaseStateMachine<ManualClock> {
+        LeaseStateMachine(name: name, instance: "i1", driftAllowance: 0.1, now: clock.now)
+    }
+
+    func response(number: Int = 2, epoch: Int64 = 100, partitions: [Int: Int64] = [:], revoked: [Int] = []) -> HeartbeatResponse {
+        let sorted = partitions.keys.sorted()
+        return HeartbeatResponse(
+            name: "pod-a", instance: "i1", number: number, epoch: Epoch(rawValue: epoch), leaseTTLMillis: 10_000,
+            heartbeatIntervalMillis: 1000, assignmentVersion: 1, partitions: sorted,
+            partitionEpochs: sorted.map { Epoch(rawValue: partitions[$0]!) }, revoked: revoked, consumerGroup: "inbox-\(number)",
+            partitionCount: 16)
+    }
+
+    func grant(_ partition: Int, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+
+    @Test("the first grant acquires the lease and grants its partitions; the next heartbeat is one interval after sending")
+    func firstGrant() throws {
+        var machine = machine()
+        let sent = clock.now
+        clock.advance(by: .milliseconds(30))
+        let events = try machine.succeeded(response(partitions: [3: 101, 5: 101]), sentAt: sent, now: clock.now)
+        #expect(events == [.leaseAcquired(Lease(response(partitions: [3: 101, 5: 101]))), .granted([grant(3, 101), grant(5, 101)])])
+        #expect(machine.request() == HeartbeatRequest(instance: "i1", held: [3, 5], number: 2, epoch: Epoch(rawValue: 100)))
+        #expect(machine.nextHeartbeat == sent.advanced(by: .seconds(1)))
+    }
+
+    @Test("the lease is safe until sent + TTL * (1 - drift), measured from sending, and then lost with its grants")
+    func selfFencing() throws {
+        var machine = machine()
+        let sent = clock.now
+        clock.advance(by: .seconds(2))  // a slow answer does not extend the lease
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: sent, now: clock.now)
+        clock.advance(by: .milliseconds(6999))
+        #expect(machine.safeLease(at: clock.now) != nil)
+        #expect(machine.expire(at: clock.now).isEmpty)
+        clock.advance(by: .milliseconds(1))
+        #expect(machine.safeLease(at: clock.now) == nil)
+        #expect(machine.expire(at: clock.now) == [.leaseLost(.expired)])
+        #expect(machine.request().held == [], "a lost lease reports nothing held")
+        #expect(machine.request().number == 2, "the old number is still sent as a hint")
+    }
+
+    @Test("a grant after a loss is a regain; a different epoch while safe is a loss and a regain")
+    func regain() throws {
+        var machine = machine()
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        clock.advance(by: .seconds(10))
+        _ = machine.expire(at: clock.now)
+        let again = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        #expect(again == [.leaseRegained(Lease(response(partitions: [1: 101]))), .granted([grant(1, 101)])])
+        let replaced = try machine.succeeded(response(number: 4, epoch: 200, partitions: [1: 201]), sentAt: clock.now, now: clock.now)
+        #expect(
+            replaced == [
+                .leaseLost(.replaced), .leaseRegained(Lease(response(number: 4, epoch: 200, partitions: [1: 201]))),
+                .granted([grant(1, 201)]),
+            ])
+    }
+
+    @Test("a partition no longer granted is revoked, stops being reported held, and the ack is sent at once")
+    func revocation() throws {
+        var machine = machine()
+        _ = try machine.succeeded(response(partitions: [1: 101, 2: 101]), sentAt: clock.now, now: clock.now)
+        clock.advance(by: .seconds(1))
+        let events = try machine.succeeded(response(partitions: [1: 101, 7: 150], revoked: [2]), sentAt: clock.now, now: clock.now)
+        #expect(events == [.revoked([2]), .granted([grant(7, 150)])])
+        #expect(machine.request().held == [1, 7])
+        #expect(machine.nextHeartbeat == clock.now)
+    }
+
+    @Test("a regrant of the same partition under a newer epoch is a revoke and a grant")
+    func regrantNewEpoch() throws {
+        var machine = machine()
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        let events = try machine.succeeded(response(partitions: [1: 300]), sentAt: clock.now, now: clock.now)
+        #expect(events == [.revoked([1]), .granted([grant(1, 300)])])
+    }
+
+    @Test("failures back off with jitter up to the heartbeat interval; a conflict loses the lease and honours Retry-After")
+    func failures() throws {
+        var machine = machine()
+        var random = SplitMix(seed: 7)
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        for _ in 0..<20 {
+            let now = clock.now
+            #expect(machine.failed(.transport("refused"), now: now, using: &random).isEmpty)
+            #expect(machine.nextHeartbeat <= now.advanced(by: .seconds(1)))
+            #expect(machine.safeLease(at: now) != nil || machine.lease == nil)
+            clock.advance(by: .milliseconds(100))
+        }
+        let now = clock.now
+        #expect(machine.failed(.conflict(retryAfter: .seconds(5)), now: now, using: &random) == [.leaseLost(.conflict)])
+        #expect(machine.nextHeartbeat >= now.advanced(by: .seconds(5)))
+        #expect(machine.request().number == nil)
+    }
+
+    @Test("a response without partition epochs or for another instance is refused and changes nothing")
+    func malformedResponse() throws {
+        var machine = machine()
+        var noEpochs = response(partitions: [1: 101])
+        noEpochs.partitionEpochs = nil
+        #expect(throws: HeartbeatFailure.self) { try machine.succeeded(noEpochs, sentAt: clock.now, now: clock.now) }
+        var other = response()
+        other.instance = "i2"
+        #expect(throws: HeartbeatFailure.self) { try machine.succeeded(other, sentAt: clock.now, now: clock.now) }
+        #expect(machine.lease == nil && machine.grants.isEmpty)
+    }
+
+    @Test("after release nothing is safe and later answers are ignored")
+    func release() throws {
+        var machine = machine()
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        #expect(machine.released() == [.leaseLost(.released)])
+        #expect(try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now).isEmpty)
+        #expect(machine.safeLease(at: clock.now) == nil)
+    }
+
+    @Test("backoff ceilings double up to the cap and jitter stays within them")
+    func backoff() {
+        let backoff = Backoff(base: .milliseconds(50), cap: .seconds(1))
+        #expect((0..<7).map { backoff.ceiling(attempt: $0) } == [50, 100, 200, 400, 800, 1000, 1000].map { .milliseconds($0) })
+        var random = SplitMix(seed: 1)
+        for attempt in 0..<10 {
+            let delay = backoff.delay(attempt: attempt, using: &random)
+            #expect(delay >= .zero && delay <= backoff.ceiling(attempt: attempt))
+        }
+        #expect(backoff.delay(attempt: 0, floor: .seconds(3), using: &random) == .seconds(3))
+    }
+}
+
+/// A seeded generator, so jitter is repeatable.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
