@@ -1,0 +1,42 @@
+import ArgumentParser
+import Coordination
+import Testing
+
+@testable import Worker
+
+struct WorkerConfigurationTests {
+    func resolve(_ arguments: [String] = [], _ environment: [String: String]) throws -> WorkerConfiguration {
+        try WorkerCommand.Serve.parse(arguments).resolve(environment)
+    }
+
+    @Test("defaults work on one machine, and POD_NAME names the worker")
+    func defaults() throws {
+        let configuration = try resolve([], ["POD_NAME": "worker-7"])
+        #expect(configuration.name.rawValue == "worker-7")
+        #expect(configuration.port == 8081)
+        #expect(configuration.controlPlaneURL == "http://127.0.0.1:8080")
+        #expect(configuration.workInterval == .seconds(1))
+        #expect(configuration.authToken == nil)
+    }
+
+    @Test("flags win over environment variables")
+    func flagsWin() throws {
+        let configuration = try resolve(
+            ["--port", "9000", "--work-interval", "250ms", "--name", "pod-b"],
+            ["PORT": "9100", "WORK_INTERVAL": "2s", "POD_NAME": "pod-a", "AUTH_TOKEN": "t0k3n", "DATABASE_URL": "postgres://x@h/db"])
+        #expect(configuration.port == 9000)
+        #expect(configuration.workInterval == .milliseconds(250))
+        #expect(configuration.name.rawValue == "pod-b")
+        #expect(configuration.authToken == "t0k3n")
+        #expect(configuration.databaseURL == "postgres://x@h/db")
+    }
+
+    @Test("bad settings are refused with a message that names them", arguments: [
+        ["POD_NAME": "Not_A_Pod"], ["POD_NAME": "w", "PORT": "70000"], ["POD_NAME": "w", "WORK_INTERVAL": "soon"],
+        ["POD_NAME": "w", "CONTROL_PLANE_URL": "ftp://cp"], ["POD_NAME": "w", "LEASE_DRIFT_ALLOWANCE": "1.5"],
+        ["POD_NAME": "w", "LOG_LEVEL": "loud"],
+    ])
+    func refused(_ environment: [String: String]) throws {
+        #expect(throws: ValidationError.self) { try resolve([], environment) }
+    }
+}
