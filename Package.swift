@@ -84,7 +84,7 @@ let package = Package(
 
         // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "HashRingTests", dependencies: ["HashRing"]),
+        .testTarget(name: "HashRingTests", dependencies: ["HashRing", "TestSupport"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),

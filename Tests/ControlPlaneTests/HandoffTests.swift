@@ -85,7 +85,7 @@ struct HandoffTests {
             var b = try await client.beat("pod-b")
             #expect(b.epoch > a.epoch, "B's lease is the newer one")
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     b = try await client.beat("pod-b", held: b.partitions)
                     return a.partitions.count + b.partitions.count == 1024
@@ -94,7 +94,7 @@ struct HandoffTests {
             #expect(epochsOfB.values.allSatisfy { $0 > b.epoch }, "a grant's epoch is newer than the lease it is granted under")
             // B goes silent; A, the older lease, takes B's partitions under epochs newer than B's grants.
             #expect(
-                try await eventually(within: .seconds(3)) {
+                try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
                 })

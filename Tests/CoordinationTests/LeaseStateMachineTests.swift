@@ -87,7 +87,7 @@ struct LeaseStateMachineTests {
     @Test("failures back off with jitter up to the heartbeat interval; a conflict loses the lease and honours Retry-After")
     func failures() throws {
         var machine = machine()
-        var random = SplitMix(seed: 7)
+        var random = SplitMix64(seed: 7)
         _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
         for _ in 0..<20 {
             let now = clock.now
@@ -127,24 +127,11 @@ struct LeaseStateMachineTests {
     func backoff() {
         let backoff = Backoff(base: .milliseconds(50), cap: .seconds(1))
         #expect((0..<7).map { backoff.ceiling(attempt: $0) } == [50, 100, 200, 400, 800, 1000, 1000].map { .milliseconds($0) })
-        var random = SplitMix(seed: 1)
+        var random = SplitMix64(seed: 1)
         for attempt in 0..<10 {
             let delay = backoff.delay(attempt: attempt, using: &random)
             #expect(delay >= .zero && delay <= backoff.ceiling(attempt: attempt))
         }
         #expect(backoff.delay(attempt: 0, floor: .seconds(3), using: &random) == .seconds(3))
-    }
-}
-
-/// A seeded generator, so jitter is repeatable.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +9,10 @@ import Foundation
 /// may restart it without disturbing the shared test server.
 struct PrivatePostgres {
     let directory = NSTemporaryDirectory() + "rollcall-pg-\(UInt32.random(in: 0 ... .max))"
-    let port = freePort()
+    let port: Int
     let password = "pw\(UInt32.random(in: 0 ... .max))"
+
+    init() throws { port = try RedisServerProcess.freePort() }
 
     var url: String { "postgres://postgres:\(password)@127.0.0.1:\(port)/rollcall" }
 

@@ -88,7 +88,7 @@ final class SystemHarness: @unchecked Sendable {
     // MARK: processes
 
     func startControlPlane() async throws {
-        let port = freePort()
+        let port = try RedisServerProcess.freePort()
         controlPlaneURL = "http://127.0.0.1:\(port)"
         controlPlane = try ChildProcess(
             name: "control-plane", executable: "control-plane",
@@ -104,7 +104,7 @@ final class SystemHarness: @unchecked Sendable {
     }
 
     func startWorker(_ name: String, databaseURL: String? = nil) throws {
-        let port = freePort()
+        let port = try RedisServerProcess.freePort()
         let process = try ChildProcess(
             name: name, executable: "worker",
             environment: [

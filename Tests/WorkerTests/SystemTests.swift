@@ -171,7 +171,7 @@ struct SystemTests {
 
     @Test("PostgreSQL restarted mid-run: workers reconnect and continue, and no row is owned twice")
     func postgresRestart() async throws {
-        let postgres = PrivatePostgres()
+        let postgres = try PrivatePostgres()
         try postgres.start()
         defer { postgres.remove() }
         try await SystemHarness.with(workers: 2, adminDatabaseURL: postgres.url) { system in

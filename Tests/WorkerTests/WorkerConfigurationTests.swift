@@ -31,11 +31,13 @@ struct WorkerConfigurationTests {
         #expect(configuration.databaseURL == "postgres://x@h/db")
     }
 
-    @Test("bad settings are refused with a message that names them", arguments: [
-        ["POD_NAME": "Not_A_Pod"], ["POD_NAME": "w", "PORT": "70000"], ["POD_NAME": "w", "WORK_INTERVAL": "soon"],
-        ["POD_NAME": "w", "CONTROL_PLANE_URL": "ftp://cp"], ["POD_NAME": "w", "LEASE_DRIFT_ALLOWANCE": "1.5"],
-        ["POD_NAME": "w", "LOG_LEVEL": "loud"],
-    ])
+    @Test(
+        "bad settings are refused with a message that names them",
+        arguments: [
+            ["POD_NAME": "Not_A_Pod"], ["POD_NAME": "w", "PORT": "70000"], ["POD_NAME": "w", "WORK_INTERVAL": "soon"],
+            ["POD_NAME": "w", "CONTROL_PLANE_URL": "ftp://cp"], ["POD_NAME": "w", "LEASE_DRIFT_ALLOWANCE": "1.5"],
+            ["POD_NAME": "w", "LOG_LEVEL": "loud"],
+        ])
     func refused(_ environment: [String: String]) throws {
         #expect(throws: ValidationError.self) { try resolve([], environment) }
     }

@@ -1,0 +1,99 @@
+import Coordination
+import Foundation
+import HashRing
+import PostgresAdapter
+import TestSupport
+import Testing
+
+@testable import Worker
+
+/// The fenced claims and the work transaction, on the shared test PostgreSQL (a fresh database each).
+@Suite(.enabled(if: TestServers.runPostgresTests))
+struct WorkStoreTests {
+    func grant(_ partition: Int, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+
+    /// A fresh database with the tables and `items` seeded rows over 8 partitions.
+    func withStore(items: Int = 64, _ body: (WorkStore) async throws -> Void) async throws {
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: try TestServers.requireDatabaseURL(), poolSize: 1))
+        let name = "rollcall_ws_\(UInt32.random(in: 0 ... .max))"
+        try await admin.query("CREATE DATABASE \(name)")
+        var configuration = WorkerConfiguration(name: WorkerName(rawValue: "test")!)
+        let url = try TestServers.requireDatabaseURL()
+        configuration.databaseURL = String(url[..<url.lastIndex(of: "/")!]) + "/" + name
+        let store = WorkStore(configuration: configuration)
+        do {
+            try await store.migrate()
+            #expect(try await store.seed(items: items, partitionCount: 8) == items)
+            try await body(store)
+        } catch {
+            await store.shutdown()
+            _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            await admin.shutdown()
+            throw error
+        }
+        await store.shutdown()
+        _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+        await admin.shutdown()
+    }
+
+    @Test("migrations run twice change nothing and keep the rows")
+    func idempotentMigrations() async throws {
+        try await withStore { store in
+            try await store.migrate()
+            try await store.migrate()
+            let rows = try await store.pool.query("SELECT count(*) FROM work_items")
+            #expect(try rows[0].decode(Int.self, at: 0) == 64)
+        }
+    }
+
+    @Test("seeding puts each row in HashRing's partition of its id")
+    func seedPartitions() async throws {
+        try await withStore { store in
+            let partitioner = try Partitioner(partitionCount: 8)
+            let rows = try await store.pool.query("SELECT id::text, partition FROM work_items")
+            for row in rows {
+                let id = try row.decode(String.self, at: 0)
+                let partition = try row.decode(Int.self, at: 1)
+                #expect(partitioner.partition(forKey: id) == partition)
+            }
+        }
+    }
+
+    @Test("a newer grant's claim fences the older owner: its claim and its writes then match nothing")
+    func fencing() async throws {
+        try await withStore { store in
+            let all = (0..<8).map { grant($0, 10) }
+            #expect(try await store.claim(all, number: 0, worker: "a") == ClaimResult(claimed: all, fenced: []))
+            let first = try await store.work(all, worker: "a")
+            #expect(first.rowsTouched == 64 && first.fenced.isEmpty)
+
+            // B is granted partitions 0 and 1 under newer epochs, whatever its lease's age.
+            #expect(try await store.claim([grant(0, 20), grant(1, 20)], number: 1, worker: "b").claimed.count == 2)
+            let second = try await store.work(all, worker: "a")
+            #expect(second.fenced == [grant(0, 10), grant(1, 10)])
+            #expect(second.worked.count == 6)
+            let stale = try await store.pool.query("SELECT count(*) FROM work_items WHERE partition IN (0, 1) AND value > 1")
+            #expect(try stale[0].decode(Int.self, at: 0) == 0, "A wrote nothing to the partitions it lost")
+
+            // A stale claim by A is refused; a re-claim by B under its own grant succeeds.
+            #expect(try await store.claim([grant(0, 10)], number: 0, worker: "a") == ClaimResult(claimed: [], fenced: [grant(0, 10)]))
+            #expect(try await store.claim([grant(0, 20)], number: 1, worker: "b").claimed == [grant(0, 20)])
+            let owners = try await store.pool.query("SELECT worker, epoch FROM partition_owners WHERE partition = 0")
+            let owner = try owners[0].decode(String.self, at: 0)
+            let epoch = try owners[0].decode(Int64.self, at: 1)
+            #expect(owner == "b" && epoch == 20)
+        }
+    }
+
+    @Test("a work round returns the touched count and a sample of at most 20 ids")
+    func sample() async throws {
+        try await withStore(items: 50) { store in
+            let all = (0..<8).map { grant($0, 5) }
+            _ = try await store.claim(all, number: 0, worker: "a")
+            let result = try await store.work(all, worker: "a")
+            #expect(result.rowsTouched == 50)
+            #expect(result.sampleIDs.count == 20)
+            #expect(result.sampleIDs == result.sampleIDs.sorted())
+        }
+    }
+}
