@@ -33,6 +33,12 @@ public final class RollcallClient: Service, Sendable {
                 backoff: configuration.backoff, now: clock.now))
     }
 
+    /// The lease if it is safe now; nil otherwise. Cheaper than `status()`: no grant list is built.
+    public func safeLease() -> Lease? {
+        let now = clock.now
+        return state.withLock { $0.safeLease(at: now) }
+    }
+
     /// The lease and its grants if the lease is safe now; nil otherwise.
     public func status() -> LeaseStatus? {
         let now = clock.now

@@ -18,7 +18,7 @@ final class IDIssuer: Sendable {
 
     /// `count` ids, or `.leaseUnsafe` while the lease cannot be relied on.
     func next(count: Int) throws(Failure) -> [SnowflakeID] {
-        guard let number = client.status()?.lease.number else { throw .leaseUnsafe }
+        guard let number = client.safeLease()?.number else { throw .leaseUnsafe }
         do {
             let current = try generator.withLock { (slot) throws(SnowflakeError) -> SnowflakeGenerator<SystemMillisecondClock> in
                 if let existing = slot, existing.workerNumber == number { return existing }
@@ -28,7 +28,7 @@ final class IDIssuer: Sendable {
             }
             let ids = try current.next(count: count)
             // The lease may have become unsafe while we counted: never hand those ids out.
-            guard client.status()?.lease.number == number else { throw Failure.leaseUnsafe }
+            guard client.safeLease()?.number == number else { throw Failure.leaseUnsafe }
             return ids
         } catch let error as SnowflakeError {
             throw .generator(error)

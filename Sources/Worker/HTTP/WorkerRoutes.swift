@@ -10,7 +10,7 @@ struct WorkerRoutes: Sendable {
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
-            guard worker.client.status() != nil else { throw Self.unsafe }
+            guard worker.client.safeLease() != nil else { throw Self.unsafe }
             return Response.json(["status": "ready"])
         }
         router.get("/metrics") { _, _ in Response.prometheus(worker.metrics.exposition()) }
