@@ -62,6 +62,24 @@ struct LeaseTests {
         }
     }
 
+    @Test("a lease nobody saw expire frees its number a quarantine after its expiry, not after it was noticed")
+    func quarantineCountsFromExpiry() async throws {
+        var configuration = try ControlPlaneConfiguration.test(leaseTTL: .milliseconds(300))
+        configuration.lease.numberQuarantine = .milliseconds(500)
+        let harness = try ControlPlaneHarness(configuration)
+        // Only the scripts run (no reaper, no HTTP), as after every control plane was down for a while.
+        let first = try await harness.store.heartbeat(name: WorkerName(rawValue: "pod-a")!, instance: "a1", held: [])
+        try await Task.sleep(for: .milliseconds(1200))
+        let second = try await harness.store.heartbeat(name: WorkerName(rawValue: "pod-b")!, instance: "b1", held: [])
+        await harness.app.redis.shutdown()
+        guard case .granted(let a) = first, case .granted(let b) = second else {
+            Issue.record("expected two grants, got \(first) and \(second)")
+            return
+        }
+        #expect(a.number == 0)
+        #expect(b.number == 0, "number 0 expired 900 ms ago, past its 500 ms quarantine")
+    }
+
     @Test("a release by another instance is refused, and an unknown name is 404")
     func releaseChecksInstance() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in

@@ -79,13 +79,15 @@ enum LeaseScripts {
         end
 
         -- Frees a worker's number (quarantined), its grants and its entry in the operator view.
-        local function release(name, quarantineMs)
+        -- The number waits quarantineMs from sinceMs: from the release, or from the lease's expiry (not from
+        -- when a script noticed it), so a control plane that was down for long does not quarantine anew.
+        local function release(name, quarantineMs, sinceMs)
             local record = redis.call('HGET', K.workers, name)
             if record then
                 local number = cjson.decode(record).number
                 if redis.call('HGET', K.numbers, number) == name then
                     redis.call('HDEL', K.numbers, number)
-                    redis.call('ZADD', K.quarantine, nowMs + quarantineMs, number)
+                    redis.call('ZADD', K.quarantine, string.format('%d', sinceMs + quarantineMs), number)
                     local granted = grantList(redis.call('HGET', K.grantedBy, number))
                     for _, p in ipairs(granted) do
                         if tonumber(redis.call('HGET', K.grants, p)) == number then redis.call('HDEL', K.grants, p) end
@@ -100,10 +102,10 @@ enum LeaseScripts {
 
         -- Releases every lease whose expiry has passed; returns how many.
         local function expire(quarantineMs)
-            local dead = redis.call('ZRANGEBYSCORE', K.expiry, '-inf', '(' .. string.format('%d', nowMs))
-            for _, name in ipairs(dead) do release(name, quarantineMs) end
+            local dead = redis.call('ZRANGEBYSCORE', K.expiry, '-inf', '(' .. string.format('%d', nowMs), 'WITHSCORES')
+            for i = 1, #dead, 2 do release(dead[i], quarantineMs, tonumber(dead[i + 1])) end
             redis.call('ZREMRANGEBYSCORE', K.quarantine, '-inf', string.format('%d', nowMs))
-            return #dead
+            return #dead / 2
         end
         """#
 
@@ -200,7 +202,7 @@ enum LeaseScripts {
         local record = redis.call('HGET', K.workers, ARGV[1])
         if not record then return {'unknown'} end
         if cjson.decode(record).instance ~= ARGV[2] then return {'conflict'} end
-        release(ARGV[1], tonumber(ARGV[3]))
+        release(ARGV[1], tonumber(ARGV[3]), nowMs)
         return {'released'}
         """#)
 
