@@ -53,7 +53,7 @@ public final class RollcallClient: Service, Sendable {
     /// Heartbeats until graceful shutdown or cancellation, then releases the lease.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown { try await self.heartbeatLoop() }
-        _ = await release()
+        await release()
     }
 
     /// Heartbeats at the interval the control plane returns until the task is cancelled.

@@ -19,6 +19,7 @@ final class IDIssuer: Sendable {
     /// `count` ids, or `.leaseUnsafe` while the lease cannot be relied on.
     func next(count: Int) throws(Failure) -> [SnowflakeID] {
         guard let number = client.safeLease()?.number else { throw .leaseUnsafe }
+        let ids: [SnowflakeID]
         do {
             let current = try generator.withLock { (slot) throws(SnowflakeError) -> SnowflakeGenerator<SystemMillisecondClock> in
                 if let existing = slot, existing.workerNumber == number { return existing }
@@ -26,14 +27,12 @@ final class IDIssuer: Sendable {
                 slot = made
                 return made
             }
-            let ids = try current.next(count: count)
-            // The lease may have become unsafe while we counted: never hand those ids out.
-            guard client.safeLease()?.number == number else { throw Failure.leaseUnsafe }
-            return ids
-        } catch let error as SnowflakeError {
-            throw .generator(error)
+            ids = try current.next(count: count)
         } catch {
-            throw .leaseUnsafe
+            throw .generator(error)
         }
+        // The lease may have become unsafe while we counted: never hand those ids out.
+        guard client.safeLease()?.number == number else { throw .leaseUnsafe }
+        return ids
     }
 }

@@ -90,7 +90,7 @@ struct WorkStore: Sendable {
                 """,
                 [sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }, worker])
             let confirmed = Set(try locked.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
-            let partitions = sorted.map(\.partition).filter(confirmed.contains)
+            let worked = sorted.filter { confirmed.contains($0.partition) }
             let touched = try tx.query(
                 """
                 WITH touched AS (
@@ -99,11 +99,11 @@ struct WorkStore: Sendable {
                 SELECT (SELECT count(*) FROM touched),
                        (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s)
                 """,
-                [worker, partitions, sampleSize])
+                [worker, worked.map(\.partition), sampleSize])
             let count = try touched.first?.decode(Int.self, at: 0) ?? 0
             let sample = try touched.first?.decode(String?.self, at: 1)?.split(separator: ",").map(String.init) ?? []
             return WorkResult(
-                worked: sorted.filter { confirmed.contains($0.partition) }, fenced: sorted.filter { !confirmed.contains($0.partition) },
+                worked: worked, fenced: sorted.filter { !confirmed.contains($0.partition) },
                 rowsTouched: count, sampleIDs: sample)
         }
     }

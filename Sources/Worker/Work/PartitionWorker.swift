@@ -70,11 +70,11 @@ final class PartitionWorker: Service, Sendable {
     }
 
     private func claimDue() async {
-        guard let status = client.status() else { return }
+        guard let lease = client.safeLease() else { return }
         let due = ownership.withLock { $0.claimsDue }
         guard !due.isEmpty else { return }
         do {
-            let result = try await store.claim(due, number: status.lease.number, worker: configuration.name.rawValue)
+            let result = try await store.claim(due, number: lease.number, worker: configuration.name.rawValue)
             ownership.withLock { $0.claimed(result) }
             metrics.claims(claimed: result.claimed.count, fenced: result.fenced.count)
             logger.info("partitions claimed", metadata: ["claimed": "\(result.claimed.count)", "fenced": "\(result.fenced.count)"])
@@ -89,11 +89,7 @@ final class PartitionWorker: Service, Sendable {
 
     /// One transaction over the owned partitions, only while the lease is safe.
     private func workRound() async {
-        guard let status = client.status() else {
-            metrics.leaseSafe.record(0)
-            return
-        }
-        metrics.leaseSafe.record(1)
+        guard let status = client.status() else { return }
         let workable = ownership.withLock { $0.workable(grantedNow: status.grants) }
         guard !workable.isEmpty else { return }
         do {
