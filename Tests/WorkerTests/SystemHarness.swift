@@ -27,8 +27,7 @@ final class SystemHarness: @unchecked Sendable {
     private(set) var controlPlaneURL = ""
     private(set) var workers: [String: (process: ChildProcess, url: String)] = [:]
     private let redisPrefix = "sys\(UInt32.random(in: 0 ... .max)):"
-    private let adminURL: String
-    private let databaseName: String
+    private let testDatabase: TestDatabase
 
     /// Runs `body` against a new installation with `workers` workers and `items` work items; always cleans up.
     static func with(
@@ -50,14 +49,10 @@ final class SystemHarness: @unchecked Sendable {
     }
 
     private init(adminURL: String, items: Int) async throws {
-        self.adminURL = adminURL
-        databaseName = "rollcall_sys_\(UInt32.random(in: 0 ... .max))"
-        let admin = PostgresPool(configuration: PostgresConfiguration(url: adminURL, poolSize: 1))
-        try await admin.query("CREATE DATABASE \(databaseName)")
-        await admin.shutdown()
-        databaseURL = Self.replacingDatabase(in: adminURL, with: databaseName)
+        testDatabase = try await TestDatabase.create(prefix: "rollcall_sys", adminURL: adminURL)
+        databaseURL = testDatabase.url
         database = PostgresPool(configuration: PostgresConfiguration(url: databaseURL, poolSize: 2))
-        logDirectory = NSTemporaryDirectory() + databaseName
+        logDirectory = NSTemporaryDirectory() + testDatabase.name
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
 
         var configuration = WorkerConfiguration(name: WorkerName(rawValue: "seed")!)
@@ -120,9 +115,7 @@ final class SystemHarness: @unchecked Sendable {
         for (_, worker) in workers { worker.process.stop() }
         controlPlane?.stop()
         await database.shutdown()
-        let admin = PostgresPool(configuration: PostgresConfiguration(url: adminURL, poolSize: 1))
-        _ = try? await admin.query("DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
-        await admin.shutdown()
+        await testDatabase.drop()
     }
 
     func printLogs() {
@@ -198,11 +191,5 @@ final class SystemHarness: @unchecked Sendable {
         let what: String
         let limit: Duration
         var description: String { "\(what): not within \(limit)" }
-    }
-
-    private static func replacingDatabase(in url: String, with name: String) -> String {
-        guard let slash = url.lastIndex(of: "/") else { return url }
-        let rest = url[slash...].firstIndex(of: "?").map { String(url[$0...]) } ?? ""
-        return String(url[..<slash]) + "/" + name + rest
     }
 }

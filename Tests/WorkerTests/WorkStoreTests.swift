@@ -14,12 +14,9 @@ struct WorkStoreTests {
 
     /// A fresh database with the tables and `items` seeded rows over 8 partitions.
     func withStore(items: Int = 64, _ body: (WorkStore) async throws -> Void) async throws {
-        let admin = PostgresPool(configuration: PostgresConfiguration(url: try TestServers.requireDatabaseURL(), poolSize: 1))
-        let name = "rollcall_ws_\(UInt32.random(in: 0 ... .max))"
-        try await admin.query("CREATE DATABASE \(name)")
+        let database = try await TestDatabase.create(prefix: "rollcall_ws", adminURL: try TestServers.requireDatabaseURL())
         var configuration = WorkerConfiguration(name: WorkerName(rawValue: "test")!)
-        let url = try TestServers.requireDatabaseURL()
-        configuration.databaseURL = String(url[..<url.lastIndex(of: "/")!]) + "/" + name
+        configuration.databaseURL = database.url
         let store = WorkStore(configuration: configuration)
         do {
             try await store.migrate()
@@ -27,13 +24,11 @@ struct WorkStoreTests {
             try await body(store)
         } catch {
             await store.shutdown()
-            _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
-            await admin.shutdown()
+            await database.drop()
             throw error
         }
         await store.shutdown()
-        _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
-        await admin.shutdown()
+        await database.drop()
     }
 
     @Test("migrations run twice change nothing and keep the rows")
