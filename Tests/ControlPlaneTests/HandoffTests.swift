@@ -16,7 +16,7 @@ struct HandoffTests {
             // A alone: after the rebalancer publishes, A is granted every partition.
             var a = try await client.beat("pod-a")
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
                 })
@@ -25,7 +25,7 @@ struct HandoffTests {
             // B joins; wait until the new assignment is published.
             var b = try await client.beat("pod-b")
             let version = b.assignmentVersion
-            #expect(try await eventually(within: .seconds(2)) { try await harness.store.assignment().members == [0, 1] })
+            #expect(try await eventually(within: .seconds(10)) { try await harness.store.assignment().members == [0, 1] })
             let assignment = try await harness.store.assignment()
             #expect(assignment.version > version)
             let moving = Set(assignment.owners.indices.filter { assignment.owners[$0] == 1 })
@@ -63,7 +63,7 @@ struct HandoffTests {
             var a = try await client.beat("pod-a")
             var b = try await client.beat("pod-b")
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     b = try await client.beat("pod-b", held: b.partitions)
                     return a.partitions.count + b.partitions.count == 1024
@@ -108,7 +108,7 @@ struct HandoffTests {
         try await ControlPlaneHarness(.test()).test { client async throws in
             var a = try await client.beat("pod-a")
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
                 })
@@ -128,7 +128,7 @@ struct HandoffTests {
             _ = try await client.beat("pod-b")
             var snapshot = empty
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     snapshot = try JSONDecoder().decode(
                         AssignmentSnapshot.self, from: Data(buffer: try await client.get("/v1/assignment").body))
                     return snapshot.members == [0, 1]
@@ -271,7 +271,7 @@ struct MetricsTests {
             _ = try await client.heartbeat("pod-a", body: #"{"instance": "two"}"#)
             _ = try await client.heartbeat("pod-a", body: "nope")
             #expect(
-                try await eventually(within: .seconds(2)) {
+                try await eventually(within: .seconds(10)) {
                     String(buffer: try await client.get("/metrics").body).contains("rollcall_assignment_version 1")
                 })
             let text = String(buffer: try await client.get("/metrics").body)
