@@ -3,10 +3,11 @@ import PackageDescription
 
 let package = Package(
     name: "Rollcall",
-    platforms: [.macOS(.v15)],
+    // Linux only: the C adapters build against Debian's libhiredis-dev and libpq-dev (see README).
     products: [
         .library(name: "HashRing", targets: ["HashRing"]),
         .library(name: "Coordination", targets: ["Coordination"]),
+        .library(name: "RollcallClient", targets: ["RollcallClient"]),
         .executable(name: "control-plane", targets: ["ControlPlane"]),
         .executable(name: "worker", targets: ["Worker"]),
     ],
@@ -19,16 +20,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Pure: stable hash, bounded-load rendezvous assignment, diffs. Standard library only.
         .target(name: "HashRing"),
-        // Shared vocabulary: wire types, epochs, lease deadlines, Snowflake ids, and the control-plane client.
+        // Shared vocabulary: wire types, numbers, epochs, lease deadlines, Snowflake ids. Standard library only.
+        .target(name: "Coordination"),
+        // The control-plane client any Swift service embeds (the worker is one); the only target with an HTTP client.
         .target(
-            name: "Coordination",
+            name: "RollcallClient",
             dependencies: [
-                "HashRing",
+                "Coordination",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +76,8 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "Coordination", "HashRing", "PostgresAdapter", "ServerSupport",
+                "Coordination", "RollcallClient", "HashRing", "PostgresAdapter", "ServerSupport",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,11 +91,12 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HashRingTests", dependencies: ["HashRing", "TestSupport"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
+        .testTarget(name: "RollcallClientTests", dependencies: ["RollcallClient", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "TestSupport", "PostgresAdapter", "HashRing",
+            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "HashRing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(

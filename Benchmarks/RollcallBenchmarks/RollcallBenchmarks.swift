@@ -11,7 +11,7 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 1_000_000
     )
     let keys = (0..<4096).map { "order-\($0 &* 2_654_435_761)" }
-    let ring = try! Ring(members: 0..<64, partitionCount: 1024)
+    let ring = try! Layout(members: 0..<64, partitionCount: 1024)
     let partitioner = try! Partitioner(partitionCount: 1024)
     let reference = VirtualNodeRing(members: Array(0..<64), virtualNodes: 100)
 
@@ -27,17 +27,17 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("assignment: 1024 partitions over 64 members") { _ in
-        blackHole(try! Ring(members: 0..<64, partitionCount: 1024))
+    Benchmark("layout: 1024 partitions over 64 members") { _ in
+        blackHole(try! Layout(members: 0..<64, partitionCount: 1024))
     }
 
-    Benchmark("assignment: 1024 partitions over 1024 members") { _ in
-        blackHole(try! Ring(members: 0..<1024, partitionCount: 1024))
+    Benchmark("layout: 1024 partitions over 1024 members") { _ in
+        blackHole(try! Layout(members: 0..<1024, partitionCount: 1024))
     }
 
     // A million ids per sample, so samples run into the 4,096-per-millisecond ceiling and measure the sustained rate.
     Benchmark("snowflake: ids on one thread", configuration: .init(scalingFactor: .mega, maxIterations: 20)) { benchmark in
-        let generator = try! SnowflakeGenerator(workerNumber: 1, clock: SystemMillisecondClock())
+        let generator = SnowflakeGenerator(workerNumber: 1, clock: SystemMillisecondClock())
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try! generator.next()) }
     }
@@ -48,20 +48,20 @@ let benchmarks: @Sendable () -> Void = {
     let joinMoved = BenchmarkMetric.custom("join: moved / ideal x1000", polarity: .prefersSmaller)
     let leaveMoved = BenchmarkMetric.custom("leave: moved / ideal x1000", polarity: .prefersSmaller)
     Benchmark(
-        "ring quality: 1024 partitions, 64 members",
+        "layout quality: 1024 partitions, 64 members",
         configuration: .init(metrics: [peakPerMean, joinMoved, leaveMoved], maxDuration: .seconds(30), maxIterations: 300)
     ) { benchmark in
         var rng = SystemRandomNumberGenerator()
         var members = Set<Int>()
         while members.count < 65 { members.insert(Int.random(in: 0..<1024, using: &rng)) }
         let all = Array(members)
-        let sixtyFour = try! Ring(members: all.dropLast(), partitionCount: 1024)
-        let sixtyFive = try! Ring(members: all, partitionCount: 1024)
+        let sixtyFour = try! Layout(members: all.dropLast(), partitionCount: 1024)
+        let sixtyFive = try! Layout(members: all, partitionCount: 1024)
         let leaver = all.dropLast().randomElement(using: &rng)!
-        let sixtyThree = try! Ring(members: all.dropLast().filter { $0 != leaver }, partitionCount: 1024)
+        let sixtyThree = try! Layout(members: all.dropLast().filter { $0 != leaver }, partitionCount: 1024)
         let peak = sixtyFour.loads.values.max()!
         benchmark.measurement(peakPerMean, peak * 1000 * 64 / 1024)
-        benchmark.measurement(joinMoved, AssignmentDiff(from: sixtyFour.owners, to: sixtyFive.owners).movedCount * 1000 * 65 / 1024)
-        benchmark.measurement(leaveMoved, AssignmentDiff(from: sixtyFour.owners, to: sixtyThree.owners).movedCount * 1000 * 64 / 1024)
+        benchmark.measurement(joinMoved, LayoutDiff(from: sixtyFour.owners, to: sixtyFive.owners).movedCount * 1000 * 65 / 1024)
+        benchmark.measurement(leaveMoved, LayoutDiff(from: sixtyFour.owners, to: sixtyThree.owners).movedCount * 1000 * 64 / 1024)
     }
 }

@@ -9,7 +9,7 @@ import ServerSupport
 struct ControlPlaneApp: Sendable {
     let configuration: ControlPlaneConfiguration
     let redis: RedisPool
-    let store: LeaseStore
+    let leases: LeaseService
     let logger: Logger
 
     init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
@@ -19,8 +19,9 @@ struct ControlPlaneApp: Sendable {
             configuration: try RedisConfiguration(
                 url: configuration.redisURL, connectTimeout: configuration.redisCommandTimeout,
                 commandTimeout: configuration.redisCommandTimeout, poolSize: configuration.redisPoolSize))
-        store = LeaseStore(
-            redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), settings: configuration.lease, metrics: ControlPlaneMetrics())
+        leases = LeaseService(
+            store: LeaseStore(redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
+            settings: configuration.lease, metrics: ControlPlaneMetrics())
     }
 
     /// The HTTP application with the reaper and rebalancer attached as services.
@@ -28,14 +29,14 @@ struct ControlPlaneApp: Sendable {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
-        Routes(store: store).register(on: router)
+        Routes(leases: leases).register(on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
             services: [
-                Reaper(store: store, interval: configuration.reapInterval, logger: logger),
+                Reaper(leases: leases, interval: configuration.reapInterval, logger: logger),
                 Rebalancer(
-                    store: store, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease, logger: logger),
+                    leases: leases, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease, logger: logger),
             ],
             logger: logger
         )

@@ -52,9 +52,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.lease.maxWorkers = try settings.number(maxWorkers, "MAX_WORKERS", 1024, in: 1...1024)
         configuration.lease.epsilon = try settings.number(epsilon, "EPSILON", 0.1, in: 0...10)
         configuration.lease.consumerGroupPrefix = consumerGroupPrefix ?? environment["CONSUMER_GROUP_PREFIX"] ?? "inbox"
-        guard configuration.lease.consumerGroupPrefix.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }),
-            configuration.lease.consumerGroupPrefix.allSatisfy(\.isASCII), !configuration.lease.consumerGroupPrefix.isEmpty
-        else { throw ValidationError("CONSUMER_GROUP_PREFIX must be letters, digits, '.', '_' or '-'") }
+        guard ConsumerGroup.isValidPrefix(configuration.lease.consumerGroupPrefix) else {
+            throw ValidationError("CONSUMER_GROUP_PREFIX: \(ConsumerGroup.prefixRule)")
+        }
         guard configuration.lease.heartbeatInterval < configuration.lease.leaseTTL else {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
         }

@@ -9,11 +9,6 @@ public struct Epoch: RawRepresentable, Hashable, Comparable, Sendable, Codable, 
 
     public init(rawValue: Int64) { self.rawValue = rawValue }
 
-    /// The epoch to grant after `last`, given the lease store's clock in microseconds.
-    public static func next(after last: Epoch?, nowMicros: Int64) -> Epoch {
-        Epoch(rawValue: max((last?.rawValue ?? 0) + 1, nowMicros))
-    }
-
     public static func < (lhs: Epoch, rhs: Epoch) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public init(from decoder: any Decoder) throws {

@@ -25,24 +25,3 @@ public struct LeaseDeadline<C: Clock>: Sendable where C.Instant: Sendable {
         isSafe(at: now) ? now.duration(to: safeUntil) : .zero
     }
 }
-
-extension Duration {
-    /// This duration times `factor`, to the nanosecond.
-    public func scaled(by factor: Double) -> Duration {
-        let (seconds, attoseconds) = components
-        let nanoseconds = (Double(seconds) * 1e9 + Double(attoseconds) / 1e9) * factor
-        return .nanoseconds(Int64(nanoseconds.rounded()))
-    }
-
-    /// Whole nanoseconds in this duration, rounded down.
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    /// Whole milliseconds in this duration, rounded down.
-    public var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -24,8 +24,6 @@ public struct SystemMillisecondClock: MillisecondClock {
 
 /// Why no id was issued.
 public enum SnowflakeError: Error, Hashable, Sendable {
-    /// The worker number does not fit in 10 bits.
-    case workerNumberOutOfRange(Int)
     /// The clock went back by more than the generator waits out.
     case clockMovedBackwards(millis: Int64)
     /// The clock is before the id epoch, or past what 41 bits hold.
@@ -41,12 +39,10 @@ public enum SnowflakeError: Error, Hashable, Sendable {
 /// the last millisecond it used (waiting for the clock only if that millisecond fills up);
 /// a larger step back fails with `clockMovedBackwards`. It never repeats an id.
 public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
-    /// 2024-01-01T00:00:00Z, the default id epoch.
-    public static var defaultEpochMillis: Int64 { 1_704_067_200_000 }
     /// The most ids one `next(count:)` call issues.
     public static var maxBatch: Int { 4096 }
 
-    public let workerNumber: Int
+    public let workerNumber: WorkerNumber
     public let epochMillis: Int64
     public let maxClockStepBackMillis: Int64
     private let clock: C
@@ -57,11 +53,10 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
         var sequence = 0
     }
 
-    /// A generator for `workerNumber` (0...1023).
-    public init(workerNumber: Int, clock: C, epochMillis: Int64 = 1_704_067_200_000, maxClockStepBackMillis: Int64 = 10)
-        throws(SnowflakeError)
-    {
-        guard (0...SnowflakeID.maxWorkerNumber).contains(workerNumber) else { throw .workerNumberOutOfRange(workerNumber) }
+    /// A generator for `workerNumber`, counting milliseconds from `epochMillis` (Unix ms).
+    public init(
+        workerNumber: WorkerNumber, clock: C, epochMillis: Int64 = SnowflakeID.defaultEpochMillis, maxClockStepBackMillis: Int64 = 10
+    ) {
         self.workerNumber = workerNumber
         self.clock = clock
         self.epochMillis = epochMillis

@@ -6,27 +6,31 @@ public struct SnowflakeID: RawRepresentable, Hashable, Comparable, Sendable, Cod
     public static let timestampBits = 41
     public static let workerBits = 10
     public static let sequenceBits = 12
-    /// 1,024 worker numbers: 0...1023.
-    public static let maxWorkerNumber = (1 << workerBits) - 1
     /// 4,096 ids per millisecond per worker.
     public static let maxSequence = (1 << sequenceBits) - 1
-    public static let maxTimestamp: Int64 = (1 << 41) - 1
+    /// The last millisecond 41 bits hold: about 69.7 years after the id epoch.
+    public static let maxTimestamp: Int64 = (1 << Int64(timestampBits)) - 1
+    /// 2024-01-01T00:00:00Z, the default id epoch.
+    public static let defaultEpochMillis: Int64 = 1_704_067_200_000
 
     public let rawValue: Int64
 
     public init(rawValue: Int64) { self.rawValue = rawValue }
 
     /// Packs the three fields; each must be within its bit range.
-    public init(millisSinceEpoch: Int64, workerNumber: Int, sequence: Int) {
-        precondition((0...Self.maxTimestamp).contains(millisSinceEpoch))
-        precondition((0...Self.maxWorkerNumber).contains(workerNumber) && (0...Self.maxSequence).contains(sequence))
-        rawValue = millisSinceEpoch << 22 | Int64(workerNumber) << 12 | Int64(sequence)
+    public init(millisSinceEpoch: Int64, workerNumber: WorkerNumber, sequence: Int) {
+        precondition((0...Self.maxTimestamp).contains(millisSinceEpoch) && (0...Self.maxSequence).contains(sequence))
+        rawValue =
+            millisSinceEpoch << Int64(Self.workerBits + Self.sequenceBits) | Int64(workerNumber.rawValue) << Int64(Self.sequenceBits)
+            | Int64(sequence)
     }
 
     /// Milliseconds since the generator's id epoch.
-    public var millisSinceEpoch: Int64 { rawValue >> 22 }
+    public var millisSinceEpoch: Int64 { rawValue >> Int64(Self.workerBits + Self.sequenceBits) }
     /// The worker number that issued the id.
-    public var workerNumber: Int { Int(rawValue >> 12) & Self.maxWorkerNumber }
+    public var workerNumber: WorkerNumber {
+        WorkerNumber(rawValue: Int(rawValue >> Int64(Self.sequenceBits)) & WorkerNumber.range.upperBound)!
+    }
     /// The id's place within its millisecond.
     public var sequence: Int { Int(rawValue) & Self.maxSequence }
 

@@ -5,11 +5,11 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
     /// Partitions the worker is still processing; a revoked partition is handed on once it is gone from here.
     public var held: [Int]?
     /// The number the worker believes it holds.
-    public var number: Int?
+    public var number: WorkerNumber?
     /// The epoch the worker believes it holds.
     public var epoch: Epoch?
 
-    public init(instance: String, held: [Int]? = nil, number: Int? = nil, epoch: Epoch? = nil) {
+    public init(instance: String, held: [Int]? = nil, number: WorkerNumber? = nil, epoch: Epoch? = nil) {
         self.instance = instance
         self.held = held
         self.number = number
@@ -21,11 +21,12 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
 public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var name: String
     public var instance: String
-    public var number: Int
+    public var number: WorkerNumber
     public var epoch: Epoch
     public var leaseTTLMillis: Int64
     public var heartbeatIntervalMillis: Int64
-    public var assignmentVersion: Int64
+    /// The version of the layout the grants were settled against.
+    public var layoutVersion: Int64
     /// Partitions granted: the worker may process these now.
     public var partitions: [Int]
     /// The fencing epoch of each grant in `partitions`, in the same order: a fresh epoch from the lease
@@ -38,8 +39,8 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var partitionCount: Int
 
     public init(
-        name: String, instance: String, number: Int, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
-        assignmentVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
+        name: String, instance: String, number: WorkerNumber, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
+        layoutVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
         partitionCount: Int
     ) {
         self.name = name
@@ -48,7 +49,7 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
         self.epoch = epoch
         self.leaseTTLMillis = leaseTTLMillis
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
-        self.assignmentVersion = assignmentVersion
+        self.layoutVersion = layoutVersion
         self.partitions = partitions
         self.partitionEpochs = partitionEpochs
         self.revoked = revoked
@@ -57,14 +58,15 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     }
 }
 
-/// `GET /v1/assignment`: `owners[p]` is the number owning partition `p`, or nil.
-public struct AssignmentSnapshot: Codable, Hashable, Sendable {
+/// `GET /v1/layout`: the published layout; `owners[p]` is the number owning partition `p`, or nil.
+public struct LayoutSnapshot: Codable, Hashable, Sendable {
+    /// 0 before the first publication.
     public var version: Int64
     public var partitionCount: Int
-    public var members: [Int]
-    public var owners: [Int?]
+    public var members: [WorkerNumber]
+    public var owners: [WorkerNumber?]
 
-    public init(version: Int64, partitionCount: Int, members: [Int], owners: [Int?]) {
+    public init(version: Int64, partitionCount: Int, members: [WorkerNumber], owners: [WorkerNumber?]) {
         self.version = version
         self.partitionCount = partitionCount
         self.members = members
@@ -75,7 +77,7 @@ public struct AssignmentSnapshot: Codable, Hashable, Sendable {
 /// One live worker, as `GET /v1/workers` lists it.
 public struct WorkerSummary: Codable, Hashable, Sendable {
     public var name: String
-    public var number: Int
+    public var number: WorkerNumber
     public var epoch: Epoch
     public var instance: String
     /// ISO 8601, on the lease store's clock.
@@ -84,7 +86,7 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
     public var partitions: Int
     public var consumerGroup: String
 
-    public init(name: String, number: Int, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String) {
+    public init(name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String) {
         self.name = name
         self.number = number
         self.epoch = epoch

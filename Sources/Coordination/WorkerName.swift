@@ -24,7 +24,3 @@ public struct WorkerName: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     public var description: String { rawValue }
 }
-
-/// The Kafka consumer group of a worker number: `"\(prefix)-\(number)"`. The number of groups
-/// ever created is bounded by the peak number of live workers, because numbers are reused.
-public func consumerGroupName(prefix: String, number: Int) -> String { "\(prefix)-\(number)" }

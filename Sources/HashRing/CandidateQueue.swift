@@ -1,4 +1,4 @@
-/// A (partition, member) pair waiting in `Ring`'s bounded-load walk.
+/// A (partition, member) pair waiting in `Layout`'s bounded-load walk.
 struct Candidate {
     let score: UInt64
     let partition: Int

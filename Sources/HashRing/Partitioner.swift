@@ -6,8 +6,8 @@ public struct Partitioner: Sendable, Hashable {
     /// The number of partitions, at least 1.
     public let partitionCount: Int
 
-    /// A partitioner over `partitionCount` partitions; throws `RingError.invalidPartitionCount` below 1.
-    public init(partitionCount: Int) throws(RingError) {
+    /// A partitioner over `partitionCount` partitions; throws `LayoutError.invalidPartitionCount` below 1.
+    public init(partitionCount: Int) throws(LayoutError) {
         guard partitionCount >= 1 else { throw .invalidPartitionCount(partitionCount) }
         self.partitionCount = partitionCount
     }

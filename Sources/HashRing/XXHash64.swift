@@ -28,7 +28,7 @@ public enum XXHash64 {
     }
 
     /// XXH64 of exactly eight bytes, the little-endian encoding of `value`; equal to
-    /// `hash(bytes of value.littleEndian)`, without touching memory. Used for ring scores.
+    /// `hash(bytes of value.littleEndian)`, without touching memory. Used for layout scores.
     @inlinable
     public static func hash(littleEndianWord value: UInt64, seed: UInt64 = 0) -> UInt64 {
         var h = seed &+ 0x27D4_EB2F_1656_67C5 &+ 8

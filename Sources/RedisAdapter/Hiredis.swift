@@ -2,6 +2,8 @@ import CHiredis
 
 #if canImport(Glibc)
     import Glibc
+#else
+    #error("Rollcall builds on Linux only: its C adapters use Glibc and Debian's libhiredis-dev")
 #endif
 
 /// One blocking hiredis connection. The only code that imports `CHiredis`: every hiredis failure
@@ -41,6 +43,7 @@ final class HiredisConnection {
 
     deinit { redisFree(context) }
 
+
     /// Whether hiredis has given up on the connection (I/O error, EOF, timeout, protocol error):
     /// its protocol state is unknown, so it must not be used again.
     var isBroken: Bool { context.pointee.err != 0 }
@@ -66,11 +69,14 @@ final class HiredisConnection {
     }
 
     private func connectionError(call: String) -> RedisError {
+        // errno first: building the message allocates, and anything that allocates may change errno,
+        // which would turn a timeout (never retried) into a lost connection (retried).
+        let code = errno
         let message = Self.errorString(context)
         switch context.pointee.err {
         case REDIS_ERR_EOF:
             return .connectionLost(call: call, message: message)
-        case REDIS_ERR_IO where errno == EAGAIN || errno == EWOULDBLOCK:
+        case REDIS_ERR_IO where code == EAGAIN || code == EWOULDBLOCK:
             return .timeout(call: call, message: message)
         case REDIS_ERR_IO:
             return .connectionLost(call: call, message: message)

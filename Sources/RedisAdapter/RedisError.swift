@@ -15,14 +15,6 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The pool was shut down.
     case poolClosed
 
-    /// Whether the failure was the connection's rather than the command's.
-    public var isConnectionFailure: Bool {
-        switch self {
-        case .connectFailed, .connectionLost, .timeout, .client: true
-        case .invalidURL, .reply, .poolClosed: false
-        }
-    }
-
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason): "invalid Redis URL \(url): \(reason)"

@@ -3,9 +3,9 @@ import BlockingPool
 /// A small pool of hiredis connections, usable from async code; see `BlockingPool`.
 /// A broken connection is dropped and made anew on next use.
 public final class RedisPool: Sendable {
-    /// Whether a command is sent again on a fresh connection after its connection broke mid-flight.
-    /// Safe only for idempotent commands: the first attempt may have run on the server.
-    /// Timeouts are never retried: the server may just be slow.
+    /// Whether a call is sent again on a fresh connection after its connection broke mid-flight.
+    /// Safe only for idempotent calls: the first attempt may have run on the server. Timeouts are
+    /// never retried: the server may just be slow. There is no default: each caller says which.
     public enum RetryPolicy: Sendable {
         case retryOnceOnConnectionLoss
         case never
@@ -22,22 +22,21 @@ public final class RedisPool: Sendable {
     }
 
     /// Runs one command with string arguments.
-    public func command(_ arguments: [String], retry: RetryPolicy = .retryOnceOnConnectionLoss) async throws(RedisError) -> RedisValue {
+    public func command(_ arguments: [String], retry: RetryPolicy) async throws(RedisError) -> RedisValue {
         try await command(bytes: arguments.map { Array($0.utf8) }, retry: retry)
     }
 
     /// Runs one command with binary arguments.
-    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy = .retryOnceOnConnectionLoss) async throws(RedisError) -> RedisValue
+    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy) async throws(RedisError) -> RedisValue
     {
         try await perform(retry: retry) { connection throws(RedisError) in try connection.command(arguments) }
     }
 
     /// Runs `script` with EVALSHA, loading it first if this server does not know it (yet, or any more).
-    public func run(_ script: RedisScript, keys: [String], arguments: [String], retry: RetryPolicy = .retryOnceOnConnectionLoss)
-        async throws(RedisError) -> RedisValue
-    {
+    /// Sent again after a lost connection only if the script is idempotent.
+    public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RedisValue {
         let tail = ([String(keys.count)] + keys + arguments).map { Array($0.utf8) }
-        return try await perform(retry: retry) { connection throws(RedisError) in
+        return try await perform(retry: script.isIdempotent ? .retryOnceOnConnectionLoss : .never) { connection throws(RedisError) in
             for _ in 0..<2 {
                 let sha: String
                 if let known = script.sha.withLock({ $0 }) { sha = known } else { sha = try Self.load(script, on: connection) }

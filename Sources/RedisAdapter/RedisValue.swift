@@ -41,6 +41,4 @@ public enum RedisValue: Hashable, Sendable {
         if case .array(let elements) = self { return elements }
         return nil
     }
-
-    public var isNull: Bool { self == .null }
 }

@@ -1,10 +1,12 @@
 import Coordination
+import RollcallClient
 import Hummingbird
 import Logging
 import ServerSupport
 
-/// One worker process: migrations, the control-plane client, the partition worker and the HTTP server,
-/// all in one ServiceGroup with graceful shutdown on SIGTERM/SIGINT.
+/// One worker process: migrations, then the control-plane client, the partition worker and the HTTP
+/// server in one ServiceGroup with graceful shutdown on SIGTERM/SIGINT. The group shuts services down
+/// in reverse order: the HTTP server, then the worker (work stops), then the client (the lease is released).
 struct WorkerApp: Sendable {
     let configuration: WorkerConfiguration
     let logger: Logger
@@ -27,11 +29,11 @@ struct WorkerApp: Sendable {
 
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
-        WorkerRoutes(worker: worker, ids: IDIssuer(client: client)).register(on: router)
+        WorkerRoutes(worker: worker).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
-            services: [worker], logger: logger)
+            services: [client, worker], logger: logger)
         do {
             try await app.runService()
         } catch {

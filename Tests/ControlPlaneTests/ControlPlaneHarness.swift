@@ -12,7 +12,8 @@ import Testing
 /// A control plane on the test Redis with keys of its own (a random prefix) and test-sized timings.
 struct ControlPlaneHarness {
     let app: ControlPlaneApp
-    var store: LeaseStore { app.store }
+    var leases: LeaseService { app.leases }
+    var store: LeaseStore { app.leases.store }
 
     init(_ configuration: ControlPlaneConfiguration) throws {
         var logger = Logger(label: "test.control-plane")
@@ -32,31 +33,41 @@ struct ControlPlaneHarness {
         }
     }
 
-    /// Waits until the rebalancer has published the assignment for the current membership, so no
+    /// Waits until the rebalancer has published the layout for the current membership, so no
     /// background publication can change Redis between two snapshots.
     func settled() async throws {
         let published = try await eventually(within: .seconds(10)) {
-            let assignment = try await store.assignment()
-            let members = try await store.members().numbers
-            return assignment.version > 0 && assignment.members == members
+            let layout = try await store.layout()
+            let members = try await leases.members().numbers
+            return layout.version > 0 && layout.members == members
         }
-        try #require(published, "the rebalancer did not publish the assignment for the current members")
+        try #require(published, "the rebalancer did not publish the layout for the current members")
     }
 
     /// Every key of this control plane with its type and value, to show that a request changed nothing.
     /// Call `settled()` first.
     func snapshot() async throws -> [String: RedisValue] {
         var result: [String: RedisValue] = [:]
-        for key in app.store.keys.all {
-            switch try await app.redis.command(["TYPE", key]).string {
-            case "hash": result[key] = try await app.redis.command(["HGETALL", key])
-            case "zset": result[key] = try await app.redis.command(["ZRANGE", key, "0", "-1", "WITHSCORES"])
-            case "string": result[key] = try await app.redis.command(["GET", key])
+        for key in store.keys.all {
+            switch try await app.redis.command(["TYPE", key], retry: .never).string {
+            case "hash": result[key] = try await app.redis.command(["HGETALL", key], retry: .never)
+            case "zset": result[key] = try await app.redis.command(["ZRANGE", key, "0", "-1", "WITHSCORES"], retry: .never)
+            case "string": result[key] = try await app.redis.command(["GET", key], retry: .never)
             default: break
             }
         }
         return result
     }
+}
+
+extension ControlPlaneHarness {
+    /// Runs the heartbeat script alone (no HTTP, no reaper), as a replica would.
+    func heartbeat(_ name: String, instance: String, held: [Int] = []) async throws -> HeartbeatScript.Reply {
+        try await store.run(HeartbeatScript(name: WorkerName(rawValue: name)!, instance: instance, held: held, settings: leases.settings))
+    }
+
+    /// The Prometheus text of this control plane's metrics.
+    var metricsText: String { leases.metrics.exposition() }
 }
 
 extension TestClientProtocol {

@@ -22,13 +22,13 @@ struct HandoffTests {
                 })
             let heldByA = a.partitions
 
-            // B joins; wait until the new assignment is published.
+            // B joins; wait until the new layout is published.
             var b = try await client.beat("pod-b")
-            let version = b.assignmentVersion
-            #expect(try await eventually(within: .seconds(10)) { try await harness.store.assignment().members == [0, 1] })
-            let assignment = try await harness.store.assignment()
-            #expect(assignment.version > version)
-            let moving = Set(assignment.owners.indices.filter { assignment.owners[$0] == 1 })
+            let version = b.layoutVersion
+            #expect(try await eventually(within: .seconds(10)) { try await harness.store.layout().members == [0, 1] })
+            let layout = try await harness.store.layout()
+            #expect(layout.version > version)
+            let moving = Set(layout.owners.indices.filter { layout.owners[$0] == 1 })
             #expect(!moving.isEmpty)
 
             // B asks before A has heard: nothing that A holds is granted to B.
@@ -118,10 +118,10 @@ struct HandoffTests {
         }
     }
 
-    @Test("GET /v1/assignment lists version, members and owners[p] for every partition")
-    func assignmentRoute() async throws {
+    @Test("GET /v1/layout lists version, members and owners[p] for every partition")
+    func layoutRoute() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in
-            let empty = try JSONDecoder().decode(AssignmentSnapshot.self, from: Data(buffer: try await client.get("/v1/assignment").body))
+            let empty = try JSONDecoder().decode(LayoutSnapshot.self, from: Data(buffer: try await client.get("/v1/layout").body))
             // Before any worker: no members, every partition unowned (the leader may already have published that).
             #expect(empty.members.isEmpty && empty.owners.count == 1024 && empty.owners.allSatisfy { $0 == nil })
             _ = try await client.beat("pod-a")
@@ -130,7 +130,7 @@ struct HandoffTests {
             #expect(
                 try await eventually(within: .seconds(10)) {
                     snapshot = try JSONDecoder().decode(
-                        AssignmentSnapshot.self, from: Data(buffer: try await client.get("/v1/assignment").body))
+                        LayoutSnapshot.self, from: Data(buffer: try await client.get("/v1/layout").body))
                     return snapshot.members == [0, 1]
                 })
             #expect(snapshot.partitionCount == 1024 && snapshot.owners.count == 1024)
@@ -264,7 +264,7 @@ struct AuthTests {
 
 @Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
 struct MetricsTests {
-    @Test("/metrics counts heartbeats by outcome, leases, the assignment version and Redis latency")
+    @Test("/metrics counts heartbeats by outcome, leases, the layout version and Redis latency")
     func exposition() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in
             _ = try await client.beat("pod-a", instance: "one")
@@ -272,7 +272,7 @@ struct MetricsTests {
             _ = try await client.heartbeat("pod-a", body: "nope")
             #expect(
                 try await eventually(within: .seconds(10)) {
-                    String(buffer: try await client.get("/metrics").body).contains("rollcall_assignment_version 1")
+                    String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version 1")
                 })
             let text = String(buffer: try await client.get("/metrics").body)
             for line in [
@@ -282,6 +282,22 @@ struct MetricsTests {
             ] {
                 #expect(text.contains(line), "missing \(line)")
             }
+        }
+    }
+}
+
+extension MetricsTests {
+    @Test("leases the reaper finds expired are counted in rollcall_leases_expired_total, not only those a heartbeat finds")
+    func reaperCountsExpiries() async throws {
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .milliseconds(300)))
+        try await harness.test { client async throws in
+            _ = try await client.beat("pod-a")
+            _ = try await client.beat("pod-b")
+            // No heartbeat follows: only the reaper can find these two expired.
+            #expect(try await eventually(within: .seconds(5)) { try await harness.store.workers().isEmpty })
+            let text = String(buffer: try await client.get("/metrics").body)
+            #expect(text.contains("rollcall_leases_expired_total 2"), "\(text.split(separator: "\n").filter { $0.contains("expired") })")
+            #expect(text.contains("rollcall_live_workers 0"))
         }
     }
 }

@@ -68,11 +68,11 @@ struct LeaseTests {
         configuration.lease.numberQuarantine = .milliseconds(500)
         let harness = try ControlPlaneHarness(configuration)
         // Only the scripts run (no reaper, no HTTP), as after every control plane was down for a while.
-        let first = try await harness.store.heartbeat(name: WorkerName(rawValue: "pod-a")!, instance: "a1", held: [])
+        let first = try await harness.heartbeat("pod-a", instance: "a1")
         try await Task.sleep(for: .milliseconds(1200))
-        let second = try await harness.store.heartbeat(name: WorkerName(rawValue: "pod-b")!, instance: "b1", held: [])
+        let second = try await harness.heartbeat("pod-b", instance: "b1")
         await harness.app.redis.shutdown()
-        guard case .granted(let a) = first, case .granted(let b) = second else {
+        guard case .leased(let a) = first.outcome, case .leased(let b) = second.outcome else {
             Issue.record("expected two grants, got \(first) and \(second)")
             return
         }
@@ -105,7 +105,7 @@ struct LeaseTests {
             let now = ContinuousClock.now
             #expect(now - sent >= .milliseconds(600), "expired early: \(now - sent) after the heartbeat was sent")
             #expect(now - received < .milliseconds(600) + .seconds(1), "reaped late: \(now - received) after the grant arrived")
-            #expect(try await harness.store.members().numbers.isEmpty)
+            #expect(try await harness.leases.members().numbers.isEmpty)
         }
     }
 
@@ -131,7 +131,7 @@ struct LeaseTests {
         try await harness.test { client async throws in
             var epochs: [Epoch] = []
             for index in 0..<5 { epochs.append(try await client.beat("pod-\(index)").epoch) }
-            _ = try await harness.app.redis.command(["DEL", harness.store.keys.all[4]])
+            _ = try await harness.app.redis.command(["DEL", harness.store.keys[.epoch]], retry: .never)
             for index in 5..<10 { epochs.append(try await client.beat("pod-\(index)").epoch) }
             #expect(zip(epochs, epochs.dropFirst()).allSatisfy { $0 < $1 }, "\(epochs)")
         }
@@ -143,17 +143,17 @@ struct LeaseTests {
         try await harness.test { client async throws in
             let grant = try await client.beat("pod-a", instance: "abc")
             _ = try await client.beat("pod-b")
-            let reply = try await harness.app.redis.command(["HGET", harness.store.keys.workers, "pod-a"])
+            let reply = try await harness.app.redis.command(["HGET", harness.store.keys[.workers], "pod-a"], retry: .never)
             let line = try #require(reply.string)
             #expect(!line.contains("\n"))
             let record = try JSONDecoder().decode(WorkerRecord.self, from: Data(line.utf8))
-            #expect(record.number == grant.number && record.epoch == grant.epoch.rawValue && record.instance == "abc")
+            #expect(record.number == grant.number && record.epoch == grant.epoch && record.instance == "abc")
             #expect(record.consumerGroup == "inbox-0")
             #expect(ISO8601DateFormatter.withFractionalSeconds.date(from: record.expiresAt) != nil, "\(record.expiresAt)")
             let listed = try JSONDecoder().decode(WorkerList.self, from: Data(buffer: try await client.get("/v1/workers").body))
             #expect(listed.workers.map(\.name) == ["pod-a", "pod-b"])
             _ = try await client.execute(uri: "/v1/workers/pod-b?instance=i1", method: .delete) { $0 }
-            #expect(try await harness.app.redis.command(["HKEYS", harness.store.keys.workers]).array == [.bulkString(Array("pod-a".utf8))])
+            #expect(try await harness.app.redis.command(["HKEYS", harness.store.keys[.workers]], retry: .never).array == [.bulkString(Array("pod-a".utf8))])
         }
     }
 
@@ -178,23 +178,23 @@ struct LeaseTests {
         let names = (0..<60).map { "worker-\($0)" }
         let grants = try await first.test { one async throws in
             try await second.test { two async throws in
-                try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                try await withThrowingTaskGroup(of: (String, WorkerNumber).self) { group in
                     for index in 0..<1200 {
                         let name = names[index % names.count]
                         let client: any TestClientProtocol = index % 2 == 0 ? one : two
                         group.addTask { (name, try await client.beat(name, instance: "inst-\(name)").number) }
                     }
-                    return try await group.reduce(into: [(String, Int)]()) { $0.append($1) }
+                    return try await group.reduce(into: [(String, WorkerNumber)]()) { $0.append($1) }
                 }
             }
         }
         #expect(grants.count == 1200)
-        var numberOf: [String: Set<Int>] = [:]
+        var numberOf: [String: Set<WorkerNumber>] = [:]
         for (name, number) in grants { numberOf[name, default: []].insert(number) }
         #expect(numberOf.values.allSatisfy { $0.count == 1 }, "a name changed number")
         let numbers = numberOf.values.compactMap(\.first)
         #expect(Set(numbers).count == names.count, "two names shared a number")
-        #expect(Set(numbers) == Set(0..<names.count))
+        #expect(Set(numbers.map(\.rawValue)) == Set(0..<names.count))
     }
 }
 

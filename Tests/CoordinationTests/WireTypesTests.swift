@@ -15,7 +15,7 @@ struct WireTypesTests {
         return value
     }
 
-    @Test("a heartbeat request reads and writes the JSON of DESIGN's wire format")
+    @Test("a heartbeat request reads and writes the JSON of the wire format of docs/design.md")
     func heartbeatRequest() throws {
         let request = try roundTrip(
             HeartbeatRequest.self, #"{"instance": "5f0c", "held": [3, 17], "number": 2, "epoch": 1732270000123456}"#)
@@ -24,14 +24,14 @@ struct WireTypesTests {
         #expect(minimal.held == nil && minimal.number == nil && minimal.epoch == nil)
     }
 
-    @Test("a heartbeat response reads and writes the JSON of DESIGN's wire format")
+    @Test("a heartbeat response reads and writes the JSON of the wire format of docs/design.md")
     func heartbeatResponse() throws {
         let response = try roundTrip(
             HeartbeatResponse.self,
             #"""
             {"name": "pod-a", "instance": "5f0c", "number": 2, "epoch": 1732270000123456,
              "leaseTTLMillis": 10000, "heartbeatIntervalMillis": 1000,
-             "assignmentVersion": 41, "partitions": [3, 17, 600],
+             "layoutVersion": 41, "partitions": [3, 17, 600],
              "partitionEpochs": [1732270000123457, 1732270000123457, 1732270000200000], "revoked": [],
              "consumerGroup": "inbox-2", "partitionCount": 1024}
             """#)
@@ -41,15 +41,15 @@ struct WireTypesTests {
         #expect(response.epoch == Epoch(rawValue: 1_732_270_000_123_456))
     }
 
-    @Test("an assignment writes unowned partitions as null")
-    func assignment() throws {
+    @Test("a layout writes unowned partitions as null")
+    func layout() throws {
         let snapshot = try roundTrip(
-            AssignmentSnapshot.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
+            LayoutSnapshot.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
         #expect(snapshot.owners == [2, 0, nil, 1])
         #expect(String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self).contains("null"))
     }
 
-    @Test("the worker list reads and writes the JSON of DESIGN's wire format")
+    @Test("the worker list reads and writes the JSON of the wire format of docs/design.md")
     func workerList() throws {
         let list = try roundTrip(
             WorkerList.self,
@@ -64,7 +64,7 @@ struct WireTypesTests {
         #expect(body.error == "conflict")
     }
 
-    @Test("wrong field types and negative epochs are refused")
+    @Test("wrong field types, negative epochs and numbers past 1023 are refused")
     func refusesBadTypes() {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": 5}"#.utf8)) }
         #expect(throws: DecodingError.self) {
@@ -72,6 +72,9 @@ struct WireTypesTests {
         }
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "epoch": -1}"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(HeartbeatRequest.self, from: Data(#"{"instance": "a", "number": 1024}"#.utf8))
         }
     }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import HashRing
 
 struct PartitionerTests {
-    @Test("a key's partition is XXH64 of its UTF-8 bytes mod the partition count, as docs/ring_reference.py computes")
+    @Test("a key's partition is XXH64 of its UTF-8 bytes mod the partition count, as docs/layout_reference.py computes")
     func matchesReference() throws {
         let partitioner = try Partitioner(partitionCount: 1024)
         #expect(partitioner.partition(forKey: "") == 409)
@@ -22,6 +22,6 @@ struct PartitionerTests {
 
     @Test("a partition count below one is refused")
     func refusesZeroPartitions() {
-        #expect(throws: RingError.invalidPartitionCount(0)) { try Partitioner(partitionCount: 0) }
+        #expect(throws: LayoutError.invalidPartitionCount(0)) { try Partitioner(partitionCount: 0) }
     }
 }

@@ -26,13 +26,13 @@ struct RedisPoolTests {
     @Test("commands run and replies come back typed")
     func roundTrip() async throws {
         try await withPool { pool async throws in
-            #expect(try await pool.command(["SET", key, "v1"]) == .simpleString("OK"))
-            #expect(try await pool.command(["GET", key]).string == "v1")
-            #expect(try await pool.command(["INCRBY", key + ":n", "5"]) == .integer(5))
-            #expect(try await pool.command(["GET", key + ":missing"]) == .null)
-            _ = try await pool.command(["RPUSH", key + ":l", "a", "b"])
+            #expect(try await pool.command(["SET", key, "v1"], retry: .never) == .simpleString("OK"))
+            #expect(try await pool.command(["GET", key], retry: .never).string == "v1")
+            #expect(try await pool.command(["INCRBY", key + ":n", "5"], retry: .never) == .integer(5))
+            #expect(try await pool.command(["GET", key + ":missing"], retry: .never) == .null)
+            _ = try await pool.command(["RPUSH", key + ":l", "a", "b"], retry: .never)
             #expect(
-                try await pool.command(["LRANGE", key + ":l", "0", "-1"])
+                try await pool.command(["LRANGE", key + ":l", "0", "-1"], retry: .never)
                     == .array([.bulkString(Array("a".utf8)), .bulkString(Array("b".utf8))]))
         }
     }
@@ -41,8 +41,8 @@ struct RedisPoolTests {
     func binaryValues() async throws {
         let value = (0...255).map { UInt8($0) } + Array("\r\n\0end".utf8)
         try await withPool { pool async throws in
-            _ = try await pool.command(bytes: [Array("HSET".utf8), Array(key.utf8), [0, 13, 10, 255], value])
-            let reply = try await pool.command(["HGETALL", key])
+            _ = try await pool.command(bytes: [Array("HSET".utf8), Array(key.utf8), [0, 13, 10, 255], value], retry: .never)
+            let reply = try await pool.command(["HGETALL", key], retry: .never)
             #expect(reply.array == [.bulkString([0, 13, 10, 255]), .bulkString(value)])
         }
     }
@@ -50,40 +50,40 @@ struct RedisPoolTests {
     @Test("an error reply is thrown with Redis's message, and the connection stays usable")
     func errorReply() async throws {
         try await withPool(poolSize: 1) { pool async throws in
-            _ = try await pool.command(["SET", key, "text"])
+            _ = try await pool.command(["SET", key, "text"], retry: .never)
             await #expect {
-                try await pool.command(["HGET", key, "field"])
+                try await pool.command(["HGET", key, "field"], retry: .never)
             } throws: { error in
                 guard case .reply(let message) = error as? RedisError else { return false }
                 return message.hasPrefix("WRONGTYPE")
             }
-            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
+            #expect(try await pool.command(["PING"], retry: .never) == .simpleString("PONG"))
         }
     }
 
     @Test("a script runs by EVALSHA, and again after SCRIPT FLUSH by loading it anew")
     func scriptAfterFlush() async throws {
-        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])", idempotent: false)
         try await withPool { pool async throws in
             #expect(try await pool.run(script, keys: [key], arguments: ["2"]) == .integer(2))
             let sha = try #require(script.sha.withLock { $0 })
-            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(1)]))
-            _ = try await pool.command(["SCRIPT", "FLUSH"])
-            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(0)]))
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha], retry: .never) == .array([.integer(1)]))
+            _ = try await pool.command(["SCRIPT", "FLUSH"], retry: .never)
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha], retry: .never) == .array([.integer(0)]))
             #expect(try await pool.run(script, keys: [key], arguments: ["3"]) == .integer(5))
-            #expect(try await pool.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(1)]))
+            #expect(try await pool.command(["SCRIPT", "EXISTS", sha], retry: .never) == .array([.integer(1)]))
         }
     }
 
     @Test("after CLIENT KILL the pool reconnects and the next command succeeds on a new connection")
     func reconnectAfterKill() async throws {
         try await withPool(poolSize: 1) { pool async throws in
-            let before = try #require(try await pool.command(["CLIENT", "ID"]).integer)
+            let before = try #require(try await pool.command(["CLIENT", "ID"], retry: .never).integer)
             try await withPool(poolSize: 1) { killer async throws in
-                #expect(try await killer.command(["CLIENT", "KILL", "ID", String(before)]) == .integer(1))
+                #expect(try await killer.command(["CLIENT", "KILL", "ID", String(before)], retry: .never) == .integer(1))
             }
-            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
-            let after = try #require(try await pool.command(["CLIENT", "ID"]).integer)
+            #expect(try await pool.command(["PING"], retry: .retryOnceOnConnectionLoss) == .simpleString("PONG"))
+            let after = try #require(try await pool.command(["CLIENT", "ID"], retry: .never).integer)
             #expect(after != before)
         }
     }
@@ -91,8 +91,8 @@ struct RedisPoolTests {
     @Test("with retries off, a killed connection surfaces as connectionLost, and the next call reconnects")
     func connectionLostWithoutRetry() async throws {
         try await withPool(poolSize: 1) { pool async throws in
-            let id = try #require(try await pool.command(["CLIENT", "ID"]).integer)
-            try await withPool(poolSize: 1) { killer async throws in _ = try await killer.command(["CLIENT", "KILL", "ID", String(id)]) }
+            let id = try #require(try await pool.command(["CLIENT", "ID"], retry: .never).integer)
+            try await withPool(poolSize: 1) { killer async throws in _ = try await killer.command(["CLIENT", "KILL", "ID", String(id)], retry: .never) }
             await #expect {
                 try await pool.command(["PING"], retry: .never)
             } throws: { error in
@@ -107,12 +107,12 @@ struct RedisPoolTests {
     func commandTimeout() async throws {
         try await withPool(poolSize: 1, commandTimeout: .milliseconds(200)) { pool async throws in
             await #expect {
-                try await pool.command(["BLPOP", key + ":never", "5"])
+                try await pool.command(["BLPOP", key + ":never", "5"], retry: .never)
             } throws: { error in
                 guard case .timeout(let call, _) = error as? RedisError else { return false }
                 return call == "redisCommandArgv"
             }
-            #expect(try await pool.command(["PING"]) == .simpleString("PONG"))
+            #expect(try await pool.command(["PING"], retry: .never) == .simpleString("PONG"))
         }
     }
 
@@ -120,10 +120,10 @@ struct RedisPoolTests {
     func concurrency() async throws {
         try await withPool(poolSize: 3) { pool async throws in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<300 { group.addTask { _ = try await pool.command(["INCR", key]) } }
+                for _ in 0..<300 { group.addTask { _ = try await pool.command(["INCR", key], retry: .never) } }
                 try await group.waitForAll()
             }
-            #expect(try await pool.command(["GET", key]).integer == 300)
+            #expect(try await pool.command(["GET", key], retry: .never).integer == 300)
         }
     }
 
@@ -131,7 +131,7 @@ struct RedisPoolTests {
     func refused() async throws {
         let pool = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1", connectTimeout: .milliseconds(500)))
         await #expect {
-            try await pool.command(["PING"])
+            try await pool.command(["PING"], retry: .never)
         } throws: { error in
             guard case .connectFailed(let address, let call, _) = error as? RedisError else { return false }
             return address == "127.0.0.1:1" && call == "redisConnectWithTimeout"
@@ -145,7 +145,7 @@ struct RedisPoolTests {
         configuration.password = "wrong"
         let pool = RedisPool(configuration: configuration)
         await #expect {
-            try await pool.command(["PING"])
+            try await pool.command(["PING"], retry: .never)
         } throws: { error in
             guard case .connectFailed(_, _, let message) = error as? RedisError else { return false }
             return message.contains("AUTH")
@@ -157,7 +157,7 @@ struct RedisPoolTests {
     func closed() async throws {
         let pool = RedisPool(configuration: try RedisConfiguration(url: url))
         await pool.shutdown()
-        await #expect(throws: RedisError.poolClosed) { try await pool.command(["PING"]) }
+        await #expect(throws: RedisError.poolClosed) { try await pool.command(["PING"], retry: .never) }
     }
 }
 
@@ -177,5 +177,66 @@ struct RedisConfigurationTests {
     @Test("anything else is refused with the reason", arguments: ["http://x", "redis://", "redis://h:99999", "redis://h/abc", "not a url"])
     func refuses(url: String) {
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
+    }
+}
+
+/// What the pool does when a reply never arrives: through a proxy that drops it or never answers.
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct RedisPoolRetryTests {
+    let upstreamPort: Int
+    let key = "test:\(UUID().uuidString)"
+
+    init() throws {
+        upstreamPort = try RedisConfiguration(url: try TestServers.requireRedisURL()).port
+    }
+
+    /// Runs `script` through a proxy that lets Redis run each EVALSHA but drops its reply; returns what
+    /// the call threw and how often the script ran on the server.
+    func runThroughDroppedReplies(_ script: RedisScript) async throws -> (error: RedisError?, runs: Int64) {
+        let proxy = try FaultyRedisProxy(upstreamPort: upstreamPort, fault: .dropReplyTo(marker: "EVALSHA"))
+        let pool = RedisPool(configuration: try RedisConfiguration(url: proxy.url, poolSize: 1))
+        var thrown: RedisError?
+        do { _ = try await pool.run(script, keys: [key], arguments: []) } catch { thrown = error }
+        await pool.shutdown()
+        proxy.stop()
+        let direct = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(upstreamPort)"))
+        let runs = try await direct.command(["GET", key], retry: .never).integer ?? 0
+        await direct.shutdown()
+        return (thrown, runs)
+    }
+
+    @Test("a script that is not idempotent runs once when its reply is lost: the pool does not send it again")
+    func notIdempotentIsNotRetried() async throws {
+        let (error, runs) = try await runThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false))
+        guard case .connectionLost = error else {
+            Issue.record("expected connectionLost, got \(String(describing: error))")
+            return
+        }
+        #expect(runs == 1, "the INCR ran \(runs) times")
+    }
+
+    @Test("an idempotent script is sent once more on a fresh connection after its reply was lost")
+    func idempotentIsRetriedOnce() async throws {
+        let (error, runs) = try await runThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: true))
+        guard case .connectionLost = error else {
+            Issue.record("expected connectionLost, got \(String(describing: error))")
+            return
+        }
+        #expect(runs == 2, "one try and one retry, each dropped by the proxy")
+    }
+
+    @Test("a command whose reply never comes fails with timeout and is not sent again, even when retries are allowed")
+    func timeoutIsNeverRetried() async throws {
+        let proxy = try FaultyRedisProxy(upstreamPort: upstreamPort, fault: .silence)
+        let pool = RedisPool(configuration: try RedisConfiguration(url: proxy.url, commandTimeout: .milliseconds(200), poolSize: 1))
+        await #expect {
+            try await pool.command(["PING"], retry: .retryOnceOnConnectionLoss)
+        } throws: { error in
+            guard case .timeout = error as? RedisError else { return false }
+            return true
+        }
+        await pool.shutdown()
+        proxy.stop()
+        #expect(proxy.requests(containing: "PING") == 1)
     }
 }

@@ -24,7 +24,7 @@ struct SystemTests {
             #expect(counts.values.reduce(0, +) == 1024)
             #expect(counts.values.allSatisfy { $0 <= bound }, "\(counts) over the bound \(bound)")
 
-            var numbers: [Int] = []
+            var numbers: [WorkerNumber] = []
             for name in Self.all {
                 let status = try #require(try await system.status(name))
                 let number = try #require(status.number)

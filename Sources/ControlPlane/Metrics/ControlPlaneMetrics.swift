@@ -5,14 +5,14 @@ import Prometheus
 /// Everything the control plane counts, registered in one Prometheus registry served at /metrics.
 ///
 /// Built from a factory (not the global MetricsSystem) so several control planes in one test
-/// process keep separate figures.
+/// process keep separate figures. `LeaseService` is the only code that records into it.
 struct ControlPlaneMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let liveWorkers: CoreMetrics.Gauge
     let leasesGranted: CoreMetrics.Counter
     let leasesExpired: CoreMetrics.Counter
     let leasesReleased: CoreMetrics.Counter
-    let assignmentVersion: CoreMetrics.Gauge
+    let layoutVersion: CoreMetrics.Gauge
     let partitionsMoved: CoreMetrics.Counter
     let handoffsPending: CoreMetrics.Gauge
     let redisLatency: CoreMetrics.Timer
@@ -30,7 +30,7 @@ struct ControlPlaneMetrics: Sendable {
         leasesGranted = CoreMetrics.Counter(label: "rollcall_leases_granted_total", dimensions: [], factory: factory)
         leasesExpired = CoreMetrics.Counter(label: "rollcall_leases_expired_total", dimensions: [], factory: factory)
         leasesReleased = CoreMetrics.Counter(label: "rollcall_leases_released_total", dimensions: [], factory: factory)
-        assignmentVersion = CoreMetrics.Gauge(label: "rollcall_assignment_version", dimensions: [], factory: factory)
+        layoutVersion = CoreMetrics.Gauge(label: "rollcall_layout_version", dimensions: [], factory: factory)
         partitionsMoved = CoreMetrics.Counter(label: "rollcall_partitions_moved_total", dimensions: [], factory: factory)
         handoffsPending = CoreMetrics.Gauge(label: "rollcall_handoffs_pending", dimensions: [], factory: factory)
         redisLatency = CoreMetrics.Timer(label: "rollcall_redis_call_duration_seconds", dimensions: [], factory: factory)

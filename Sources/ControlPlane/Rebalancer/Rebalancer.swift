@@ -1,17 +1,16 @@
 import Foundation
 import HashRing
 import Logging
-import RedisAdapter
 import ServiceLifecycle
 
-/// Recomputes and publishes the assignment on every membership change, on exactly one replica at a time.
+/// Recomputes and publishes the layout on every membership change, on exactly one replica at a time.
 ///
 /// The leader holds a lease in Redis (a random token under `rollcall:leader` with a TTL on Redis's
 /// clock) and renews it every round; when it lapses another replica takes over. Publishing checks the
 /// token and the membership version in the same script, so a deposed or late leader publishes nothing.
 /// The handoff itself (revoke first, grant after release) happens in the heartbeat script.
 struct Rebalancer: Service {
-    let store: LeaseStore
+    let leases: LeaseService
     let interval: Duration
     let leaderLease: Duration
     let logger: Logger
@@ -22,7 +21,7 @@ struct Rebalancer: Service {
         var wasLeader = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let leads = try await store.lead(token: token, lease: leaderLease)
+                let leads = try await leases.lead(token: token, lease: leaderLease)
                 if leads != wasLeader {
                     logger.info(leads ? "leading the rebalancer" : "no longer leading the rebalancer")
                     wasLeader = leads
@@ -38,27 +37,25 @@ struct Rebalancer: Service {
 
     /// One leader round: publish if the membership moved on, then refresh the handoff gauge.
     private func round(after published: (membership: Int64, owners: [Int?])?) async throws -> (membership: Int64, owners: [Int?])? {
-        let (membership, numbers) = try await store.members()
+        let members = try await leases.members()
         var current = published
-        if current?.membership != membership {
+        if current?.membership != members.membership {
             // Movement is counted against what this leader published last, else what is in Redis.
             let previous: [Int?]
-            if let owners = current?.owners { previous = owners } else { previous = try await store.assignment().owners }
-            let ring = try Ring(members: numbers, partitionCount: store.settings.partitionCount, epsilon: store.settings.epsilon)
-            switch try await store.publish(ring, membershipVersion: membership, token: token) {
-            case .published(let version):
-                let moved = AssignmentDiff(from: previous, to: ring.owners).movedCount
-                store.metrics.partitionsMoved.increment(by: Int64(moved))
-                store.metrics.assignmentVersion.record(version)
-                logger.info(
-                    "published assignment",
-                    metadata: ["version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)"])
-                current = (membership, ring.owners)
-            case .stale, .notLeader:
-                return published
-            }
+            if let owners = current?.owners { previous = owners } else { previous = try await leases.publishedOwners() }
+            let layout = try Layout(
+                members: members.numbers.map(\.rawValue), partitionCount: leases.settings.partitionCount, epsilon: leases.settings.epsilon)
+            let reply = try await leases.publish(layout, membership: members.membership, token: token, replacing: previous)
+            guard reply.kind == .published, let version = reply.version else { return published }
+            logger.info(
+                "published layout",
+                metadata: [
+                    "version": "\(version)", "members": "\(members.numbers.count)",
+                    "moved": "\(LayoutDiff(from: previous, to: layout.owners).movedCount)",
+                ])
+            current = (members.membership, layout.owners)
         }
-        if let owners = current?.owners { store.metrics.handoffsPending.record(try await store.pendingHandoffs(owners: owners)) }
+        if let owners = current?.owners { try await leases.recordPendingHandoffs(owners: owners) }
         return current
     }
 }

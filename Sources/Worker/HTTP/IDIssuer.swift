@@ -1,4 +1,5 @@
 import Coordination
+import RollcallClient
 import Synchronization
 
 /// Snowflake ids from the worker's number, only while its lease is safe.
@@ -21,9 +22,9 @@ final class IDIssuer: Sendable {
         guard let number = client.safeLease()?.number else { throw .leaseUnsafe }
         let ids: [SnowflakeID]
         do {
-            let current = try generator.withLock { (slot) throws(SnowflakeError) -> SnowflakeGenerator<SystemMillisecondClock> in
+            let current = generator.withLock { slot in
                 if let existing = slot, existing.workerNumber == number { return existing }
-                let made = try SnowflakeGenerator(workerNumber: number, clock: SystemMillisecondClock())
+                let made = SnowflakeGenerator(workerNumber: number, clock: SystemMillisecondClock())
                 slot = made
                 return made
             }

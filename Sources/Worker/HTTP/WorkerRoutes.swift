@@ -1,11 +1,11 @@
 import Coordination
+import RollcallClient
 import Hummingbird
 import ServerSupport
 
 /// The worker's own HTTP API: Snowflake ids, status, health, readiness and metrics.
 struct WorkerRoutes: Sendable {
     let worker: PartitionWorker
-    let ids: IDIssuer
 
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
@@ -30,9 +30,7 @@ struct WorkerRoutes: Sendable {
 
     private func issue(_ count: Int) throws(APIError) -> [String] {
         do {
-            let issued = try ids.next(count: count)
-            worker.metrics.idsIssued.increment(by: issued.count)
-            return issued.map(\.description)
+            return try worker.issueIDs(count: count).map(\.description)
         } catch {
             switch error {
             case .leaseUnsafe:
@@ -50,24 +48,6 @@ struct WorkerRoutes: Sendable {
             name: worker.configuration.name.rawValue, instance: worker.client.configuration.instance, safe: lease != nil,
             number: lease?.lease.number, epoch: lease?.lease.epoch, consumerGroup: lease?.lease.consumerGroup,
             leaseRemainingMillis: lease?.safeFor.wholeMilliseconds ?? 0, partitionCount: owned.count, partitions: owned,
-            grantedCount: lease?.grants.count ?? 0)
+            grantedCount: lease?.grants.count ?? 0, lastRefusal: worker.client.lastRefusal()?.description)
     }
-}
-
-/// `GET /v1/status`.
-struct WorkerStatus: Codable, Sendable, Equatable {
-    var name: String
-    var instance: String
-    /// Whether the lease is safe now; number, epoch and consumer group are null while it is not.
-    var safe: Bool
-    var number: Int?
-    var epoch: Epoch?
-    var consumerGroup: String?
-    /// How long the lease stays safe without a renewal.
-    var leaseRemainingMillis: Int64
-    /// Partitions claimed in Postgres and being processed.
-    var partitionCount: Int
-    var partitions: [Int]
-    /// Partitions the control plane grants (claims may still be pending).
-    var grantedCount: Int
 }

@@ -57,7 +57,7 @@ struct WorkStore: Sendable {
     /// Claims `grants` for (`number`, `worker`): a row is taken only from an older grant epoch (or
     /// re-taken under the same one, which only this grant has). Rows are locked in partition order, so
     /// concurrent claims and work transactions cannot deadlock.
-    func claim(_ grants: [PartitionGrant], number: Int, worker: String) async throws(PostgresError) -> ClaimResult {
+    func claim(_ grants: [PartitionGrant], number: WorkerNumber, worker: String) async throws(PostgresError) -> ClaimResult {
         guard !grants.isEmpty else { return ClaimResult(claimed: [], fenced: []) }
         let sorted = grants.sorted()
         let rows = try await pool.query(
@@ -70,7 +70,7 @@ struct WorkStore: Sendable {
                 WHERE partition_owners.epoch <= excluded.epoch
             RETURNING partition
             """,
-            [number, worker, sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }])
+            [number.rawValue, worker, sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }])
         let claimed = Set(try rows.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
         return ClaimResult(
             claimed: sorted.filter { claimed.contains($0.partition) }, fenced: sorted.filter { !claimed.contains($0.partition) })
@@ -109,18 +109,4 @@ struct WorkStore: Sendable {
     }
 
     func shutdown() async { await pool.shutdown() }
-}
-
-/// What a claim did: `claimed` may be processed; `fenced` belong to a newer grant and must not be.
-struct ClaimResult: Sendable, Equatable {
-    var claimed: [PartitionGrant]
-    var fenced: [PartitionGrant]
-}
-
-/// What one work transaction did. `fenced` partitions were claimed by a newer grant: stop them.
-struct WorkResult: Sendable, Equatable {
-    var worked: [PartitionGrant]
-    var fenced: [PartitionGrant]
-    var rowsTouched: Int
-    var sampleIDs: [String]
 }

@@ -1,4 +1,5 @@
 import Coordination
+import RollcallClient
 
 /// Which partitions this worker may process, as a pure state machine: lease events, claim results
 /// and work results go in; the partitions to claim and to work on come out.

@@ -1,12 +1,20 @@
+import AsyncAlgorithms
 import Coordination
 import Logging
 import PostgresAdapter
+import RollcallClient
 import ServiceLifecycle
 import Synchronization
 
-/// The worker's loops as one `Service`: the client's heartbeats, the lease events (claims), and the work
-/// loop. On graceful shutdown it stops work first (the transaction in flight finishes), then releases
-/// the lease, so the control plane can hand the partitions on at once.
+/// The worker's one loop, as a `Service`: lease events and work ticks arrive merged, in order, and are
+/// handled one at a time, so a claim is never made twice at once and ownership changes in one place.
+/// A grant is claimed as soon as its event arrives; every `workInterval` a tick retries claims still
+/// due and runs one fenced work transaction.
+///
+/// Run it after the `RollcallClient` in one ServiceGroup: graceful shutdown then reaches this service
+/// first (the transaction in flight finishes, nothing new starts) and the client after it, which
+/// releases the lease, so the control plane hands the partitions on at once. It is also the one place
+/// that records the worker's metrics.
 final class PartitionWorker: Service, Sendable {
     let client: RollcallClient
     let store: WorkStore
@@ -14,6 +22,7 @@ final class PartitionWorker: Service, Sendable {
     let metrics: WorkerMetrics
     let logger: Logger
     private let ownership = Mutex(Ownership())
+    private let ids: IDIssuer
 
     init(client: RollcallClient, store: WorkStore, configuration: WorkerConfiguration, metrics: WorkerMetrics, logger: Logger) {
         self.client = client
@@ -21,58 +30,56 @@ final class PartitionWorker: Service, Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        ids = IDIssuer(client: client)
     }
 
     /// Owned partitions, for /v1/status.
     var ownedPartitions: [Int] { ownership.withLock { $0.ownedPartitions } }
 
-    func run() async throws {
-        let heartbeats = Task { try? await client.heartbeatLoop() }
-        let events = Task { await followLeaseEvents() }
-        let work = Task { await workLoop() }
-        // Wait for SIGTERM/SIGINT (or cancellation); then shut down in order.
-        try? await gracefulShutdown()
-        work.cancel()
-        await work.value
-        ownership.withLock { $0.stopAll() }
-        heartbeats.cancel()
-        await heartbeats.value
-        let released = await client.release()
-        await events.value
-        metrics.partitionsOwned.record(0)
-        logger.info("worker stopped", metadata: ["released": "\(released)"])
+    /// `count` Snowflake ids from this worker's number, only while its lease is safe.
+    func issueIDs(count: Int) throws(IDIssuer.Failure) -> [SnowflakeID] {
+        let issued = try ids.next(count: count)
+        metrics.idsIssued.increment(by: issued.count)
+        return issued
     }
 
-    /// Applies every lease event; a grant is claimed at once, so a handoff waits for no work round.
-    private func followLeaseEvents() async {
-        for await event in client.events {
+    private enum Trigger: Sendable {
+        case event(LeaseEvent)
+        case tick
+    }
+
+    func run() async throws {
+        let ticks = AsyncTimerSequence(interval: configuration.workInterval, clock: .continuous).map { _ in Trigger.tick }
+        let events = client.events.map { Trigger.event($0) }
+        try? await cancelWhenGracefulShutdown {
+            for await trigger in merge(events, ticks) { await self.handle(trigger) }
+        }
+        ownership.withLock { $0.stopAll() }
+        metrics.partitionsOwned.record(0)
+        logger.info("work stopped; the client releases the lease next")
+    }
+
+    /// One event or tick: apply the event, make the claims that are due, and on a tick run a work round.
+    private func handle(_ trigger: Trigger) async {
+        switch trigger {
+        case .event(let event):
             ownership.withLock { $0.apply(event) }
             switch event {
-            case .granted: await claimDue()
             case .leaseLost: metrics.leaseSafe.record(0)
             case .leaseAcquired, .leaseRegained: metrics.leaseSafe.record(1)
-            case .revoked: break
+            case .granted, .revoked: break
             }
-            metrics.partitionsOwned.record(ownership.withLock { $0.owned.count })
+        case .tick:
+            break
         }
-    }
-
-    /// Every `workInterval`: retries claims still due, then runs one fenced work transaction.
-    private func workLoop() async {
-        let clock = ContinuousClock()
-        var next = clock.now
-        while !Task.isCancelled {
-            next = next.advanced(by: configuration.workInterval)
-            await claimDue()
-            await workRound()
-            try? await Task.sleep(until: max(next, clock.now), clock: clock)
-        }
+        await claimDue()
+        if case .tick = trigger { await workRound() }
+        metrics.partitionsOwned.record(ownership.withLock { $0.owned.count })
     }
 
     private func claimDue() async {
-        guard let lease = client.safeLease() else { return }
         let due = ownership.withLock { $0.claimsDue }
-        guard !due.isEmpty else { return }
+        guard !due.isEmpty, let lease = client.safeLease() else { return }
         do {
             let result = try await store.claim(due, number: lease.number, worker: configuration.name.rawValue)
             ownership.withLock { $0.claimed(result) }

@@ -1,5 +1,5 @@
-/// What changes between two owners tables (`owners[p]` = member or nil) of one partition count.
-public struct AssignmentDiff: Sendable, Hashable {
+/// What changes between two layouts' owners tables (`owners[p]` = member or nil) of one partition count.
+public struct LayoutDiff: Sendable, Hashable {
     /// One partition that changes owner.
     public struct Move: Sendable, Hashable {
         public let partition: Int
@@ -23,18 +23,4 @@ public struct AssignmentDiff: Sendable, Hashable {
 
     /// The number of partitions that change owner.
     public var movedCount: Int { moves.count }
-
-    /// Partitions each member gains, ascending.
-    public var gained: [Int: [Int]] {
-        var result: [Int: [Int]] = [:]
-        for move in moves { if let to = move.to { result[to, default: []].append(move.partition) } }
-        return result
-    }
-
-    /// Partitions each member loses, ascending.
-    public var lost: [Int: [Int]] {
-        var result: [Int: [Int]] = [:]
-        for move in moves { if let from = move.from { result[from, default: []].append(move.partition) } }
-        return result
-    }
 }

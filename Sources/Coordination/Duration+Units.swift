@@ -22,17 +22,23 @@ extension String {
     }
 }
 
-/// The random id a worker process makes at start: 1–64 characters of `[A-Za-z0-9._-]`.
-public enum InstanceID {
-    /// Whether `text` is a valid instance id.
-    public static func isValid(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count)
-            && text.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
-                    || byte == UInt8(ascii: "-")
-            }
+extension Duration {
+    /// This duration times `factor`, to the nanosecond.
+    public func scaled(by factor: Double) -> Duration {
+        let (seconds, attoseconds) = components
+        let nanoseconds = (Double(seconds) * 1e9 + Double(attoseconds) / 1e9) * factor
+        return .nanoseconds(Int64(nanoseconds.rounded()))
     }
 
-    public static let rule = "an instance id is 1-64 characters of [A-Za-z0-9._-]"
+    /// Whole nanoseconds in this duration, rounded down.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// Whole milliseconds in this duration, rounded down.
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }

@@ -1,3 +1,5 @@
+import Coordination
+
 /// Why a heartbeat got no grant.
 public enum HeartbeatFailure: Error, Hashable, Sendable {
     /// 409: another live instance holds the name; it may be free after `retryAfter`.

@@ -1,3 +1,5 @@
+import Coordination
+
 /// Exponential backoff with full jitter: the n-th retry waits a random time in `0...min(cap, base * 2^n)`,
 /// so a fleet that lost the control plane at once does not come back in lockstep.
 public struct Backoff: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import Coordination
+
 /// What changed in a worker's lease or grants, in the order it must be acted on.
 public enum LeaseEvent: Hashable, Sendable {
     /// The first lease of this process.

@@ -3,19 +3,19 @@ import Testing
 
 @testable import HashRing
 
-struct RingTests {
-    /// xxh64 over the owners table as Int32 LE values, -1 for unowned (as docs/ring_reference.py).
+struct LayoutTests {
+    /// xxh64 over the owners table as Int32 LE values, -1 for unowned (as docs/layout_reference.py).
     static func digest(_ owners: [Int?]) -> UInt64 {
         XXHash64.hash(owners.flatMap { owner in withUnsafeBytes(of: Int32(owner ?? -1).littleEndian) { Array($0) } })
     }
 
-    @Test("the layout equals the independent reference implementation in docs/ring_reference.py")
+    @Test("the layout equals the independent reference implementation in docs/layout_reference.py")
     func matchesReference() throws {
-        #expect(try Ring(members: [0, 1, 2], partitionCount: 16).owners == [1, 2, 0, 1, 1, 2, 1, 2, 1, 2, 2, 0, 0, 2, 1, 0])
-        #expect(try Ring(members: [5, 9], partitionCount: 8, epsilon: 0).owners == [5, 9, 9, 5, 9, 5, 5, 9])
-        #expect(Self.digest(try Ring(members: 0..<64, partitionCount: 1024).owners) == 0x990D_7DF2_03F1_4B2F)
-        #expect(Self.digest(try Ring(members: [3, 7, 8, 100, 1000], partitionCount: 1024).owners) == 0x7925_C9F7_8A80_E41A)
-        #expect(Self.digest(try Ring(members: 0..<1500, partitionCount: 1024).owners) == 0xCBC4_D608_D0EE_2E53)
+        #expect(try Layout(members: [0, 1, 2], partitionCount: 16).owners == [1, 2, 0, 1, 1, 2, 1, 2, 1, 2, 2, 0, 0, 2, 1, 0])
+        #expect(try Layout(members: [5, 9], partitionCount: 8, epsilon: 0).owners == [5, 9, 9, 5, 9, 5, 5, 9])
+        #expect(Self.digest(try Layout(members: 0..<64, partitionCount: 1024).owners) == 0x990D_7DF2_03F1_4B2F)
+        #expect(Self.digest(try Layout(members: [3, 7, 8, 100, 1000], partitionCount: 1024).owners) == 0x7925_C9F7_8A80_E41A)
+        #expect(Self.digest(try Layout(members: 0..<1500, partitionCount: 1024).owners) == 0xCBC4_D608_D0EE_2E53)
     }
 
     @Test("the same inputs give the same layout, whatever the order or duplicates of the members")
@@ -24,9 +24,9 @@ struct RingTests {
         for _ in 0..<1000 {
             let members = Self.randomMembers(count: Int.random(in: 1...32, using: &rng), using: &rng)
             let partitionCount = Int.random(in: 1...256, using: &rng)
-            let ring = try Ring(members: members, partitionCount: partitionCount)
-            let shuffled = try Ring(members: members.shuffled(using: &rng) + members.prefix(2), partitionCount: partitionCount)
-            #expect(ring == shuffled)
+            let layout = try Layout(members: members, partitionCount: partitionCount)
+            let shuffled = try Layout(members: members.shuffled(using: &rng) + members.prefix(2), partitionCount: partitionCount)
+            #expect(layout == shuffled)
         }
     }
 
@@ -37,12 +37,12 @@ struct RingTests {
             let partitionCount = trial % 4 == 0 ? 1024 : Int.random(in: 1...300, using: &rng)
             let memberCount = Int.random(in: 1...(trial % 10 == 0 ? 2 * partitionCount : 64), using: &rng)
             let epsilon = [0.0, 0.1, 0.25][trial % 3]
-            let ring = try Ring(
+            let layout = try Layout(
                 members: Self.randomMembers(count: memberCount, using: &rng), partitionCount: partitionCount, epsilon: epsilon)
             let bound = Int(((1 + epsilon) * Double(partitionCount) / Double(memberCount)).rounded(.up))
-            #expect(ring.capacity == bound)
-            #expect(ring.loads.values.allSatisfy { $0 <= bound })
-            #expect(ring.owners.allSatisfy { $0 != nil })
+            #expect(layout.capacity == bound)
+            #expect(layout.loads.values.allSatisfy { $0 <= bound })
+            #expect(layout.owners.allSatisfy { $0 != nil })
         }
     }
 
@@ -55,13 +55,13 @@ struct RingTests {
         var leaveRatios: [Double] = []
         for _ in 0..<1000 {
             let members = Self.randomMembers(count: Int.random(in: 2...32, using: &rng), using: &rng)
-            let before = try Ring(members: members.dropLast(), partitionCount: 1024)
-            let after = try Ring(members: members, partitionCount: 1024)
+            let before = try Layout(members: members.dropLast(), partitionCount: 1024)
+            let after = try Layout(members: members, partitionCount: 1024)
             let ideal = 1024 / Double(members.count)
-            joinRatios.append(Double(AssignmentDiff(from: before.owners, to: after.owners).movedCount) / ideal)
+            joinRatios.append(Double(LayoutDiff(from: before.owners, to: after.owners).movedCount) / ideal)
             let leaver = members.randomElement(using: &rng)!
-            let left = try Ring(members: members.filter { $0 != leaver }, partitionCount: 1024)
-            leaveRatios.append(Double(AssignmentDiff(from: after.owners, to: left.owners).movedCount) / ideal)
+            let left = try Layout(members: members.filter { $0 != leaver }, partitionCount: 1024)
+            leaveRatios.append(Double(LayoutDiff(from: after.owners, to: left.owners).movedCount) / ideal)
         }
         let meanJoin = joinRatios.reduce(0, +) / Double(joinRatios.count)
         let meanLeave = leaveRatios.reduce(0, +) / Double(leaveRatios.count)
@@ -80,48 +80,50 @@ struct RingTests {
         for _ in 0..<1000 {
             let members = Self.randomMembers(count: Int.random(in: 2...48, using: &rng), using: &rng)
             let partitionCount = Int.random(in: 16...512, using: &rng)
-            let original = try Ring(members: members, partitionCount: partitionCount)
+            let original = try Layout(members: members, partitionCount: partitionCount)
             let leaver = members.randomElement(using: &rng)!
-            let without = try Ring(members: members.filter { $0 != leaver }, partitionCount: partitionCount)
+            let without = try Layout(members: members.filter { $0 != leaver }, partitionCount: partitionCount)
             #expect(!without.owners.contains(leaver))
-            let rejoined = try Ring(members: without.members + [leaver], partitionCount: partitionCount)
+            let rejoined = try Layout(members: without.members + [leaver], partitionCount: partitionCount)
             #expect(rejoined.owners == original.owners)
         }
     }
 
     @Test("no members leave every partition unowned")
     func noMembers() throws {
-        let ring = try Ring(members: [], partitionCount: 8)
-        #expect(ring.owners == [Int?](repeating: nil, count: 8))
-        #expect(ring.capacity == 0)
-        #expect(ring.owner(ofPartition: 3) == nil)
+        let layout = try Layout(members: [], partitionCount: 8)
+        #expect(layout.owners == [Int?](repeating: nil, count: 8))
+        #expect(layout.capacity == 0)
+        #expect(layout.owner(ofPartition: 3) == nil)
     }
 
     @Test("more members than partitions give each partition one owner and each member at most one")
     func moreMembersThanPartitions() throws {
-        let ring = try Ring(members: 0..<100, partitionCount: 10, epsilon: 0)
-        #expect(ring.owners.allSatisfy { $0 != nil })
-        #expect(Set(ring.owners.compactMap { $0 }).count == 10)
-        #expect(ring.loads.values.filter { $0 == 0 }.count == 90)
+        let layout = try Layout(members: 0..<100, partitionCount: 10, epsilon: 0)
+        #expect(layout.owners.allSatisfy { $0 != nil })
+        #expect(Set(layout.owners.compactMap { $0 }).count == 10)
+        #expect(layout.loads.values.filter { $0 == 0 }.count == 90)
     }
 
     @Test("bad inputs are refused with an error that names them")
     func refusesBadInput() {
-        #expect(throws: RingError.invalidPartitionCount(0)) { try Ring(members: [1], partitionCount: 0) }
-        #expect(throws: RingError.invalidEpsilon(-0.5)) { try Ring(members: [1], partitionCount: 4, epsilon: -0.5) }
-        #expect(throws: RingError.invalidMember(-1)) { try Ring(members: [-1], partitionCount: 4) }
-        #expect(throws: RingError.self) { try Ring(members: [1], partitionCount: 4, epsilon: .nan) }
+        #expect(throws: LayoutError.invalidPartitionCount(0)) { try Layout(members: [1], partitionCount: 0) }
+        #expect(throws: LayoutError.invalidEpsilon(-0.5)) { try Layout(members: [1], partitionCount: 4, epsilon: -0.5) }
+        #expect(throws: LayoutError.invalidMember(-1)) { try Layout(members: [-1], partitionCount: 4) }
+        #expect(throws: LayoutError.self) { try Layout(members: [1], partitionCount: 4, epsilon: .nan) }
     }
 
-    @Test("partitions(ownedBy:) and owner(ofPartition:) agree with the owners table")
+    @Test("partitions(ownedBy:), partitionsByMember and owner(ofPartition:) agree with the owners table")
     func accessors() throws {
-        let ring = try Ring(members: [2, 4, 6], partitionCount: 30)
-        for member in ring.members {
-            #expect(ring.partitions(ownedBy: member).allSatisfy { ring.owner(ofPartition: $0) == member })
+        let layout = try Layout(members: [2, 4, 6], partitionCount: 30)
+        for member in layout.members {
+            #expect(layout.partitions(ownedBy: member).allSatisfy { layout.owner(ofPartition: $0) == member })
+            #expect(layout.partitionsByMember[member] == layout.partitions(ownedBy: member))
         }
-        #expect(ring.members.map { ring.partitions(ownedBy: $0).count }.reduce(0, +) == 30)
-        #expect(ring.owner(ofPartition: 30) == nil)
-        #expect(ring.owner(ofPartition: -1) == nil)
+        #expect(try Layout(members: 0..<40, partitionCount: 8).partitionsByMember.values.filter(\.isEmpty).count == 32)
+        #expect(layout.members.map { layout.partitions(ownedBy: $0).count }.reduce(0, +) == 30)
+        #expect(layout.owner(ofPartition: 30) == nil)
+        #expect(layout.owner(ofPartition: -1) == nil)
     }
 
     static func randomMembers(count: Int, using rng: inout SplitMix64) -> [Int] {

@@ -1,3 +1,5 @@
+import Coordination
+
 /// The client's lease logic as a pure state machine: heartbeat results and the clock go in, lease events
 /// and the next wake-up time come out. `RollcallClient` performs the I/O; tests drive this with a manual clock.
 public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
@@ -14,7 +16,9 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     /// When the next heartbeat is due.
     public private(set) var nextHeartbeat: C.Instant
     /// The number and epoch last granted, sent with every heartbeat (also after a loss, as a hint).
-    private var believed: (number: Int, epoch: Epoch)?
+    private var believed: (number: WorkerNumber, epoch: Epoch)?
+    /// The last 4xx the control plane refused a heartbeat with, until a heartbeat succeeds again.
+    public private(set) var lastRefusal: HeartbeatRefusal?
     private var everLeased = false
     private var failures = 0
     private var isReleased = false
@@ -79,6 +83,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         if !added.isEmpty { events.append(.granted(added)) }
 
         failures = 0
+        lastRefusal = nil
         // A revocation is acknowledged by the next heartbeat: send it now, so the handoff waits for no interval.
         nextHeartbeat = revoked.isEmpty ? sentAt.advanced(by: granted.heartbeatInterval) : now
         return events
@@ -98,7 +103,15 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
             floor = retryAfter ?? .zero
         case .unavailable(let retryAfter, _):
             floor = min(retryAfter ?? .zero, lease?.heartbeatInterval ?? .seconds(1))
-        case .refused, .transport:
+        case .refused(let status, let message):
+            // A 4xx will be refused again unless the request changes, and the only part of it that is not
+            // this process's own identity is the number hint (stale after MAX_WORKERS was lowered, say):
+            // drop it, and keep the refusal where /v1/status and the log show it.
+            if (400..<500).contains(status) {
+                believed = nil
+                lastRefusal = HeartbeatRefusal(status: status, message: message)
+            }
+        case .transport:
             break
         }
         let cap = lease?.heartbeatInterval ?? backoff.cap

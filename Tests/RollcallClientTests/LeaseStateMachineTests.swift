@@ -1,7 +1,9 @@
 import TestSupport
 import Testing
 
-@testable import Coordination
+import Coordination
+
+@testable import RollcallClient
 
 struct LeaseStateMachineTests {
     let clock = ManualClock()
@@ -11,11 +13,11 @@ struct LeaseStateMachineTests {
         LeaseStateMachine(name: name, instance: "i1", driftAllowance: 0.1, now: clock.now)
     }
 
-    func response(number: Int = 2, epoch: Int64 = 100, partitions: [Int: Int64] = [:], revoked: [Int] = []) -> HeartbeatResponse {
+    func response(number: WorkerNumber = 2, epoch: Int64 = 100, partitions: [Int: Int64] = [:], revoked: [Int] = []) -> HeartbeatResponse {
         let sorted = partitions.keys.sorted()
         return HeartbeatResponse(
             name: "pod-a", instance: "i1", number: number, epoch: Epoch(rawValue: epoch), leaseTTLMillis: 10_000,
-            heartbeatIntervalMillis: 1000, assignmentVersion: 1, partitions: sorted,
+            heartbeatIntervalMillis: 1000, layoutVersion: 1, partitions: sorted,
             partitionEpochs: sorted.map { Epoch(rawValue: partitions[$0]!) }, revoked: revoked, consumerGroup: "inbox-\(number)",
             partitionCount: 16)
     }
@@ -100,6 +102,33 @@ struct LeaseStateMachineTests {
         #expect(machine.failed(.conflict(retryAfter: .seconds(5)), now: now, using: &random) == [.leaseLost(.conflict)])
         #expect(machine.nextHeartbeat >= now.advanced(by: .seconds(5)))
         #expect(machine.request().number == nil)
+    }
+
+    @Test("a 400 for the number hint drops the hint, so the next heartbeat can lease again; the refusal is kept until a success")
+    func refusedHintIsDropped() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 3)
+        _ = try machine.succeeded(response(number: 900), sentAt: clock.now, now: clock.now)
+        clock.advance(by: .seconds(20))
+        #expect(machine.expire(at: clock.now) == [.leaseLost(.expired)])
+        #expect(machine.request().number == 900, "after a loss the old number is still sent as a hint")
+        // The control plane now has MAX_WORKERS 8: the hint 900 is refused, and resending it would be refused forever.
+        _ = machine.failed(.refused(status: 400, message: "number must be in 0..<8"), now: clock.now, using: &random)
+        #expect(machine.request().number == nil && machine.request().epoch == nil)
+        #expect(machine.lastRefusal == HeartbeatRefusal(status: 400, message: "number must be in 0..<8"))
+        _ = try machine.succeeded(response(number: 3, epoch: 500), sentAt: clock.now, now: clock.now)
+        #expect(machine.lastRefusal == nil)
+        #expect(machine.request().number == 3)
+    }
+
+    @Test("a 5xx refusal keeps the number hint: the next try may succeed as it is")
+    func serverRefusalKeepsHint() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 4)
+        _ = try machine.succeeded(response(number: 5), sentAt: clock.now, now: clock.now)
+        _ = machine.failed(.refused(status: 500, message: "internal"), now: clock.now, using: &random)
+        #expect(machine.request().number == 5)
+        #expect(machine.lastRefusal == nil)
     }
 
     @Test("a response without partition epochs or for another instance is refused and changes nothing")

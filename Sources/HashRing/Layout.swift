@@ -1,8 +1,8 @@
-/// The members (worker numbers) and the consistent-hashing layout that maps partitions to them:
-/// rendezvous (highest-random-weight) hashing with bounded loads.
+/// The layout: which member (worker number) owns each partition. Rendezvous (highest-random-weight)
+/// hashing with bounded loads; not a ring, though it does what a consistent-hashing ring is for.
 ///
 /// The layout is a pure function of (members, partitionCount, epsilon), so every process, and
-/// a client in another language, computes the same `owners` table (see docs/ring_reference.py):
+/// a client in another language, computes the same `owners` table (see docs/layout_reference.py):
 ///
 /// 1. `score(p, m) = XXH64(8 bytes: UInt32 LE p, then UInt32 LE m; seed 0)`.
 /// 2. `capacity = ceil((1 + epsilon) * partitionCount / memberCount)` in IEEE-754 doubles.
@@ -15,7 +15,7 @@
 /// partition goes to its highest-scoring member unless that member is full, so a join or leave
 /// moves little more than the ideal `P / N` while `P / N` is large; the extra movement (full
 /// members passing partitions on in chains) grows as `P / N` shrinks. README.md has the table.
-public struct Ring: Sendable, Hashable {
+public struct Layout: Sendable, Hashable {
     /// Member numbers, sorted ascending, without duplicates.
     public let members: [Int]
     /// The number of partitions.
@@ -28,7 +28,7 @@ public struct Ring: Sendable, Hashable {
     public let owners: [Int?]
 
     /// Lays out `partitionCount` partitions over `members` with loads bounded by `1 + epsilon`.
-    public init<Members: Sequence>(members: Members, partitionCount: Int, epsilon: Double = 0.1) throws(RingError)
+    public init<Members: Sequence>(members: Members, partitionCount: Int, epsilon: Double = 0.1) throws(LayoutError)
     where Members.Element == Int {
         guard partitionCount >= 1 else { throw .invalidPartitionCount(partitionCount) }
         guard epsilon.isFinite, epsilon >= 0 else { throw .invalidEpsilon(epsilon) }
@@ -37,8 +37,8 @@ public struct Ring: Sendable, Hashable {
         self.members = sorted
         self.partitionCount = partitionCount
         self.epsilon = epsilon
-        self.capacity = Ring.capacity(partitionCount: partitionCount, memberCount: sorted.count, epsilon: epsilon)
-        self.owners = Ring.boundedLoadOwners(members: sorted, partitionCount: partitionCount, capacity: capacity)
+        self.capacity = Layout.capacity(partitionCount: partitionCount, memberCount: sorted.count, epsilon: epsilon)
+        self.owners = Layout.boundedLoadOwners(members: sorted, partitionCount: partitionCount, capacity: capacity)
     }
 
     /// `ceil((1 + epsilon) * partitionCount / memberCount)`, or 0 with no members.
@@ -61,6 +61,13 @@ public struct Ring: Sendable, Hashable {
     /// The partitions `member` owns, ascending.
     public func partitions(ownedBy member: Int) -> [Int] {
         owners.indices.filter { owners[$0] == member }
+    }
+
+    /// Every member's partitions, ascending, in one pass over `owners` (members that own none map to []).
+    public var partitionsByMember: [Int: [Int]] {
+        var result = Dictionary(uniqueKeysWithValues: members.map { ($0, [Int]()) })
+        for (partition, owner) in owners.enumerated() { if let owner { result[owner, default: []].append(partition) } }
+        return result
     }
 
     /// How many partitions each member owns (members that own none are listed with 0).

@@ -1,5 +1,5 @@
-/// Why a ring or partitioner could not be built from its inputs.
-public enum RingError: Error, Hashable, Sendable, CustomStringConvertible {
+/// Why a layout or partitioner could not be built from its inputs.
+public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The partition count was below 1.
     case invalidPartitionCount(Int)
     /// Epsilon was negative, infinite or NaN.

@@ -1,7 +1,9 @@
+import HashRing
+
 /// The classic consistent-hashing ring: each member at `virtualNodes` points, a hash owned by the
 /// first point at or after it (wrapping). No load bound.
 ///
-/// Rollcall assigns with `Ring`; this is the reference the benchmarks and tests compare against.
+/// Rollcall lays partitions out with `Layout`; this is the reference the benchmarks compare against.
 /// Point `i` of member `m` sits at `XXH64(UInt64 LE (m | i << 32), seed 1)`.
 public struct VirtualNodeRing: Sendable {
     private let points: [UInt64]

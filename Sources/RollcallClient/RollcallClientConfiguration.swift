@@ -1,3 +1,5 @@
+import Coordination
+
 /// Where the control plane is and who this worker is.
 public struct RollcallClientConfiguration: Sendable {
     /// The control plane's base URL, e.g. `http://127.0.0.1:8080` (no trailing slash needed).

@@ -1,3 +1,4 @@
+import Coordination
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -38,6 +39,9 @@ public final class RollcallClient: Service, Sendable {
         let now = clock.now
         return state.withLock { $0.safeLease(at: now) }
     }
+
+    /// The last client error (4xx) the control plane refused a heartbeat with, until one succeeds again.
+    public func lastRefusal() -> HeartbeatRefusal? { state.withLock { $0.lastRefusal } }
 
     /// The lease and its grants if the lease is safe now; nil otherwise.
     public func status() -> LeaseStatus? {
@@ -111,10 +115,21 @@ public final class RollcallClient: Service, Sendable {
             let failure = error as? HeartbeatFailure ?? .transport("\(error)")
             var random = SystemRandomNumberGenerator()
             let now = clock.now
-            let events = state.withLock { $0.failed(failure, now: now, using: &random) }
-            logger.log(
-                level: events.isEmpty ? .debug : .warning, "heartbeat failed",
-                metadata: ["name": "\(configuration.name)", "error": "\(failure)"])
+            let (events, refusal, newRefusal) = state.withLock { machine in
+                let before = machine.lastRefusal
+                let events = machine.failed(failure, now: now, using: &random)
+                return (events, machine.lastRefusal, machine.lastRefusal != before)
+            }
+            if let refusal, newRefusal {
+                // Logged once per distinct refusal, not once per retry: it needs a person, not a retry.
+                logger.error(
+                    "the control plane refuses this worker's heartbeats; dropped the number hint and retrying",
+                    metadata: ["name": "\(configuration.name)", "refusal": "\(refusal)"])
+            } else {
+                logger.log(
+                    level: events.isEmpty ? .debug : .warning, "heartbeat failed",
+                    metadata: ["name": "\(configuration.name)", "error": "\(failure)"])
+            }
             publish(events)
         }
     }
@@ -178,11 +193,4 @@ public final class RollcallClient: Service, Sendable {
             logger.info("partitions revoked", metadata: ["name": name, "count": "\(partitions.count)"])
         }
     }
-}
-
-/// A safe lease, its grants, and how long it stays safe without a renewal.
-public struct LeaseStatus: Hashable, Sendable {
-    public var lease: Lease
-    public var grants: [PartitionGrant]
-    public var safeFor: Duration
 }

@@ -1,0 +1,201 @@
+import Coordination
+import HashRing
+import NIOCore
+import RedisAdapter
+import ServerSupport
+
+/// Every lease operation of the control plane, as the HTTP routes, the reaper and the rebalancer use
+/// them: validation against the settings, the lease store call, the answer, and the metrics. It is the
+/// one place that records the control plane's metrics and the one caller of `LeaseStore`.
+struct LeaseService: Sendable {
+    let store: LeaseStore
+    let settings: LeaseSettings
+    let metrics: ControlPlaneMetrics
+
+    /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
+    static let shortcutInstance = "get-shortcut"
+
+    /// `POST /v1/workers/{name}/heartbeat`: `body` decodes the request; a refusal is an `APIError`.
+    func heartbeat(rawName: String?, body: () async throws -> HeartbeatRequest) async throws -> HeartbeatResponse {
+        let name: WorkerName
+        let request: HeartbeatRequest
+        do {
+            name = try Self.name(rawName)
+            request = try await body()
+            try validate(request)
+        } catch {
+            metrics.heartbeat(.invalid)
+            throw error
+        }
+        let reply: HeartbeatScript.Reply
+        do {
+            reply = try await run(HeartbeatScript(name: name, instance: request.instance, held: request.held ?? [], settings: settings))
+        } catch {
+            metrics.heartbeat(.unavailable)
+            throw APIError.unavailable("the lease store is unavailable: \(error)")
+        }
+        record(reply)
+        switch reply.outcome {
+        case .leased(let lease):
+            metrics.heartbeat(.granted)
+            return HeartbeatResponse(
+                name: name.rawValue, instance: request.instance, number: lease.number, epoch: lease.epoch,
+                leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
+                layoutVersion: lease.layoutVersion, partitions: lease.grants.map(\.partition), partitionEpochs: lease.grants.map(\.epoch),
+                revoked: lease.revoked, consumerGroup: lease.consumerGroup, partitionCount: settings.partitionCount)
+        case .conflict(let retryAfter):
+            metrics.heartbeat(.conflict)
+            throw APIError(
+                status: .conflict, code: "conflict", message: "\(name) is held by another live instance", retryAfterMillis: retryAfter)
+        case .exhausted(let retryAfter):
+            metrics.heartbeat(.exhausted)
+            throw Self.exhausted(settings.maxWorkers, retryAfter)
+        }
+    }
+
+    /// `GET /{name}`: the name's number, leasing one if the name has none (podnum-compatible).
+    func number(rawName: String?) async throws -> WorkerNumber {
+        let name = try Self.name(rawName)
+        let reply = try await storeCall { try await run(HeartbeatScript(name: name, instance: Self.shortcutInstance, held: [], settings: settings)) }
+        record(reply)
+        switch reply.outcome {
+        case .leased(let lease):
+            return lease.number
+        case .conflict:
+            // A real worker holds the name: report its number without touching its lease.
+            guard let live = try await workers().first(where: { $0.name == name.rawValue }) else {
+                throw APIError(status: .conflict, code: "conflict", message: "\(name) is changing hands; retry")
+            }
+            return live.number
+        case .exhausted(let retryAfter):
+            throw Self.exhausted(settings.maxWorkers, retryAfter)
+        }
+    }
+
+    /// `DELETE /v1/workers/{name}?instance=`: frees the number and partitions at once.
+    func release(rawName: String?, instance: String?) async throws {
+        let name = try Self.name(rawName)
+        guard let instance, InstanceID.isValid(instance) else {
+            throw APIError.badRequest("invalid_instance", "?instance= is required: \(InstanceID.rule)")
+        }
+        switch try await storeCall({ try await run(ReleaseScript(name: name, instance: instance, settings: settings)) }).kind {
+        case .released:
+            metrics.leasesReleased.increment()
+        case .conflict:
+            throw APIError(status: .conflict, code: "conflict", message: "\(name) is held by another instance")
+        case .unknown:
+            throw APIError(status: .notFound, code: "not_found", message: "no live worker is named \(name)")
+        }
+    }
+
+    /// `GET /v1/workers`.
+    func workers() async throws -> [WorkerSummary] {
+        try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.workers() } }
+    }
+
+    /// `GET /v1/layout`.
+    func layout() async throws -> LayoutSnapshot {
+        try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
+    }
+
+    /// `GET /readyz`: whether Redis answers.
+    func checkReady() async throws {
+        do {
+            try await timed { () async throws(LeaseStoreError) in try await store.ping() }
+        } catch {
+            throw APIError.unavailable("Redis is unreachable: \(error)")
+        }
+    }
+
+    /// The reaper's round: releases expired leases; returns how many.
+    func reap() async throws(LeaseStoreError) -> Int {
+        let reply = try await run(ReapScript(settings: settings))
+        metrics.leasesExpired.increment(by: reply.expired)
+        metrics.liveWorkers.record(reply.live)
+        return reply.expired
+    }
+
+    /// Takes or renews the rebalancer's leader lease for `token`; true while this replica leads.
+    func lead(token: String, lease: Duration) async throws(LeaseStoreError) -> Bool {
+        try await run(LeadScript(token: token, lease: lease)).leads
+    }
+
+    /// The membership version and the numbers leased at that version.
+    func members() async throws(LeaseStoreError) -> MembersScript.Reply { try await run(MembersScript()) }
+
+    /// Publishes `layout` for `membership` if `token` still leads; `previous` is what it replaces, for the movement count.
+    func publish(_ layout: Layout, membership: Int64, token: String, replacing previous: [Int?]) async throws(LeaseStoreError)
+        -> PublishScript.Reply
+    {
+        let reply = try await run(PublishScript(layout: layout, membership: membership, token: token))
+        if reply.kind == .published, let version = reply.version {
+            metrics.partitionsMoved.increment(by: LayoutDiff(from: previous, to: layout.owners).movedCount)
+            metrics.layoutVersion.record(version)
+        }
+        return reply
+    }
+
+    /// The owners of the published layout, as the rebalancer counts movement from them.
+    func publishedOwners() async throws(LeaseStoreError) -> [Int?] {
+        try await timed { () async throws(LeaseStoreError) in try await store.layout() }.owners.map { $0?.rawValue }
+    }
+
+    /// Records how many partitions are granted to a number other than their owner in `owners`, or to none.
+    func recordPendingHandoffs(owners: [Int?]) async throws(LeaseStoreError) {
+        let grants = try await timed { () async throws(LeaseStoreError) in try await store.grants() }
+        let pending = owners.enumerated().filter { partition, owner in owner != nil && grants[partition]?.rawValue != owner }.count
+        metrics.handoffsPending.record(pending)
+    }
+
+    /// The metrics every heartbeat script run reports, from either route.
+    private func record(_ reply: HeartbeatScript.Reply) {
+        if reply.expired > 0 { metrics.leasesExpired.increment(by: reply.expired) }
+        if case .leased(let lease) = reply.outcome, lease.newLease { metrics.leasesGranted.increment() }
+    }
+
+    private func run<Script: LeaseScript>(_ script: Script) async throws(LeaseStoreError) -> Script.Reply {
+        try await timed { () async throws(LeaseStoreError) in try await store.run(script) }
+    }
+
+    /// Every lease-store call goes through here, so the latency histogram sees them all.
+    private func timed<T>(_ call: () async throws(LeaseStoreError) -> T) async throws(LeaseStoreError) -> T {
+        let start = ContinuousClock.now
+        defer { metrics.redisLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
+        return try await call()
+    }
+
+    /// Runs a lease-store call for a route; a store failure becomes 503 with Retry-After.
+    private func storeCall<T>(_ body: () async throws -> T) async throws(APIError) -> T {
+        do {
+            return try await body()
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.unavailable("the lease store is unavailable: \(error)")
+        }
+    }
+
+    private func validate(_ request: HeartbeatRequest) throws(APIError) {
+        guard InstanceID.isValid(request.instance) else { throw APIError.badRequest("invalid_instance", InstanceID.rule) }
+        let partitionCount = settings.partitionCount
+        if let held = request.held {
+            guard held.count <= partitionCount, held.allSatisfy({ (0..<partitionCount).contains($0) }) else {
+                throw APIError.badRequest("invalid_held", "held must list partitions in 0..<\(partitionCount)")
+            }
+        }
+        if let number = request.number, number.rawValue >= settings.maxWorkers {
+            throw APIError.badRequest("invalid_number", "number must be in 0..<\(settings.maxWorkers)")
+        }
+    }
+
+    private static func name(_ raw: String?) throws(APIError) -> WorkerName {
+        guard let raw, let name = WorkerName(rawValue: raw) else { throw APIError.badRequest("invalid_name", WorkerName.rule) }
+        return name
+    }
+
+    private static func exhausted(_ maxWorkers: Int, _ retryAfter: Int64) -> APIError {
+        APIError(
+            status: .serviceUnavailable, code: "no_number_available", message: "all \(maxWorkers) numbers are leased or quarantined",
+            retryAfterMillis: retryAfter)
+    }
+}

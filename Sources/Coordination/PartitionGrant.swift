@@ -1,0 +1,12 @@
+/// One partition the worker may process, with the fencing epoch of its grant (claims in Postgres use it).
+public struct PartitionGrant: Hashable, Sendable, Comparable {
+    public var partition: Int
+    public var epoch: Epoch
+
+    public init(partition: Int, epoch: Epoch) {
+        self.partition = partition
+        self.epoch = epoch
+    }
+
+    public static func < (lhs: PartitionGrant, rhs: PartitionGrant) -> Bool { lhs.partition < rhs.partition }
+}

@@ -1,0 +1,105 @@
+import Coordination
+import Foundation
+import RedisAdapter
+import TestSupport
+import Testing
+
+@testable import ControlPlane
+
+/// The scripts' contract: keys in one order, typed replies, a typed error for anything else.
+struct LeaseScriptContractTests {
+    @Test("the Lua key table is generated from LeaseKey, in the order the Swift side passes the keys")
+    func keyTableFollowsTheSwiftList() {
+        let keys = LeaseKeys(prefix: "p:")
+        #expect(keys.all.count == LeaseKey.allCases.count)
+        for (index, key) in LeaseKey.allCases.enumerated() {
+            #expect(LuaPrelude.keyTable.contains("\(key.rawValue) = KEYS[\(index + 1)]"))
+            #expect(keys.all[index] == key.redisKey(prefix: "p:") && keys[key] == keys.all[index])
+        }
+        #expect(keys[.workers] == "p:workers" && keys[.grantedBy] == "p:rollcall:granted-by")
+        #expect(Set(keys.all).count == keys.all.count, "two keys share a name")
+    }
+
+    @Test("only the scripts whose second run changes nothing are retried after a lost reply")
+    func idempotency() {
+        #expect(!HeartbeatScript.script.isIdempotent && !ReleaseScript.script.isIdempotent && !PublishScript.script.isIdempotent)
+        #expect(ReapScript.script.isIdempotent && LeadScript.script.isIdempotent && MembersScript.script.isIdempotent)
+    }
+
+    @Test("a heartbeat reply decodes into a typed outcome, epochs from strings")
+    func decodesLeased() throws {
+        let reply = try HeartbeatScript.decode(
+            .bulkString(
+                Array(
+                    #"{"kind":"leased","expired":2,"number":3,"epoch":"1732270000123456","grants":"4:1732270000123457,9:1732270000123458","revoked":"7","layoutVersion":12,"newLease":true,"consumerGroup":"inbox-3"}"#
+                        .utf8)))
+        #expect(reply.expired == 2)
+        #expect(
+            reply.outcome
+                == .leased(
+                    .init(
+                        number: 3, epoch: Epoch(rawValue: 1_732_270_000_123_456), newLease: true,
+                        grants: [
+                            PartitionGrant(partition: 4, epoch: Epoch(rawValue: 1_732_270_000_123_457)),
+                            PartitionGrant(partition: 9, epoch: Epoch(rawValue: 1_732_270_000_123_458)),
+                        ], revoked: [7], layoutVersion: 12, consumerGroup: "inbox-3")))
+        let conflict = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"conflict","expired":0,"retryAfterMs":"1500"}"#.utf8)))
+        #expect(conflict.outcome == .conflict(retryAfterMillis: 1500))
+    }
+
+    @Test(
+        "a reply outside the contract is a malformedReply naming the script",
+        arguments: [
+            RedisValue.integer(1), .bulkString(Array("not json".utf8)), .bulkString(Array(#"{"kind":"granted","expired":0}"#.utf8)),
+            .bulkString(Array(#"{"kind":"leased","expired":0,"number":3,"epoch":"x","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
+            .bulkString(Array(#"{"kind":"leased","expired":0,"number":3,"epoch":"5","grants":"4:","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
+            .bulkString(Array(#"{"kind":"leased","expired":0,"number":4096,"epoch":"5","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
+        ])
+    func malformed(reply: RedisValue) {
+        #expect {
+            try HeartbeatScript.decode(reply)
+        } throws: { error in
+            guard case .malformedReply(let script, _) = error as? LeaseStoreError else { return false }
+            return script == "heartbeat"
+        }
+    }
+}
+
+/// A script whose Lua breaks its own contract, to show the store's error on a real Redis.
+struct BrokenScript: LeaseScript {
+    typealias Reply = ReapScript.Reply
+    var arguments: [String] { [] }
+    static let name = "broken"
+    static let script = make("return cjson.encode({expired = 'many'})", idempotent: true)
+}
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct LeaseScriptRedisTests {
+    @Test("on a real Redis, a script that answers outside its contract fails with malformedReply, not a crash")
+    func malformedOnRedis() async throws {
+        let harness = try ControlPlaneHarness(.test())
+        await #expect {
+            try await harness.store.run(BrokenScript())
+        } throws: { error in
+            guard case .malformedReply(let script, let reply) = error as? LeaseStoreError else { return false }
+            return script == "broken" && reply.contains("many")
+        }
+        await harness.app.redis.shutdown()
+    }
+
+    @Test("the consumer group comes from the prefix once: the heartbeat answer and the workers hash agree")
+    func consumerGroupOneSource() async throws {
+        var configuration = try ControlPlaneConfiguration.test()
+        configuration.lease.consumerGroupPrefix = "orders.v2"
+        let harness = try ControlPlaneHarness(configuration)
+        let reply = try await harness.heartbeat("pod-a", instance: "a1")
+        let listed = try await harness.store.workers()
+        await harness.app.redis.shutdown()
+        guard case .leased(let lease) = reply.outcome else {
+            Issue.record("expected a lease, got \(reply)")
+            return
+        }
+        #expect(lease.consumerGroup == ConsumerGroup.name(prefix: "orders.v2", number: lease.number))
+        #expect(listed.map(\.consumerGroup) == [lease.consumerGroup])
+    }
+}

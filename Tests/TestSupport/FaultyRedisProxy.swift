@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP proxy in front of a Redis server that misbehaves on purpose, for tests of what a client does
+/// when a reply never comes: blocking sockets, a thread per connection, loopback only.
+///
+/// Each read from the client is taken as one request (true for one command at a time on loopback).
+public final class FaultyRedisProxy: Sendable {
+    public enum Fault: Sendable {
+        /// Forwards every request; when one contains `marker`, lets Redis run it, then closes the
+        /// client's connection instead of passing the reply on: the call ran, the caller cannot know.
+        case dropReplyTo(marker: String)
+        /// Reads requests and never answers them.
+        case silence
+    }
+
+    public let port: Int
+    private let listener: Int32
+    private let upstreamPort: Int
+    private let fault: Fault
+    private let received = Mutex<[String]>([])
+    private let connections = Mutex<[Int32]>([])
+
+    public init(upstreamPort: Int, fault: Fault) throws {
+        self.upstreamPort = upstreamPort
+        self.fault = fault
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 && listen(listener, 16) == 0
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw RedisServerProcess.ServerError(message: "the proxy could not listen")
+        }
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// How many requests containing `marker` reached the proxy.
+    public func requests(containing marker: String) -> Int { received.withLock { $0.filter { $0.contains(marker) }.count } }
+
+    /// Stops accepting and shuts every open connection down. Only descriptors still open are touched:
+    /// a closed one's number may already belong to another socket of this process.
+    public func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        connections.withLock { open in
+            for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            connections.withLock { $0.append(client) }
+            Thread.detachNewThread { [self] in serve(client) }
+        }
+    }
+
+    private func serve(_ client: Int32) {
+        defer {
+            connections.withLock { open in
+                open.removeAll { $0 == client }
+                close(client)
+            }
+        }
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(upstream) }
+        var address = Self.loopback(port: upstreamPort)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(client, &buffer, buffer.count)
+            guard count > 0 else { return }
+            let request = Array(buffer[0..<count])
+            let text = String(decoding: request, as: UTF8.self)
+            received.withLock { $0.append(text) }
+            switch fault {
+            case .silence:
+                continue
+            case .dropReplyTo(let marker):
+                guard send(upstream, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return }
+                let replied = read(upstream, &buffer, buffer.count)
+                guard replied > 0, !text.contains(marker) else { return }
+                guard send(client, buffer, replied, Int32(MSG_NOSIGNAL)) == replied else { return }
+            }
+        }
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return address
+    }
+}
