@@ -24,7 +24,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // Pure: stable hash, bounded-load rendezvous assignment, diffs. Standard library only.
+        // Pure: stable hash, key -> partition, the bounded-load rendezvous layout, layout diffs. Standard library only.
         .target(name: "HashRing"),
         // Shared vocabulary: wire types, numbers, epochs, lease deadlines, Snowflake ids. Standard library only.
         .target(name: "Coordination"),

@@ -4,12 +4,12 @@ import Foundation
 import Logging
 import ServerSupport
 
-/// `control-plane`: serves leases, numbers and the assignment. Every flag falls back to an environment
+/// `control-plane`: serves leases, numbers and the partition layout. Every flag falls back to an environment
 /// variable (named in its help), then to a default that works on one machine.
 @main
 struct ControlPlaneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "control-plane", abstract: "Rollcall control plane: leases, numbers and the partition assignment.",
+        commandName: "control-plane", abstract: "Rollcall control plane: leases, numbers and the partition layout.",
         version: rollcallVersion)
 
     @Option(help: "Address to listen on (HOST).") var host: String?

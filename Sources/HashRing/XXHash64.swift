@@ -1,7 +1,7 @@
 /// xxHash64 (XXH64), implemented from the xxHash specification
 /// (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md, "XXH64 algorithm").
 ///
-/// Rollcall's one stable hash: keys map to partitions with it, and the assignment scores
+/// Rollcall's one stable hash: keys map to partitions with it, and the layout scores
 /// (partition, member) pairs with it, so a client in any language that has XXH64 computes
 /// the same partition and the same owners table. The tests pin it to the published
 /// sanity vectors of the reference implementation (`xsum_sanity_check.c`).

@@ -9,7 +9,7 @@ public struct RollcallClientConfiguration: Sendable {
     public var instance: String
     /// Sent as `Authorization: Bearer …` when the control plane requires it.
     public var authToken: String?
-    /// The share of the lease TTL not trusted, for clock-rate differences (DESIGN, "Worker safety").
+    /// The share of the lease TTL not trusted, for clock-rate differences (docs/design.md, "One clock for leases").
     public var driftAllowance: Double = 0.1
     public var backoff = Backoff()
     /// Per-heartbeat timeout; nil means the heartbeat interval (at least 250 ms).

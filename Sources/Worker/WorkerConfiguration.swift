@@ -1,7 +1,7 @@
 import Coordination
 import Logging
 
-/// Everything `worker` is told by flags and environment variables (DESIGN, "Configuration").
+/// Everything `worker` is told by flags and environment variables (README, "Configuration (worker)").
 struct WorkerConfiguration: Sendable {
     /// `POD_NAME`, else the host name.
     var name: WorkerName

@@ -1,6 +1,6 @@
 import Coordination
 
-/// The lease and assignment settings every part of the control plane shares.
+/// The lease and layout settings every part of the control plane shares.
 struct LeaseSettings: Sendable, Hashable {
     var leaseTTL: Duration = .seconds(10)
     var heartbeatInterval: Duration = .seconds(1)
