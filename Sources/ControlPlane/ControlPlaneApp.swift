@@ -20,7 +20,8 @@ struct ControlPlaneApp: Sendable {
                 url: configuration.redisURL, connectTimeout: configuration.redisCommandTimeout,
                 commandTimeout: configuration.redisCommandTimeout, poolSize: configuration.redisPoolSize))
         leases = LeaseService(
-            store: LeaseStore(redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
+            store: LeaseStore(
+                redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
             settings: configuration.lease, metrics: ControlPlaneMetrics())
     }
 

@@ -1,37 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// Wall-clock milliseconds since the Unix epoch; injected so tests can step the clock.
-public protocol MillisecondClock: Sendable {
-    func currentMillis() -> Int64
-}
-
-/// The system's real-time clock.
-public struct SystemMillisecondClock: MillisecondClock {
-    public init() {}
-
-    public func currentMillis() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-}
-
-/// Why no id was issued.
-public enum SnowflakeError: Error, Hashable, Sendable {
-    /// The clock went back by more than the generator waits out.
-    case clockMovedBackwards(millis: Int64)
-    /// The clock is before the id epoch, or past what 41 bits hold.
-    case timestampOutOfRange(millisSinceEpoch: Int64)
-    /// More ids were asked for at once than one call issues.
-    case countOutOfRange(Int)
-}
-
 /// Issues Snowflake ids for one worker number. Thread-safe.
 ///
 /// Within one millisecond it counts the sequence up; when 4,096 ids are used it waits for the

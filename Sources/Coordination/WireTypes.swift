@@ -86,7 +86,9 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
     public var partitions: Int
     public var consumerGroup: String
 
-    public init(name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String) {
+    public init(
+        name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String
+    ) {
         self.name = name
         self.number = number
         self.epoch = epoch

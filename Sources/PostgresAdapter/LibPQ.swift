@@ -2,6 +2,8 @@ import CLibPQ
 
 #if canImport(Glibc)
     import Glibc
+#else
+    #error("Rollcall builds on Linux only: its C adapters use Glibc and Debian's libpq-dev")
 #endif
 
 /// One blocking libpq connection. The only code that imports `CLibPQ`: every failure becomes a

@@ -43,7 +43,6 @@ final class HiredisConnection {
 
     deinit { redisFree(context) }
 
-
     /// Whether hiredis has given up on the connection (I/O error, EOF, timeout, protocol error):
     /// its protocol state is unknown, so it must not be used again.
     var isBroken: Bool { context.pointee.err != 0 }

@@ -27,8 +27,7 @@ public final class RedisPool: Sendable {
     }
 
     /// Runs one command with binary arguments.
-    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy) async throws(RedisError) -> RedisValue
-    {
+    public func command(bytes arguments: [[UInt8]], retry: RetryPolicy) async throws(RedisError) -> RedisValue {
         try await perform(retry: retry) { connection throws(RedisError) in try connection.command(arguments) }
     }
 

@@ -1,5 +1,5 @@
-import Coordination
 import AsyncHTTPClient
+import Coordination
 import Foundation
 import Logging
 import NIOCore

@@ -43,12 +43,3 @@ extension Settings {
         return parsed
     }
 }
-
-/// Log lines to standard error at `level`; call once, first thing in `run()`.
-public func bootstrapLogging(level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
-}

@@ -1,7 +1,7 @@
 import Coordination
-import RollcallClient
 import Hummingbird
 import Logging
+import RollcallClient
 import ServerSupport
 
 /// One worker process: migrations, then the control-plane client, the partition worker and the HTTP

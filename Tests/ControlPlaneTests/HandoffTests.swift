@@ -152,7 +152,8 @@ struct BadInputTests {
             ("pod-a", #"{"instance": "i1", "held": [1024]}"#, 400, "invalid_held"),
             ("pod-a", #"{"instance": "i1", "held": [-1]}"#, 400, "invalid_held"),
             ("pod-a", #"{"instance": "i1", "epoch": -5}"#, 400, "invalid_body"),
-            ("pod-a", #"{"instance": "i1", "number": 5000}"#, 400, "invalid_number"),
+            ("pod-a", #"{"instance": "i1", "number": 5000}"#, 400, "invalid_body"),
+            ("pod-a", #"{"instance": "i1", "number": 600}"#, 400, "invalid_number"),
             ("pod-a", #"{"instance": "has space"}"#, 400, "invalid_instance"),
             ("pod-a", #"{"instance": ""}"#, 400, "invalid_instance"),
             ("Pod-A", #"{"instance": "i1"}"#, 400, "invalid_name"),
@@ -160,7 +161,9 @@ struct BadInputTests {
             (String(repeating: "a", count: 254), #"{"instance": "i1"}"#, 400, "invalid_name"),
         ])
     func refused(name: String, body: String, status: Int, code: String) async throws {
-        let harness = try ControlPlaneHarness(.test())
+        var configuration = try ControlPlaneConfiguration.test()
+        configuration.lease.maxWorkers = 512
+        let harness = try ControlPlaneHarness(configuration)
         try await harness.test { client async throws in
             _ = try await client.beat("pod-z")
             try await harness.settled()

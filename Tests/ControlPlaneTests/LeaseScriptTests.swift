@@ -51,9 +51,18 @@ struct LeaseScriptContractTests {
         "a reply outside the contract is a malformedReply naming the script",
         arguments: [
             RedisValue.integer(1), .bulkString(Array("not json".utf8)), .bulkString(Array(#"{"kind":"granted","expired":0}"#.utf8)),
-            .bulkString(Array(#"{"kind":"leased","expired":0,"number":3,"epoch":"x","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
-            .bulkString(Array(#"{"kind":"leased","expired":0,"number":3,"epoch":"5","grants":"4:","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
-            .bulkString(Array(#"{"kind":"leased","expired":0,"number":4096,"epoch":"5","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#.utf8)),
+            .bulkString(
+                Array(
+                    #"{"kind":"leased","expired":0,"number":3,"epoch":"x","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
+                        .utf8)),
+            .bulkString(
+                Array(
+                    #"{"kind":"leased","expired":0,"number":3,"epoch":"5","grants":"4:","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
+                        .utf8)),
+            .bulkString(
+                Array(
+                    #"{"kind":"leased","expired":0,"number":4096,"epoch":"5","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
+                        .utf8)),
         ])
     func malformed(reply: RedisValue) {
         #expect {

@@ -153,7 +153,10 @@ struct LeaseTests {
             let listed = try JSONDecoder().decode(WorkerList.self, from: Data(buffer: try await client.get("/v1/workers").body))
             #expect(listed.workers.map(\.name) == ["pod-a", "pod-b"])
             _ = try await client.execute(uri: "/v1/workers/pod-b?instance=i1", method: .delete) { $0 }
-            #expect(try await harness.app.redis.command(["HKEYS", harness.store.keys[.workers]], retry: .never).array == [.bulkString(Array("pod-a".utf8))])
+            #expect(
+                try await harness.app.redis.command(["HKEYS", harness.store.keys[.workers]], retry: .never).array == [
+                    .bulkString(Array("pod-a".utf8))
+                ])
         }
     }
 

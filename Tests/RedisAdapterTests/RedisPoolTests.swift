@@ -92,7 +92,9 @@ struct RedisPoolTests {
     func connectionLostWithoutRetry() async throws {
         try await withPool(poolSize: 1) { pool async throws in
             let id = try #require(try await pool.command(["CLIENT", "ID"], retry: .never).integer)
-            try await withPool(poolSize: 1) { killer async throws in _ = try await killer.command(["CLIENT", "KILL", "ID", String(id)], retry: .never) }
+            try await withPool(poolSize: 1) { killer async throws in
+                _ = try await killer.command(["CLIENT", "KILL", "ID", String(id)], retry: .never)
+            }
             await #expect {
                 try await pool.command(["PING"], retry: .never)
             } throws: { error in

@@ -1,7 +1,6 @@
+import Coordination
 import TestSupport
 import Testing
-
-import Coordination
 
 @testable import RollcallClient
 

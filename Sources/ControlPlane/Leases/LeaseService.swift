@@ -56,7 +56,9 @@ struct LeaseService: Sendable {
     /// `GET /{name}`: the name's number, leasing one if the name has none (podnum-compatible).
     func number(rawName: String?) async throws -> WorkerNumber {
         let name = try Self.name(rawName)
-        let reply = try await storeCall { try await run(HeartbeatScript(name: name, instance: Self.shortcutInstance, held: [], settings: settings)) }
+        let reply = try await storeCall {
+            try await run(HeartbeatScript(name: name, instance: Self.shortcutInstance, held: [], settings: settings))
+        }
         record(reply)
         switch reply.outcome {
         case .leased(let lease):

@@ -27,7 +27,8 @@ struct LeaseStore: Sendable {
         let reply = try await read(["HMGET", keys[.layout], "version", "owners", "members"])
         guard let fields = reply.array, fields.count == 3 else { throw malformed("HMGET layout", reply) }
         guard let version = fields[0].integer, let owners = fields[1].string else {
-            return LayoutSnapshot(version: 0, partitionCount: partitionCount, members: [], owners: Array(repeating: nil, count: partitionCount))
+            return LayoutSnapshot(
+                version: 0, partitionCount: partitionCount, members: [], owners: Array(repeating: nil, count: partitionCount))
         }
         let table = owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init(rawValue:)) }
         let members = (fields[2].string ?? "").split(separator: ",").compactMap { Int($0).flatMap(WorkerNumber.init(rawValue:)) }

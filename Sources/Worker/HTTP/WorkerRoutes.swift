@@ -1,6 +1,6 @@
 import Coordination
-import RollcallClient
 import Hummingbird
+import RollcallClient
 import ServerSupport
 
 /// The worker's own HTTP API: Snowflake ids, status, health, readiness and metrics.

@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Turns every error a route throws into the JSON error shape and logs it; nothing escapes as a 500
+/// without a body, and nothing crashes the process.
+public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error, maxUploadSize: context.maxUploadSize)
+            log(apiError, request, context)
+            return apiError.response()
+        }
+    }
+
+    /// The JSON error shape of anything a route or Hummingbird throws.
+    private static func apiError(for error: any Error, maxUploadSize: Int) -> APIError {
+        switch error {
+        case let error as APIError:
+            error
+        case is NIOTooManyBytesError:
+            APIError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(maxUploadSize) bytes")
+        case let error as HTTPError:
+            APIError(status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+        default:
+            APIError(status: .internalServerError, code: "internal", message: "\(error)")
+        }
+    }
+
+    private func log(_ error: APIError, _ request: Request, _ context: Context) {
+        let metadata: Logger.Metadata = [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)", "error": "\(error.code)",
+            "message": "\(error.message)",
+        ]
+        if error.status.code >= 500 {
+            context.logger.warning("request failed", metadata: metadata)
+        } else {
+            context.logger.info("request refused", metadata: metadata)
+        }
+    }
+
+    private static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .notFound: "not_found"
+        case .contentTooLarge: "body_too_large"
+        case .methodNotAllowed: "method_not_allowed"
+        case .unauthorized: "unauthorized"
+        default: status.code >= 500 ? "internal" : "bad_request"
+        }
+    }
+}
