@@ -192,38 +192,34 @@ struct RedisPoolRetryTests {
         upstreamPort = try RedisConfiguration(url: try TestServers.requireRedisURL()).port
     }
 
-    /// Runs `script` through a proxy that lets Redis run each EVALSHA but drops its reply; returns what
-    /// the call threw and how often the script ran on the server.
-    func runThroughDroppedReplies(_ script: RedisScript) async throws -> (error: RedisError?, runs: Int64) {
+    /// Runs `script` through a proxy that lets Redis run each EVALSHA but drops its reply; expects the
+    /// call to fail with connectionLost and returns how often the script ran on the server.
+    func runsThroughDroppedReplies(_ script: RedisScript) async throws -> Int64 {
         let proxy = try FaultyRedisProxy(upstreamPort: upstreamPort, fault: .dropReplyTo(marker: "EVALSHA"))
         let pool = RedisPool(configuration: try RedisConfiguration(url: proxy.url, poolSize: 1))
-        var thrown: RedisError?
-        do { _ = try await pool.run(script, keys: [key], arguments: []) } catch { thrown = error }
+        await #expect {
+            try await pool.run(script, keys: [key], arguments: [])
+        } throws: { error in
+            guard case .connectionLost = error as? RedisError else { return false }
+            return true
+        }
         await pool.shutdown()
         proxy.stop()
         let direct = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(upstreamPort)"))
         let runs = try await direct.command(["GET", key], retry: .never).integer ?? 0
         await direct.shutdown()
-        return (thrown, runs)
+        return runs
     }
 
     @Test("a script that is not idempotent runs once when its reply is lost: the pool does not send it again")
     func notIdempotentIsNotRetried() async throws {
-        let (error, runs) = try await runThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false))
-        guard case .connectionLost = error else {
-            Issue.record("expected connectionLost, got \(String(describing: error))")
-            return
-        }
+        let runs = try await runsThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false))
         #expect(runs == 1, "the INCR ran \(runs) times")
     }
 
     @Test("an idempotent script is sent once more on a fresh connection after its reply was lost")
     func idempotentIsRetriedOnce() async throws {
-        let (error, runs) = try await runThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: true))
-        guard case .connectionLost = error else {
-            Issue.record("expected connectionLost, got \(String(describing: error))")
-            return
-        }
+        let runs = try await runsThroughDroppedReplies(RedisScript("return redis.call('INCR', KEYS[1])", idempotent: true))
         #expect(runs == 2, "one try and one retry, each dropped by the proxy")
     }
 
