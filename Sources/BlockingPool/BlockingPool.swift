@@ -6,7 +6,8 @@ import Synchronization
 /// Each connection sits in a slot behind its own `Mutex`; the blocking calls run on the pool's own
 /// `NIOThreadPool`, one thread per slot, never on the Swift concurrency pool, so a slow server
 /// cannot starve other tasks and one adapter's pool cannot starve another's. A slot's connection
-/// is made on first use, and dropped (to be made anew on next use) as soon as it reports itself broken.
+/// is made on first use, and dropped (to be made anew) when it reports itself broken, after a use and
+/// again before the next one.
 public final class BlockingPool<Connection, Failure: Error>: Sendable {
     private final class Slot: Sendable {
         let connection = Mutex<Connection?>(nil)
@@ -19,8 +20,8 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
     private let connect: @Sendable () throws(Failure) -> Connection
     private let isBroken: @Sendable (Connection) -> Bool
 
-    /// A pool of `size` slots whose connections `connect` makes; after each use a connection for which
-    /// `isBroken` holds is dropped. Calls after `shutdown()` throw `closedError`.
+    /// A pool of `size` slots whose connections `connect` makes; a connection for which `isBroken` holds,
+    /// checked after each use and before the next, is dropped. Calls after `shutdown()` throw `closedError`.
     public init(
         size: Int, closedError: Failure, connect: @escaping @Sendable () throws(Failure) -> Connection,
         isBroken: @escaping @Sendable (Connection) -> Bool
@@ -44,9 +45,10 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
         let use: @Sendable (inout Connection?) -> Result<T, Failure> = { slot in
             Result { () throws(Failure) -> T in
                 let connection: Connection
-                if let existing = slot {
+                if let existing = slot, !isBroken(existing) {
                     connection = existing
                 } else {
+                    slot = nil
                     connection = try connect()
                     slot = connection
                 }

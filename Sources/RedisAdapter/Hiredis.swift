@@ -43,9 +43,19 @@ final class HiredisConnection {
 
     deinit { redisFree(context) }
 
-    /// Whether hiredis has given up on the connection (I/O error, EOF, timeout, protocol error):
-    /// its protocol state is unknown, so it must not be used again.
-    var isBroken: Bool { context.pointee.err != 0 }
+    /// Whether the connection must not be used again: hiredis gave up on it (I/O error, EOF, timeout,
+    /// protocol error), or the server closed it while it sat idle (Redis restarted, say). The second
+    /// check is one non-blocking peek: without it, the first command on every pooled connection after a
+    /// Redis restart would fail, and a call that is not idempotent cannot be sent again.
+    var isBroken: Bool {
+        if context.pointee.err != 0 { return true }
+        var byte: UInt8 = 0
+        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if peeked == 0 { return true }  // the server closed the connection
+        if peeked > 0 { return true }  // bytes nobody asked for: the protocol state is unknown
+        let code = errno
+        return code != EAGAIN && code != EWOULDBLOCK && code != EINTR
+    }
 
     /// Sends one command (binary-safe arguments) and waits for its reply.
     func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisValue {
