@@ -1,19 +1,35 @@
-/// `POST /v1/workers/{name}/heartbeat` body. Only `instance` is required.
+/// `POST /v1/workers/{name}/heartbeat` body. Only `instance` is required; a client should send
+/// `sequence` (without it a late or duplicated request is not recognised) and, while its lease is
+/// safe, what it believes it holds (`number`, `epoch`, `heldEpochs`, `generation`), so a store that
+/// lost its state can give it back instead of handing it to another worker.
 public struct HeartbeatRequest: Codable, Hashable, Sendable {
     /// The random id the worker process made at start.
     public var instance: String
+    /// Grows with every request of this instance (1, 2, …). A request whose sequence is not above the
+    /// last one applied is refused (409 `stale_request`) and changes nothing.
+    public var sequence: Int64?
     /// Partitions the worker is still processing; a revoked partition is handed on once it is gone from here.
     public var held: [Int]?
-    /// The number the worker believes it holds.
+    /// The grant epoch of each partition in `held`, in the same order.
+    public var heldEpochs: [Epoch]?
+    /// The number the worker believes it holds, sent only while its lease is safe.
     public var number: WorkerNumber?
-    /// The epoch the worker believes it holds.
+    /// The epoch the worker believes it holds, sent only while its lease is safe.
     public var epoch: Epoch?
+    /// The lease store's generation from the last answer.
+    public var generation: String?
 
-    public init(instance: String, held: [Int]? = nil, number: WorkerNumber? = nil, epoch: Epoch? = nil) {
+    public init(
+        instance: String, sequence: Int64? = nil, held: [Int]? = nil, heldEpochs: [Epoch]? = nil, number: WorkerNumber? = nil,
+        epoch: Epoch? = nil, generation: String? = nil
+    ) {
         self.instance = instance
+        self.sequence = sequence
         self.held = held
+        self.heldEpochs = heldEpochs
         self.number = number
         self.epoch = epoch
+        self.generation = generation
     }
 }
 
@@ -37,11 +53,13 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var revoked: [Int]
     public var consumerGroup: String
     public var partitionCount: Int
+    /// The lease store's generation; the worker sends it back. Nil only from older control planes.
+    public var generation: String?
 
     public init(
         name: String, instance: String, number: WorkerNumber, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
         layoutVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
-        partitionCount: Int
+        partitionCount: Int, generation: String? = nil
     ) {
         self.name = name
         self.instance = instance
@@ -55,6 +73,7 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
         self.revoked = revoked
         self.consumerGroup = consumerGroup
         self.partitionCount = partitionCount
+        self.generation = generation
     }
 }
 

@@ -24,6 +24,9 @@ public enum LeaseLossReason: Hashable, Sendable {
     case replaced
     /// Another instance of the same worker name holds the lease.
     case conflict
+    /// The lease store lost its state and could not give this lease back (another worker holds the
+    /// number now, or may still believe it does).
+    case unknownToStore
     /// The client released it (shutdown).
     case released
 }

@@ -15,8 +15,12 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     public private(set) var grants: [Int: Epoch] = [:]
     /// When the next heartbeat is due.
     public private(set) var nextHeartbeat: C.Instant
-    /// The number and epoch last granted, sent with every heartbeat (also after a loss, as a hint).
+    /// The number and epoch last granted, claimed by every heartbeat sent while the lease is safe.
     private var believed: (number: WorkerNumber, epoch: Epoch)?
+    /// The sequence number of the last request; every request takes the next one.
+    public private(set) var sequence: Int64 = 0
+    /// The lease store's generation from the last answer, reported back.
+    public private(set) var generation: String?
     /// The last 4xx the control plane refused a heartbeat with, until a heartbeat succeeds again.
     public private(set) var lastRefusal: HeartbeatRefusal?
     private var everLeased = false
@@ -31,9 +35,20 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         nextHeartbeat = now
     }
 
-    /// The body of the next heartbeat.
-    public func request() -> HeartbeatRequest {
-        HeartbeatRequest(instance: instance, held: grants.keys.sorted(), number: believed?.number, epoch: believed?.epoch)
+    /// Whether a lease was ever granted to this process (and so may need releasing).
+    public var hasLeased: Bool { everLeased }
+
+    /// The body of the next heartbeat, sent at `now`. Each call takes the next sequence number, so a
+    /// copy of an older request that arrives late is refused and changes nothing. The number, epoch and
+    /// grant epochs are claimed only while the lease is safe: they are what the worker believes it holds,
+    /// and a store that lost its state gives them back only to a worker that still relies on them.
+    public mutating func nextRequest(at now: C.Instant) -> HeartbeatRequest {
+        sequence += 1
+        let claim = safeLease(at: now) != nil ? believed : nil
+        let held = grants.keys.sorted()
+        return HeartbeatRequest(
+            instance: instance, sequence: sequence, held: held, heldEpochs: claim == nil ? nil : held.map { grants[$0]! },
+            number: claim?.number, epoch: claim?.epoch, generation: generation)
     }
 
     /// The lease if it may be relied on at `now`.
@@ -72,6 +87,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         everLeased = true
         lease = granted
         believed = (granted.number, granted.epoch)
+        generation = response.generation ?? generation
         let renewed = LeaseDeadline<C>(sentAt: sentAt, leaseTTL: granted.leaseTTL, driftAllowance: driftAllowance)
         if deadline.map({ renewed.safeUntil > $0.safeUntil }) ?? true { deadline = renewed }
 
@@ -103,6 +119,14 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
             floor = retryAfter ?? .zero
         case .unavailable(let retryAfter, _):
             floor = min(retryAfter ?? .zero, lease?.heartbeatInterval ?? .seconds(1))
+        case .recovering(let retryAfter):
+            // The store lost state and could not give this lease back: it is not ours any more, whatever
+            // our clock says. Stop now rather than at the deadline.
+            if lease != nil { events = lose(.unknownToStore) }
+            floor = min(retryAfter ?? .zero, backoff.cap)
+        case .stale:
+            // A newer request of ours was applied before this one arrived: nothing changed, nothing to do.
+            break
         case .refused(let status, let message):
             // A 4xx will be refused again unless the request changes, and the only part of it that is not
             // this process's own identity is the number hint (stale after MAX_WORKERS was lowered, say):

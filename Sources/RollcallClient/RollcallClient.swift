@@ -77,10 +77,10 @@ public final class RollcallClient: Service, Sendable {
     /// plane confirmed the release (otherwise the lease lapses after its TTL).
     @discardableResult
     public func release() async -> Bool {
-        let (events, request) = state.withLock { ($0.released(), $0.request()) }
+        let (events, leased) = state.withLock { ($0.released(), $0.hasLeased) }
         publish(events)
         continuation.finish()
-        guard request.number != nil else { return false }
+        guard leased else { return false }
         var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(configuration.instance)")
         delete.method = .DELETE
         authorize(&delete)
@@ -100,13 +100,19 @@ public final class RollcallClient: Service, Sendable {
     }
 
     private func beat() async {
-        let (request, timeout) = state.withLock { machine in
-            (machine.request(), configuration.requestTimeout ?? max(machine.lease?.heartbeatInterval ?? .seconds(1), .milliseconds(250)))
-        }
         let sentAt = clock.now
+        let (request, timeout) = state.withLock { machine in
+            (
+                machine.nextRequest(at: sentAt),
+                configuration.requestTimeout ?? max(machine.lease?.heartbeatInterval ?? .seconds(1), .milliseconds(250))
+            )
+        }
         do {
             let response = try await send(request, timeout: timeout)
             let now = clock.now
+            // An answer that comes later than the timeout (this process was paused, say) is not used: the
+            // next request, with a newer sequence number, asks again.
+            guard now - sentAt <= timeout else { throw HeartbeatFailure.transport("the answer came after the \(timeout) timeout") }
             let events = try state.withLock { (machine) throws(HeartbeatFailure) in
                 try machine.succeeded(response, sentAt: sentAt, now: now)
             }
@@ -149,8 +155,8 @@ public final class RollcallClient: Service, Sendable {
             throw HeartbeatFailure.transport("\(error)")
         }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds($0) }
-        let message =
-            (try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView)))?.message ?? response.status.reasonPhrase
+        let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView))
+        let message = error?.message ?? response.status.reasonPhrase
         switch response.status.code {
         case 200:
             do {
@@ -158,7 +164,9 @@ public final class RollcallClient: Service, Sendable {
             } catch {
                 throw HeartbeatFailure.transport("the heartbeat response is not valid: \(error)")
             }
+        case 409 where error?.error == "stale_request": throw HeartbeatFailure.stale
         case 409: throw HeartbeatFailure.conflict(retryAfter: retryAfter)
+        case 503 where error?.error == "recovering": throw HeartbeatFailure.recovering(retryAfter: retryAfter)
         case 503: throw HeartbeatFailure.unavailable(retryAfter: retryAfter, message: message)
         default: throw HeartbeatFailure.refused(status: Int(response.status.code), message: message)
         }

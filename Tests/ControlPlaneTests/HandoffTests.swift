@@ -154,6 +154,14 @@ struct BadInputTests {
             ("pod-a", #"{"instance": "i1", "epoch": -5}"#, 400, "invalid_body"),
             ("pod-a", #"{"instance": "i1", "number": 5000}"#, 400, "invalid_body"),
             ("pod-a", #"{"instance": "i1", "number": 600}"#, 400, "invalid_number"),
+            ("pod-a", #"{"instance": "i1", "sequence": 0}"#, 400, "invalid_sequence"),
+            ("pod-a", #"{"instance": "i1", "sequence": -3}"#, 400, "invalid_sequence"),
+            ("pod-a", #"{"instance": "i1", "sequence": 9007199254740993}"#, 400, "invalid_sequence"),
+            ("pod-a", #"{"instance": "i1", "sequence": 1.5}"#, 400, "invalid_body"),
+            ("pod-a", #"{"instance": "i1", "held": [1, 2], "heldEpochs": [5]}"#, 400, "invalid_held"),
+            ("pod-a", #"{"instance": "i1", "heldEpochs": [5]}"#, 400, "invalid_held"),
+            ("pod-a", #"{"instance": "i1", "generation": "x\\\"y"}"#, 400, "invalid_generation"),
+            ("pod-a", #"{"instance": "i1", "generation": ""}"#, 400, "invalid_generation"),
             ("pod-a", #"{"instance": "has space"}"#, 400, "invalid_instance"),
             ("pod-a", #"{"instance": ""}"#, 400, "invalid_instance"),
             ("Pod-A", #"{"instance": "i1"}"#, 400, "invalid_name"),
@@ -226,8 +234,18 @@ struct RedisOutageTests {
 
             try server.start()
             #expect(try await eventually(within: .seconds(5)) { try await client.get("/readyz").status == .ok })
-            // The restarted Redis is empty: the worker gets a fresh lease, and scripts load again.
-            #expect(try await client.beat("pod-a").number == 0)
+            // The restarted Redis is empty and this replica had seen it before: lost state is waited out
+            // (503 recovering) for a lease TTL plus the quarantine, then the worker gets a fresh lease and
+            // the scripts load again.
+            let waiting = try await client.untilStoreAnswers("pod-a", #"{"instance": "i1"}"#)
+            #expect(waiting.status == .serviceUnavailable)
+            #expect(waiting.errorCode == "recovering")
+            var number: Int?
+            _ = try await eventually(within: .seconds(10)) {
+                number = try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#).json.int("number")
+                return number != nil
+            }
+            #expect(number == 0)
         }
         server.stop()
     }

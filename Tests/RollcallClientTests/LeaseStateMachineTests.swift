@@ -30,7 +30,11 @@ struct LeaseStateMachineTests {
         clock.advance(by: .milliseconds(30))
         let events = try machine.succeeded(response(partitions: [3: 101, 5: 101]), sentAt: sent, now: clock.now)
         #expect(events == [.leaseAcquired(Lease(response(partitions: [3: 101, 5: 101]))), .granted([grant(3, 101), grant(5, 101)])])
-        #expect(machine.request() == HeartbeatRequest(instance: "i1", held: [3, 5], number: 2, epoch: Epoch(rawValue: 100)))
+        #expect(
+            machine.nextRequest(at: clock.now)
+                == HeartbeatRequest(
+                    instance: "i1", sequence: 1, held: [3, 5], heldEpochs: [Epoch(rawValue: 101), Epoch(rawValue: 101)], number: 2,
+                    epoch: Epoch(rawValue: 100)))
         #expect(machine.nextHeartbeat == sent.advanced(by: .seconds(1)))
     }
 
@@ -46,8 +50,9 @@ struct LeaseStateMachineTests {
         clock.advance(by: .milliseconds(1))
         #expect(machine.safeLease(at: clock.now) == nil)
         #expect(machine.expire(at: clock.now) == [.leaseLost(.expired)])
-        #expect(machine.request().held == [], "a lost lease reports nothing held")
-        #expect(machine.request().number == 2, "the old number is still sent as a hint")
+        let request = machine.nextRequest(at: clock.now)
+        #expect(request.held == [], "a lost lease reports nothing held")
+        #expect(request.number == nil && request.epoch == nil, "a lease no longer safe is not claimed")
     }
 
     @Test("a grant after a loss is a regain; a different epoch while safe is a loss and a regain")
@@ -73,8 +78,8 @@ struct LeaseStateMachineTests {
         clock.advance(by: .seconds(1))
         let events = try machine.succeeded(response(partitions: [1: 101, 7: 150], revoked: [2]), sentAt: clock.now, now: clock.now)
         #expect(events == [.revoked([2]), .granted([grant(7, 150)])])
-        #expect(machine.request().held == [1, 7])
         #expect(machine.nextHeartbeat == clock.now)
+        #expect(machine.nextRequest(at: clock.now).held == [1, 7])
     }
 
     @Test("a regrant of the same partition under a newer epoch is a revoke and a grant")
@@ -100,34 +105,68 @@ struct LeaseStateMachineTests {
         let now = clock.now
         #expect(machine.failed(.conflict(retryAfter: .seconds(5)), now: now, using: &random) == [.leaseLost(.conflict)])
         #expect(machine.nextHeartbeat >= now.advanced(by: .seconds(5)))
-        #expect(machine.request().number == nil)
+        #expect(machine.nextRequest(at: now).number == nil)
     }
 
-    @Test("a 400 for the number hint drops the hint, so the next heartbeat can lease again; the refusal is kept until a success")
+    @Test("a 400 for the claimed number drops the claim, so the next heartbeat can lease again; the refusal is kept until a success")
     func refusedHintIsDropped() throws {
         var machine = machine()
         var random = SplitMix64(seed: 3)
         _ = try machine.succeeded(response(number: 900), sentAt: clock.now, now: clock.now)
-        clock.advance(by: .seconds(20))
-        #expect(machine.expire(at: clock.now) == [.leaseLost(.expired)])
-        #expect(machine.request().number == 900, "after a loss the old number is still sent as a hint")
-        // The control plane now has MAX_WORKERS 8: the hint 900 is refused, and resending it would be refused forever.
+        #expect(machine.nextRequest(at: clock.now).number == 900)
+        // The control plane now has MAX_WORKERS 8: the claim 900 is refused, and resending it would be refused forever.
         _ = machine.failed(.refused(status: 400, message: "number must be in 0..<8"), now: clock.now, using: &random)
-        #expect(machine.request().number == nil && machine.request().epoch == nil)
+        let request = machine.nextRequest(at: clock.now)
+        #expect(request.number == nil && request.epoch == nil)
         #expect(machine.lastRefusal == HeartbeatRefusal(status: 400, message: "number must be in 0..<8"))
         _ = try machine.succeeded(response(number: 3, epoch: 500), sentAt: clock.now, now: clock.now)
         #expect(machine.lastRefusal == nil)
-        #expect(machine.request().number == 3)
+        #expect(machine.nextRequest(at: clock.now).number == 3)
     }
 
-    @Test("a 5xx refusal keeps the number hint: the next try may succeed as it is")
+    @Test("a 5xx refusal keeps the claim: the next try may succeed as it is")
     func serverRefusalKeepsHint() throws {
         var machine = machine()
         var random = SplitMix64(seed: 4)
         _ = try machine.succeeded(response(number: 5), sentAt: clock.now, now: clock.now)
         _ = machine.failed(.refused(status: 500, message: "internal"), now: clock.now, using: &random)
-        #expect(machine.request().number == 5)
+        #expect(machine.nextRequest(at: clock.now).number == 5)
         #expect(machine.lastRefusal == nil)
+    }
+
+    @Test("every request takes the next sequence number and reports the store generation of the last answer")
+    func sequenceAndGeneration() throws {
+        var machine = machine()
+        #expect(machine.nextRequest(at: clock.now).sequence == 1)
+        #expect(machine.nextRequest(at: clock.now).sequence == 2)
+        var answer = response()
+        answer.generation = "abc:1"
+        _ = try machine.succeeded(answer, sentAt: clock.now, now: clock.now)
+        let request = machine.nextRequest(at: clock.now)
+        #expect(request.sequence == 3)
+        #expect(request.generation == "abc:1")
+    }
+
+    @Test("a store that lost the lease and cannot give it back ends it at once, long before the deadline")
+    func recoveringLosesAtOnce() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 5)
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        #expect(machine.safeLease(at: clock.now) != nil)
+        let events = machine.failed(.recovering(retryAfter: .seconds(3)), now: clock.now, using: &random)
+        #expect(events == [.leaseLost(.unknownToStore)])
+        #expect(machine.safeLease(at: clock.now) == nil)
+        #expect(machine.grants.isEmpty)
+    }
+
+    @Test("a stale answer (a newer request of ours won) changes nothing")
+    func staleIsIgnored() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 6)
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        #expect(machine.failed(.stale, now: clock.now, using: &random).isEmpty)
+        #expect(machine.safeLease(at: clock.now) != nil)
+        #expect(machine.grants == [1: Epoch(rawValue: 101)])
     }
 
     @Test("a response without partition epochs or for another instance is refused and changes nothing")

@@ -26,6 +26,15 @@ enum LeaseKey: String, CaseIterable, Sendable {
     case grantedBy
     /// string with PX: the rebalancer's leader token
     case leader
+    /// string: `runID:µs` of the Redis process that last wrote the lease state. Missing or written by
+    /// another process means Redis may have lost writes (a wipe, a restart, a failover).
+    case generation
+    /// string: until when (ms) lost state is waited out: no new numbers or grants before it
+    case recovery
+    /// hash: `name instance` -> `sequence:number` of a lease that ended, so a late request of it stays late
+    case retired
+    /// zset: `name instance` -> when its lease ended (ms), to forget `retired` entries after a while
+    case retiredAt
 
     /// The key's name in Redis, after `prefix` (empty in production, unique per test).
     func redisKey(prefix: String) -> String {
@@ -33,6 +42,7 @@ enum LeaseKey: String, CaseIterable, Sendable {
         case .workers: prefix + "workers"
         case .layoutByNumber: prefix + "rollcall:layout-by-number"
         case .grantedBy: prefix + "rollcall:granted-by"
+        case .retiredAt: prefix + "rollcall:retired-at"
         default: prefix + "rollcall:" + rawValue
         }
     }

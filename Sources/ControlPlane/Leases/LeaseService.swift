@@ -11,6 +11,7 @@ struct LeaseService: Sendable {
     let store: LeaseStore
     let settings: LeaseSettings
     let metrics: ControlPlaneMetrics
+    let generation = StoreGeneration()
 
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
     static let shortcutInstance = "get-shortcut"
@@ -29,7 +30,11 @@ struct LeaseService: Sendable {
         }
         let reply: HeartbeatScript.Reply
         do {
-            reply = try await run(HeartbeatScript(name: name, instance: request.instance, held: request.held ?? [], settings: settings))
+            reply = try await run(
+                HeartbeatScript(
+                    name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
+                    heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
+                    claimedGeneration: request.generation, knownGeneration: generation.current, settings: settings))
         } catch {
             metrics.heartbeat(.unavailable)
             throw APIError.unavailable("the lease store is unavailable: \(error)")
@@ -42,7 +47,16 @@ struct LeaseService: Sendable {
                 name: name.rawValue, instance: request.instance, number: lease.number, epoch: lease.epoch,
                 leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
                 layoutVersion: lease.layoutVersion, partitions: lease.grants.map(\.partition), partitionEpochs: lease.grants.map(\.epoch),
-                revoked: lease.revoked, consumerGroup: lease.consumerGroup, partitionCount: settings.partitionCount)
+                revoked: lease.revoked, consumerGroup: lease.consumerGroup, partitionCount: settings.partitionCount,
+                generation: lease.generation)
+        case .stale:
+            metrics.heartbeat(.stale)
+            throw APIError(
+                status: .conflict, code: "stale_request",
+                message: "a newer heartbeat of instance \(request.instance) was already applied; this one changed nothing")
+        case .recovering(let retryAfter):
+            metrics.heartbeat(.recovering)
+            throw Self.recovering(retryAfter)
         case .conflict(let retryAfter):
             metrics.heartbeat(.conflict)
             throw APIError(
@@ -57,7 +71,9 @@ struct LeaseService: Sendable {
     func number(rawName: String?) async throws -> WorkerNumber {
         let name = try Self.name(rawName)
         let reply = try await storeCall {
-            try await run(HeartbeatScript(name: name, instance: Self.shortcutInstance, held: [], settings: settings))
+            try await run(
+                HeartbeatScript(
+                    name: name, instance: Self.shortcutInstance, held: [], knownGeneration: generation.current, settings: settings))
         }
         record(reply)
         switch reply.outcome {
@@ -71,6 +87,11 @@ struct LeaseService: Sendable {
             return live.number
         case .exhausted(let retryAfter):
             throw Self.exhausted(settings.maxWorkers, retryAfter)
+        case .recovering(let retryAfter):
+            throw Self.recovering(retryAfter)
+        case .stale:
+            // The shortcut sends no sequence, so the store never finds it stale.
+            throw APIError(status: .conflict, code: "stale_request", message: "\(name) is changing hands; retry")
         }
     }
 
@@ -111,7 +132,8 @@ struct LeaseService: Sendable {
 
     /// The reaper's round: releases expired leases; returns how many.
     func reap() async throws(LeaseStoreError) -> Int {
-        let reply = try await run(ReapScript(settings: settings))
+        let reply = try await run(ReapScript(settings: settings, knownGeneration: generation.current))
+        observe(reply.generation)
         metrics.leasesExpired.increment(by: reply.expired)
         metrics.liveWorkers.record(reply.live)
         return reply.expired
@@ -152,7 +174,15 @@ struct LeaseService: Sendable {
     /// The metrics every heartbeat script run reports, from either route.
     private func record(_ reply: HeartbeatScript.Reply) {
         if reply.expired > 0 { metrics.leasesExpired.increment(by: reply.expired) }
-        if case .leased(let lease) = reply.outcome, lease.newLease { metrics.leasesGranted.increment() }
+        guard case .leased(let lease) = reply.outcome else { return }
+        if lease.newLease { metrics.leasesGranted.increment() }
+        if lease.adopted { metrics.leasesAdopted.increment() }
+        observe(lease.generation)
+    }
+
+    /// Remembers the store generation; a change means the store lost or may have lost writes.
+    private func observe(_ current: String) {
+        if generation.observe(current) { metrics.storeGenerations.increment() }
     }
 
     private func run<Script: LeaseScript>(_ script: Script) async throws(LeaseStoreError) -> Script.Reply {
@@ -185,14 +215,35 @@ struct LeaseService: Sendable {
                 throw APIError.badRequest("invalid_held", "held must list partitions in 0..<\(partitionCount)")
             }
         }
+        if let sequence = request.sequence, !(1...(1 << 53)).contains(sequence) {
+            throw APIError.badRequest("invalid_sequence", "sequence must be in 1...2^53")
+        }
+        if let heldEpochs = request.heldEpochs, heldEpochs.count != request.held?.count {
+            throw APIError.badRequest("invalid_held", "heldEpochs must give one epoch per partition in held")
+        }
+        if let generation = request.generation,
+            !(1...128).contains(generation.utf8.count) || !generation.utf8.allSatisfy({ Self.generationBytes.contains($0) })
+        {
+            throw APIError.badRequest("invalid_generation", "generation must be what a heartbeat answered")
+        }
         if let number = request.number, number.rawValue >= settings.maxWorkers {
             throw APIError.badRequest("invalid_number", "number must be in 0..<\(settings.maxWorkers)")
         }
     }
 
+    /// A generation is `runID:microseconds`: hex digits and a colon.
+    private static let generationBytes = Set("0123456789abcdef:".utf8)
+
     private static func name(_ raw: String?) throws(APIError) -> WorkerName {
         guard let raw, let name = WorkerName(rawValue: raw) else { throw APIError.badRequest("invalid_name", WorkerName.rule) }
         return name
+    }
+
+    private static func recovering(_ retryAfter: Int64) -> APIError {
+        APIError(
+            status: .serviceUnavailable, code: "recovering",
+            message: "the lease store lost state; nothing a worker may still hold is handed out before the wait ends",
+            retryAfterMillis: retryAfter)
     }
 
     private static func exhausted(_ maxWorkers: Int, _ retryAfter: Int64) -> APIError {

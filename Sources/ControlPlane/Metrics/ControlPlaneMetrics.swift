@@ -12,6 +12,10 @@ struct ControlPlaneMetrics: Sendable {
     let leasesGranted: CoreMetrics.Counter
     let leasesExpired: CoreMetrics.Counter
     let leasesReleased: CoreMetrics.Counter
+    /// Leases the store had lost and took back from their holder's claim.
+    let leasesAdopted: CoreMetrics.Counter
+    /// Times a replica saw the store change generation (a wipe, a restart, a failover).
+    let storeGenerations: CoreMetrics.Counter
     let layoutVersion: CoreMetrics.Gauge
     let partitionsMoved: CoreMetrics.Counter
     let handoffsPending: CoreMetrics.Gauge
@@ -20,7 +24,7 @@ struct ControlPlaneMetrics: Sendable {
 
     /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
     enum HeartbeatResult: String, CaseIterable, Sendable {
-        case granted, conflict, exhausted, invalid, unavailable
+        case granted, conflict, exhausted, invalid, unavailable, stale, recovering
     }
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -30,6 +34,8 @@ struct ControlPlaneMetrics: Sendable {
         leasesGranted = CoreMetrics.Counter(label: "rollcall_leases_granted_total", dimensions: [], factory: factory)
         leasesExpired = CoreMetrics.Counter(label: "rollcall_leases_expired_total", dimensions: [], factory: factory)
         leasesReleased = CoreMetrics.Counter(label: "rollcall_leases_released_total", dimensions: [], factory: factory)
+        leasesAdopted = CoreMetrics.Counter(label: "rollcall_leases_adopted_total", dimensions: [], factory: factory)
+        storeGenerations = CoreMetrics.Counter(label: "rollcall_store_generation_changes_total", dimensions: [], factory: factory)
         layoutVersion = CoreMetrics.Gauge(label: "rollcall_layout_version", dimensions: [], factory: factory)
         partitionsMoved = CoreMetrics.Counter(label: "rollcall_partitions_moved_total", dimensions: [], factory: factory)
         handoffsPending = CoreMetrics.Gauge(label: "rollcall_handoffs_pending", dimensions: [], factory: factory)

@@ -4,22 +4,60 @@ import RedisAdapter
 /// `heartbeat`: renews or leases the number of a name, then settles the worker's partition grants
 /// against the published layout.
 ///
-/// ARGV: name, instance, held partitions (CSV), lease TTL ms, quarantine ms, max workers, consumer-group stem.
-/// Reply: `{"kind": "leased", "expired", "number", "epoch", "grants": "p:epoch,…",
-/// "revoked": "p,…", "layoutVersion", "newLease", "consumerGroup"}`, or
-/// `{"kind": "conflict" | "exhausted", "expired", "retryAfterMs"}`. `expired` counts the leases this run
-/// found past their expiry and released. Not idempotent: a second run may lease a number anew.
+/// ARGV: name, instance, held partitions (CSV of `p` or `p:grantEpoch`), lease TTL ms, quarantine ms,
+/// max workers, consumer-group stem, sequence, claimed number, claimed epoch, claimed generation,
+/// the replica's last seen generation (each of the last five empty when unknown).
+/// Reply: `{"kind": "leased", "expired", "number", "epoch", "grants": "p:epoch,…", "revoked": "p,…",
+/// "layoutVersion", "newLease", "adopted", "consumerGroup", "generation"}`, or
+/// `{"kind": "conflict" | "exhausted" | "recovering", "expired", "retryAfterMs"}`, or
+/// `{"kind": "stale", "expired"}`. `expired` counts the leases this run found past their expiry and
+/// released. Not idempotent: a second run may lease a number anew (a second run with the same
+/// sequence answers `stale`).
 struct HeartbeatScript: LeaseScript {
     var name: WorkerName
     var instance: String
+    /// The request's sequence number; nil from clients that send none (no late-request protection).
+    var sequence: Int64?
     var held: [Int]
+    /// The grant epochs of `held`, in the same order, when the worker sent them.
+    var heldEpochs: [Epoch]?
+    /// The lease the worker believes safe: re-adopted when the store lost it.
+    var claim: (number: WorkerNumber, epoch: Epoch)?
+    /// The store generation the worker last heard of.
+    var claimedGeneration: String?
+    /// The store generation this replica last saw.
+    var knownGeneration: String?
     var settings: LeaseSettings
 
+    init(
+        name: WorkerName, instance: String, sequence: Int64? = nil, held: [Int], heldEpochs: [Epoch]? = nil,
+        claim: (number: WorkerNumber, epoch: Epoch)? = nil, claimedGeneration: String? = nil, knownGeneration: String? = nil,
+        settings: LeaseSettings
+    ) {
+        self.name = name
+        self.instance = instance
+        self.sequence = sequence
+        self.held = held
+        self.heldEpochs = heldEpochs
+        self.claim = claim
+        self.claimedGeneration = claimedGeneration
+        self.knownGeneration = knownGeneration
+        self.settings = settings
+    }
+
     var arguments: [String] {
-        [
-            name.rawValue, instance, held.map(String.init).joined(separator: ","), String(settings.leaseTTL.wholeMilliseconds),
+        let heldText: String
+        if let heldEpochs, heldEpochs.count == held.count {
+            heldText = zip(held, heldEpochs).map { "\($0):\($1.rawValue)" }.joined(separator: ",")
+        } else {
+            heldText = held.map(String.init).joined(separator: ",")
+        }
+        return [
+            name.rawValue, instance, heldText, String(settings.leaseTTL.wholeMilliseconds),
             String(settings.numberQuarantine.wholeMilliseconds), String(settings.maxWorkers),
-            ConsumerGroup.stem(prefix: settings.consumerGroupPrefix),
+            ConsumerGroup.stem(prefix: settings.consumerGroupPrefix), sequence.map(String.init) ?? "",
+            claim.map { String($0.number.rawValue) } ?? "", claim.map { String($0.epoch.rawValue) } ?? "", claimedGeneration ?? "",
+            knownGeneration ?? "",
         ]
     }
 
@@ -36,6 +74,11 @@ struct HeartbeatScript: LeaseScript {
             case conflict(retryAfterMillis: Int64)
             /// No number is grantable; one may be after `retryAfterMillis`.
             case exhausted(retryAfterMillis: Int64)
+            /// The store lost state and waits it out: no new number (or the claimed one is not free) before
+            /// `retryAfterMillis`. A worker that believed it held a lease must stop at once.
+            case recovering(retryAfterMillis: Int64)
+            /// The request is not newer than one already applied for this instance: nothing changed.
+            case stale
         }
 
         /// The lease after this heartbeat and the partitions it may process (`grants`) or must stop (`revoked`).
@@ -43,14 +86,18 @@ struct HeartbeatScript: LeaseScript {
             var number: WorkerNumber
             var epoch: Epoch
             var newLease: Bool
+            /// The store had lost this lease and took the worker's claim back (same number and epoch).
+            var adopted: Bool
             var grants: [PartitionGrant]
             var revoked: [Int]
             var layoutVersion: Int64
             var consumerGroup: String
+            /// The store generation, for the worker to report back.
+            var generation: String
         }
 
         private enum Key: String, CodingKey {
-            case kind, expired, retryAfterMs, number, epoch, grants, revoked, layoutVersion, newLease, consumerGroup
+            case kind, expired, retryAfterMs, number, epoch, grants, revoked, layoutVersion, newLease, adopted, consumerGroup, generation
         }
 
         init(outcome: Outcome, expired: Int) {
@@ -70,14 +117,20 @@ struct HeartbeatScript: LeaseScript {
                     Leased(
                         number: try container.decode(WorkerNumber.self, forKey: .number), epoch: Epoch(rawValue: epoch),
                         newLease: try container.decode(Bool.self, forKey: .newLease),
+                        adopted: try container.decode(Bool.self, forKey: .adopted),
                         grants: try ReplyList.grants(try container.decode(String.self, forKey: .grants)),
                         revoked: try ReplyList.partitions(try container.decode(String.self, forKey: .revoked)),
                         layoutVersion: try container.decode(Int64.self, forKey: .layoutVersion),
-                        consumerGroup: try container.decode(String.self, forKey: .consumerGroup)))
+                        consumerGroup: try container.decode(String.self, forKey: .consumerGroup),
+                        generation: try container.decode(String.self, forKey: .generation)))
             case "conflict":
                 outcome = .conflict(retryAfterMillis: try Self.millis(container))
             case "exhausted":
                 outcome = .exhausted(retryAfterMillis: try Self.millis(container))
+            case "recovering":
+                outcome = .recovering(retryAfterMillis: try Self.millis(container))
+            case "stale":
+                outcome = .stale
             case let kind:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown kind \(kind)")
             }
@@ -95,12 +148,24 @@ struct HeartbeatScript: LeaseScript {
     static let script = make(
         #"""
         local name, instance = ARGV[1], ARGV[2]
-        local held = csvSet(ARGV[3])
+        local held, heldEpochs, heldList = {}, {}, {}
+        for p, e in string.gmatch(ARGV[3], '(%d+):?(%d*)') do
+            local n = tonumber(p)
+            if not held[n] then held[n] = true; heldList[#heldList + 1] = n end
+            if e ~= '' then heldEpochs[n] = tonumber(e) end
+        end
+        table.sort(heldList)
         local ttl, quarantineMs, maxWorkers, groupStem = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+        local sequence, claimNumber, claimEpoch = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+        local generation, recoveryUntil = checkStore(ARGV[11] ~= '' or ARGV[12] ~= '', ttl)
         local expired = expire(quarantineMs)
 
+        local function recovering(untilMs)
+            return cjson.encode({kind = 'recovering', expired = expired, retryAfterMs = string.format('%d', math.max(untilMs - nowMs, 1))})
+        end
+
         local number, epoch
-        local isNew = false
+        local isNew, adopted, lastSequence = false, false, sequence or 0
         local record = redis.call('HGET', K.workers, name)
         if record then
             local w = cjson.decode(record)
@@ -109,38 +174,90 @@ struct HeartbeatScript: LeaseScript {
                 return cjson.encode({kind = 'conflict', expired = expired,
                     retryAfterMs = string.format('%d', math.max(until_ - nowMs, 0))})
             end
+            -- A late, duplicated or reordered request changes nothing.
+            if sequence and w.sequence and sequence <= w.sequence then return cjson.encode({kind = 'stale', expired = expired}) end
             number, epoch = w.number, w.epoch
+            lastSequence = math.max(lastSequence, w.sequence or 0)
         else
-            for candidate = 0, maxWorkers - 1 do
-                if redis.call('HEXISTS', K.numbers, candidate) == 0 and not redis.call('ZSCORE', K.quarantine, candidate) then
-                    number = candidate
-                    break
+            local retiredSequence, retiredNumber
+            local retired = redis.call('HGET', K.retired, name .. ' ' .. instance)
+            if retired then
+                local s, n = string.match(retired, '(%d+):(%d+)')
+                retiredSequence, retiredNumber = tonumber(s), tonumber(n)
+            end
+            if sequence and retiredSequence and sequence <= retiredSequence then
+                return cjson.encode({kind = 'stale', expired = expired})
+            end
+            if claimNumber and claimEpoch then
+                -- The worker believes it holds a lease the store does not know, and the store did not end it:
+                -- the store lost it. Wait out every belief, and let the claimant re-adopt what is still free.
+                if not retired and nowMs >= recoveryUntil then recoveryUntil = beginRecovery(ttl) end
+                if nowMs < recoveryUntil then
+                    local free = claimNumber < maxWorkers and redis.call('HEXISTS', K.numbers, claimNumber) == 0
+                        and (not redis.call('ZSCORE', K.quarantine, claimNumber) or retiredNumber == claimNumber)
+                    if not free then return recovering(recoveryUntil + quarantineMs) end
+                    number, epoch, adopted = claimNumber, claimEpoch, true
+                    raiseEpoch(claimEpoch)
+                    redis.call('ZREM', K.quarantine, number)
+                    redis.call('HSET', K.numbers, number, name)
+                    redis.call('HDEL', K.grantedBy, number)
+                    redis.call('INCR', K.membership)
                 end
             end
             if not number then
-                local retry = ttl
-                local q = redis.call('ZRANGE', K.quarantine, 0, 0, 'WITHSCORES')
-                if q[2] then retry = math.min(retry, tonumber(q[2]) - nowMs) end
-                local e = redis.call('ZRANGE', K.expiry, 0, 0, 'WITHSCORES')
-                if e[2] then retry = math.min(retry, tonumber(e[2]) - nowMs) end
-                return cjson.encode({kind = 'exhausted', expired = expired, retryAfterMs = string.format('%d', math.max(retry, 1))})
+                if nowMs < recoveryUntil + quarantineMs then return recovering(recoveryUntil + quarantineMs) end
+                for candidate = 0, maxWorkers - 1 do
+                    if redis.call('HEXISTS', K.numbers, candidate) == 0 and not redis.call('ZSCORE', K.quarantine, candidate) then
+                        number = candidate
+                        break
+                    end
+                end
+                if not number then
+                    local retry = ttl
+                    local q = redis.call('ZRANGE', K.quarantine, 0, 0, 'WITHSCORES')
+                    if q[2] then retry = math.min(retry, tonumber(q[2]) - nowMs) end
+                    local e = redis.call('ZRANGE', K.expiry, 0, 0, 'WITHSCORES')
+                    if e[2] then retry = math.min(retry, tonumber(e[2]) - nowMs) end
+                    return cjson.encode({kind = 'exhausted', expired = expired, retryAfterMs = string.format('%d', math.max(retry, 1))})
+                end
+                epoch = nextEpoch()
+                isNew = true
+                redis.call('HSET', K.numbers, number, name)
+                redis.call('HDEL', K.grantedBy, number)
+                redis.call('INCR', K.membership)
             end
-            epoch = nextEpoch()
-            isNew = true
-            redis.call('HSET', K.numbers, number, name)
-            redis.call('HDEL', K.grantedBy, number)
-            redis.call('INCR', K.membership)
         end
+        local inRecovery = nowMs < recoveryUntil
 
         -- Grants: keep what is still ours; revoke what moved away (held until the worker lets go);
         -- grant a partition of our share only when nobody holds a grant on it. Each new grant gets a
         -- fresh epoch, so a partition's fencing token grows with every handoff, whichever lease is older.
-        local share, shareList = csvSet(redis.call('HGET', K.layoutByNumber, number))
+        -- A number the published layout does not mention (the layout was lost with Redis's data, or is not
+        -- yet republished) keeps its grants: revoking them would stop work for no one's benefit.
+        local shareText = redis.call('HGET', K.layoutByNumber, number)
+        local share, shareList = csvSet(shareText)
         local previous, grantEpochs = grantList(redis.call('HGET', K.grantedBy, number))
+        if inRecovery then
+            -- The store may have lost grants: the worker's own, reported with their epochs, are taken back
+            -- when nobody else holds them.
+            local known = {}
+            for _, p in ipairs(previous) do known[p] = true end
+            for _, p in ipairs(heldList) do
+                local e = heldEpochs[p]
+                if e and not known[p] then
+                    local owner = redis.call('HGET', K.grants, p)
+                    if not owner or tonumber(owner) == number then
+                        redis.call('HSET', K.grants, p, number)
+                        previous[#previous + 1] = p; grantEpochs[p] = e
+                        raiseEpoch(e)
+                    end
+                end
+            end
+        end
         local granted, revoked, keep, seen = {}, {}, {}, {}
         for _, p in ipairs(previous) do
             seen[p] = true
-            if share[p] then
+            if share[p] or not shareText then
                 granted[#granted + 1] = p; keep[#keep + 1] = p
             elseif held[p] then
                 revoked[#revoked + 1] = p; keep[#keep + 1] = p
@@ -148,19 +265,22 @@ struct HeartbeatScript: LeaseScript {
                 redis.call('HDEL', K.grants, p)
             end
         end
+        -- No new grant while lost state is waited out: another worker may still believe it holds it.
         local grantEpoch
-        for _, p in ipairs(shareList) do
-            if not seen[p] then
-                local owner = redis.call('HGET', K.grants, p)
-                if not owner or tonumber(owner) == number then
-                    grantEpoch = grantEpoch or nextEpoch()
-                    redis.call('HSET', K.grants, p, number)
-                    grantEpochs[p] = grantEpoch
-                    granted[#granted + 1] = p; keep[#keep + 1] = p; seen[p] = true
+        if not inRecovery then
+            for _, p in ipairs(shareList) do
+                if not seen[p] then
+                    local owner = redis.call('HGET', K.grants, p)
+                    if not owner or tonumber(owner) == number then
+                        grantEpoch = grantEpoch or nextEpoch()
+                        redis.call('HSET', K.grants, p, number)
+                        grantEpochs[p] = grantEpoch
+                        granted[#granted + 1] = p; keep[#keep + 1] = p; seen[p] = true
+                    end
                 end
             end
         end
-        for p in pairs(held) do
+        for _, p in ipairs(heldList) do
             if not seen[p] then revoked[#revoked + 1] = p end
         end
         table.sort(granted); table.sort(revoked); table.sort(keep)
@@ -171,10 +291,10 @@ struct HeartbeatScript: LeaseScript {
         local group = groupStem .. string.format('%d', number)
         redis.call('ZADD', K.expiry, string.format('%d', expiresAt), name)
         redis.call('HSET', K.workers, name, string.format(
-            '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s","layoutVersion":%d}',
-            number, epoch, instance, iso8601(expiresAt), #granted, group, version))
+            '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s","layoutVersion":%d,"sequence":%.0f}',
+            number, epoch, instance, iso8601(expiresAt), #granted, group, version, lastSequence))
         return cjson.encode({kind = 'leased', expired = expired, number = number, epoch = string.format('%.0f', epoch),
             grants = grantCSV(granted, grantEpochs), revoked = csv(revoked), layoutVersion = version, newLease = isNew,
-            consumerGroup = group})
+            adopted = adopted, consumerGroup = group, generation = generation})
         """#, idempotent: false)
 }

@@ -77,13 +77,48 @@ enum LuaPrelude {
             return epoch
         end
 
+        -- Raises the epoch counter to at least `epoch`, an epoch a worker reports: a store that lost writes
+        -- (or a promoted replica whose clock runs behind) never issues an epoch below one already in use.
+        local function raiseEpoch(epoch)
+            if epoch > tonumber(redis.call('GET', K.epoch) or '0') then redis.call('SET', K.epoch, string.format('%.0f', epoch)) end
+        end
+
+        -- Lost state is waited out until `ttl` from now: no new number or grant is handed out before then
+        -- (numbers wait a quarantine longer), so nothing a worker may still believe safe goes to another.
+        local function beginRecovery(ttl)
+            local untilMs = math.max(tonumber(redis.call('GET', K.recovery) or '0'), nowMs + ttl)
+            redis.call('SET', K.recovery, string.format('%d', untilMs))
+            return untilMs
+        end
+
+        -- Detects lost state. The generation names the Redis process that wrote the lease state (its
+        -- run_id). Written by another process, Redis restarted or failed over and may have lost the last
+        -- acknowledged writes; missing although the caller had seen one (`seen`), Redis lost everything.
+        -- Either way recovery begins. A missing key nobody had seen is a fresh install: no wait.
+        -- Returns the generation and the end of recovery (ms; in the past when none is running).
+        local function checkStore(seen, ttl)
+            local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+            local generation = redis.call('GET', K.generation)
+            if not generation or string.sub(generation, 1, #runId + 1) ~= runId .. ':' then
+                local lost = generation or seen
+                generation = runId .. ':' .. string.format('%.0f', nowUs)
+                redis.call('SET', K.generation, generation)
+                if lost then beginRecovery(ttl) end
+            end
+            return generation, tonumber(redis.call('GET', K.recovery) or '0')
+        end
+
         -- Frees a worker's number (quarantined), its grants and its entry in the operator view.
         -- The number waits quarantineMs from sinceMs: from the release, or from the lease's expiry (not from
         -- when a script noticed it), so a control plane that was down for long does not quarantine anew.
         local function release(name, quarantineMs, sinceMs)
             local record = redis.call('HGET', K.workers, name)
             if record then
-                local number = cjson.decode(record).number
+                local w = cjson.decode(record)
+                local number = w.number
+                -- Remember the instance's last sequence: a late request of it must not lease anew.
+                redis.call('HSET', K.retired, name .. ' ' .. w.instance, string.format('%.0f:%d', w.sequence or 0, number))
+                redis.call('ZADD', K.retiredAt, string.format('%d', nowMs), name .. ' ' .. w.instance)
                 if redis.call('HGET', K.numbers, number) == name then
                     redis.call('HDEL', K.numbers, number)
                     redis.call('ZADD', K.quarantine, string.format('%d', sinceMs + quarantineMs), number)
@@ -104,6 +139,12 @@ enum LuaPrelude {
             local dead = redis.call('ZRANGEBYSCORE', K.expiry, '-inf', '(' .. string.format('%d', nowMs), 'WITHSCORES')
             for i = 1, #dead, 2 do release(dead[i], quarantineMs, tonumber(dead[i + 1])) end
             redis.call('ZREMRANGEBYSCORE', K.quarantine, '-inf', string.format('%d', nowMs))
+            -- Ended leases are remembered for 10 minutes, at most 100 forgotten per run.
+            local forgotten = redis.call('ZRANGEBYSCORE', K.retiredAt, '-inf', string.format('(%d', nowMs - 600000), 'LIMIT', 0, 100)
+            for _, lease in ipairs(forgotten) do
+                redis.call('HDEL', K.retired, lease)
+                redis.call('ZREM', K.retiredAt, lease)
+            end
             return #dead / 2
         end
         """#

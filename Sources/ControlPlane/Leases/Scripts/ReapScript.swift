@@ -1,23 +1,30 @@
 import RedisAdapter
 
-/// `reap`: releases every lease past its expiry, also when no heartbeat arrives.
+/// `reap`: releases every lease past its expiry, also when no heartbeat arrives, and notices a store
+/// that lost its state (so recovery begins even before a worker asks).
 ///
-/// ARGV: quarantine ms. Reply: `{"expired": n, "live": n}`, the leases it released and the live ones left.
-/// Idempotent: a second run finds nothing more to release.
+/// ARGV: quarantine ms, lease TTL ms, the replica's last seen generation (empty if none).
+/// Reply: `{"expired": n, "live": n, "generation": "…"}`, the leases it released, the live ones left,
+/// and the store generation. Idempotent: a second run finds nothing more to release.
 struct ReapScript: LeaseScript {
     var settings: LeaseSettings
+    var knownGeneration: String?
 
-    var arguments: [String] { [String(settings.numberQuarantine.wholeMilliseconds)] }
+    var arguments: [String] {
+        [String(settings.numberQuarantine.wholeMilliseconds), String(settings.leaseTTL.wholeMilliseconds), knownGeneration ?? ""]
+    }
 
     struct Reply: Decodable, Sendable, Equatable {
         var expired: Int
         var live: Int
+        var generation: String
     }
 
     static let name = "reap"
     static let script = make(
         #"""
+        local generation = checkStore(ARGV[3] ~= '', tonumber(ARGV[2]))
         local expired = expire(tonumber(ARGV[1]))
-        return cjson.encode({expired = expired, live = redis.call('HLEN', K.workers)})
+        return cjson.encode({expired = expired, live = redis.call('HLEN', K.workers), generation = generation})
         """#, idempotent: true)
 }

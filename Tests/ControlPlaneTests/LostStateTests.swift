@@ -1,0 +1,156 @@
+import Coordination
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@testable import ControlPlane
+
+/// Redis losing its data while workers run: nothing a worker may still believe safe is handed to
+/// another until that belief must have ended; the claimant itself may re-adopt what it held.
+/// Each test runs its own redis-server, replaced by an empty one mid-test.
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct LostStateTests {
+    @Test("Redis replaced by an empty one: a newcomer gets no number a live worker still believes it holds")
+    func wipedStoreHandsOutNothingBelieved() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        let harness = try ControlPlaneHarness(.test(redisURL: redis.url, leaseTTL: .seconds(2)))
+        try await harness.test { client async throws in
+            let a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
+            let b = try await client.rawBeat("pod-b", #"{"instance": "ib", "sequence": 1, "held": []}"#)
+            let believed: Set<Int> = [a.int("number")!, b.int("number")!]
+            #expect(believed == [0, 1])
+
+            redis.stop()
+            try redis.start()
+
+            // pod-c asks first, while pod-a and pod-b are still safe by their own clocks.
+            let c = try await client.untilStoreAnswers("pod-c", #"{"instance": "ic", "sequence": 1, "held": []}"#)
+            if c.status == .ok {
+                let number = try #require(c.json.int("number"))
+                #expect(!believed.contains(number), "pod-c leased number \(number), which a live worker believes it holds")
+            } else {
+                #expect(c.status == .serviceUnavailable)
+                #expect(c.errorCode == "recovering")
+                #expect(c.headers[.retryAfter] != nil)
+            }
+
+            // pod-a comes back with what it believes: it re-adopts its own number under its own epoch.
+            let claim = a.claim(sequence: 2)
+            let readopted = try await client.untilStoreAnswers("pod-a", claim)
+            #expect(readopted.status == .ok)
+            #expect(readopted.json.int("number") == a.int("number"))
+            #expect(readopted.json.string("epoch") == a.string("epoch"))
+
+            // pod-b stays silent; pod-a keeps heartbeating. Once pod-b's belief must have ended (TTL +
+            // quarantine), pod-c gets a number, and never pod-a's.
+            var sequence = 1
+            var aSequence = 2
+            var granted: [String: Any]?
+            _ = try await eventually(within: .seconds(8)) {
+                sequence += 1
+                aSequence += 1
+                _ = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": \#(aSequence), "held": []}"#)
+                let response = try await client.heartbeat("pod-c", body: #"{"instance": "ic", "sequence": \#(sequence), "held": []}"#)
+                if response.status == .ok { granted = response.json }
+                return granted != nil
+            }
+            let number = try #require(granted?.int("number"), "pod-c got no number after the recovery window")
+            #expect(number != a.int("number"))
+        }
+    }
+
+    @Test("Redis restarted and lost the last writes: the holder re-adopts its lease and grants under their epochs, newcomers wait")
+    func restartLosingLastWrites() async throws {
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(2)))
+        try await harness.test { client async throws in
+            var sequence = 1
+            var a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
+            #expect(
+                try await eventually(within: .seconds(10)) {
+                    sequence += 1
+                    a = try await client.rawBeat("pod-a", a.claim(sequence: sequence))
+                    return (a["partitions"] as? [Any])?.count == 1024
+                })
+            let epochs = (a["partitionEpochs"] as? [NSNumber] ?? []).map(\.int64Value)
+
+            // What a restart from an AOF missing the last second looks like: pod-a's lease and grants are
+            // gone, and the generation was written by another Redis process.
+            let key = { (key: LeaseKey) in harness.store.keys[key] }
+            for command in [
+                ["HDEL", key(.workers), "pod-a"], ["HDEL", key(.numbers), "0"], ["DEL", key(.grants)], ["DEL", key(.grantedBy)],
+                ["DEL", key(.expiry)], ["SET", key(.epoch), "1"], ["SET", key(.generation), "0123abcd:1"],
+            ] {
+                _ = try await harness.app.redis.command(command, retry: .never)
+            }
+
+            let newcomer = try await client.heartbeat("pod-c", body: #"{"instance": "ic", "sequence": 1, "held": []}"#)
+            #expect(newcomer.status == .serviceUnavailable)
+            #expect(newcomer.errorCode == "recovering")
+
+            sequence += 1
+            let back = try await client.rawBeat("pod-a", a.claim(sequence: sequence))
+            #expect(back.int("number") == a.int("number"))
+            #expect(back.string("epoch") == a.string("epoch"))
+            #expect((back["partitions"] as? [NSNumber])?.count == 1024)
+            #expect((back["partitionEpochs"] as? [NSNumber] ?? []).map(\.int64Value) == epochs)
+            #expect(back["generation"] as? String != a["generation"] as? String)
+            // The epoch counter is raised past every epoch pod-a reported, so no later grant is smaller.
+            let counter = try await harness.app.redis.command(["GET", key(.epoch)], retry: .never).string.flatMap { Int64($0) }
+            #expect(counter ?? 0 >= epochs.max() ?? 0)
+            #expect(try await harness.store.grants().count == 1024)
+        }
+    }
+
+    @Test("a fresh, empty store with no claimants leases at once")
+    func freshStoreDoesNotWait() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        let harness = try ControlPlaneHarness(.test(redisURL: redis.url, leaseTTL: .seconds(2)))
+        try await harness.test { client async throws in
+            let a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
+            #expect(a.int("number") == 0)
+        }
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a raw heartbeat body and requires 200; returns the JSON object.
+    func rawBeat(_ name: String, _ body: String) async throws -> [String: Any] {
+        let response = try await heartbeat(name, body: body)
+        try #require(response.status == .ok, "heartbeat of \(name): \(response.status) \(String(buffer: response.body))")
+        return response.json
+    }
+
+    /// Sends a heartbeat until the answer is not "Redis unavailable" (the pool reconnecting after a restart).
+    func untilStoreAnswers(_ name: String, _ body: String) async throws -> TestResponse {
+        var last = try await heartbeat(name, body: body)
+        for _ in 0..<100 where last.errorCode == "store_unavailable" {
+            try await Task.sleep(for: .milliseconds(20))
+            last = try await heartbeat(name, body: body)
+        }
+        return last
+    }
+}
+
+extension TestResponse {
+    /// The body as a JSON object (empty if it is not one).
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:] }
+}
+
+extension [String: Any] {
+    func int(_ key: String) -> Int? { (self[key] as? NSNumber)?.intValue }
+    /// A number or string field as text (epochs are 16-digit integers).
+    func string(_ key: String) -> String? { (self[key] as? NSNumber).map { "\($0.int64Value)" } ?? self[key] as? String }
+
+    /// The next heartbeat of the worker this grant answered, claiming what it believes it holds.
+    func claim(sequence: Int) -> String {
+        let partitions = (self["partitions"] as? [NSNumber] ?? []).map(\.int64Value)
+        let epochs = (self["partitionEpochs"] as? [NSNumber] ?? []).map(\.int64Value)
+        let generation = (self["generation"] as? String).map { #", "generation": "\#($0)""# } ?? ""
+        return #"{"instance": "\#(self["instance"] as? String ?? "")", "sequence": \#(sequence), "number": \#(int("number") ?? -1), "#
+            + #""epoch": \#(string("epoch") ?? "0"), "held": \#(partitions), "heldEpochs": \#(epochs)\#(generation)}"#
+    }
+}
