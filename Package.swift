@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "HashRing",
+            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "HashRing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(

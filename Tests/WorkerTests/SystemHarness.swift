@@ -3,6 +3,7 @@ import Coordination
 import Foundation
 import NIOCore
 import PostgresAdapter
+import RedisAdapter
 import TestSupport
 import Testing
 
@@ -110,6 +111,20 @@ final class SystemHarness: @unchecked Sendable {
     }
 
     func worker(_ name: String) -> ChildProcess { workers[name]!.process }
+
+    /// Deletes every Redis key of this installation, as a Redis restart without persistence would.
+    func wipeRedis() async throws {
+        let redis = RedisPool(configuration: try RedisConfiguration(url: try TestServers.requireRedisURL(), poolSize: 1))
+        do {
+            if case .array(let keys) = try await redis.command(["KEYS", redisPrefix + "*"], retry: .never), !keys.isEmpty {
+                _ = try await redis.command(["DEL"] + keys.compactMap(\.string), retry: .never)
+            }
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        await redis.shutdown()
+    }
 
     private func tearDown() async {
         for (_, worker) in workers { worker.process.stop() }

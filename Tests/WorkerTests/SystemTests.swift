@@ -192,6 +192,34 @@ struct SystemTests {
         }
     }
 
+    @Test("Redis loses everything mid-run: running workers keep their numbers, epochs and partitions; a newcomer waits")
+    func redisWiped() async throws {
+        try await SystemHarness.with(workers: 2) { system in
+            let both: Set = ["worker-0", "worker-1"]
+            try await system.eventually("settled", within: .seconds(30)) { try await system.isSettled(on: both) }
+            var before: [WorkerStatus] = []
+            for name in both.sorted() { before.append(try #require(try await system.status(name))) }
+            try await system.wipeRedis()
+            try system.startWorker("worker-2")
+            // For a second (a third of the lease TTL) the two keep working under the same lease, and the
+            // newcomer never shows one of their numbers as safe.
+            let until = ContinuousClock.now + .seconds(1)
+            while ContinuousClock.now < until {
+                for old in before {
+                    let now = try #require(try await system.status(old.name))
+                    #expect(now.safe && now.number == old.number && now.epoch == old.epoch, "\(old.name) lost its lease: \(now)")
+                }
+                if let newcomer = try await system.status("worker-2"), newcomer.safe {
+                    #expect(!before.map(\.number).contains(newcomer.number), "worker-2 is safe on a number another worker holds")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await system.eventually("settled on all three", within: .seconds(20)) {
+                try await system.isSettled(on: both.union(["worker-2"]))
+            }
+        }
+    }
+
     private func values(_ system: SystemHarness) async throws -> [String: Int] {
         let rows = try await system.database.query("SELECT id::text, value FROM work_items")
         return Dictionary(
