@@ -135,6 +135,14 @@ def the_environment_of_design_is_wired():
 
 
 @check
+def redis_persists_and_never_evicts_lease_state():
+    objects, _ = render()
+    command = " ".join(container(objects, "StatefulSet", "rc-rollcall-redis")["command"])
+    # An evicted lease key looks like a free number: Rollcall's promises need every key kept.
+    assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command, command
+
+
+@check
 def probes_and_drain_time():
     objects, _ = render()
     for name, port in (("rc-rollcall-control-plane", 8080), ("rc-rollcall-worker", 8081)):
