@@ -29,6 +29,7 @@ struct ControlPlaneApp: Sendable {
     func application() -> some ApplicationProtocol {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
         Routes(leases: leases).register(on: router)
         return Application(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Turns every error a route throws into the JSON error shape and logs it; nothing escapes as a 500
 /// without a body, and nothing crashes the process.
@@ -23,6 +24,10 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             error
+        case is HTTPParserError:
+            // The request's framing is broken (a bad chunk size, say): the client's mistake. The parser's
+            // own words stay in the log, not in the answer.
+            APIError.badRequest("invalid_request", "the request's HTTP framing is malformed")
         case is NIOTooManyBytesError:
             APIError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(maxUploadSize) bytes")
         case let error as HTTPError:

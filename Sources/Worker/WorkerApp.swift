@@ -29,6 +29,7 @@ struct WorkerApp: Sendable {
 
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         WorkerRoutes(worker: worker).register(on: router)
         let app = Application(
             router: router,

@@ -33,6 +33,18 @@ struct ControlPlaneHarness {
         }
     }
 
+    /// Runs `body` with the port of a live server (a real socket) for this control plane.
+    func testLive<T: Sendable>(_ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        do {
+            let result = try await app.application().test(.live) { client in try await body(try #require(client.port)) }
+            await app.redis.shutdown()
+            return result
+        } catch {
+            await app.redis.shutdown()
+            throw error
+        }
+    }
+
     /// Waits until the rebalancer has published the layout for the current membership, so no
     /// background publication can change Redis between two snapshots.
     func settled() async throws {

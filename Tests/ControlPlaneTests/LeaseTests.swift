@@ -178,6 +178,26 @@ struct LeaseTests {
         }
     }
 
+    @Test("GET /{name} refuses what is not a DNS-1123 name and the trailing-slash form, and leases nothing for them")
+    func podnumShortcutRefuses() async throws {
+        let harness = try ControlPlaneHarness(.test())
+        try await harness.test { client async throws in
+            for path in ["/..", "/.", "/-", "/a..b", "/-pod"] {
+                let response = try await client.get(path)
+                #expect(response.status == .badRequest, "\(path)")
+                #expect(response.errorCode == "invalid_name", "\(path)")
+            }
+            let slash = try await client.get("/pod-a/")
+            #expect(slash.status == .notFound)
+            #expect(slash.errorCode == "not_found")
+            let heartbeat = try await client.execute(
+                uri: "/v1/workers/pod-a/heartbeat/", method: .post, body: ByteBuffer(string: #"{"instance": "i1"}"#)
+            ) { $0 }
+            #expect(heartbeat.status == .notFound)
+            #expect(try await harness.leases.workers().isEmpty)
+        }
+    }
+
     @Test("two control planes on one Redis never give two names one number under 1,000 concurrent heartbeats")
     func twoReplicasNoDuplicateNumbers() async throws {
         let configuration = try ControlPlaneConfiguration.test()

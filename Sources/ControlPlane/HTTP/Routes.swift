@@ -1,6 +1,7 @@
 import Coordination
 import Foundation
 import Hummingbird
+import NIOCore
 import ServerSupport
 
 /// The control plane's HTTP API (docs/design.md, "HTTP API"): decoding and encoding only; every
@@ -35,7 +36,18 @@ struct Routes: Sendable {
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: APIContext) async throws -> T {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as NIOTooManyBytesError {
+            throw error
+        } catch {
+            // Broken chunked framing, or a client that went away mid-body: its mistake, not ours.
+            throw APIError.badRequest("invalid_body", "the body could not be read: its HTTP framing is malformed or it was cut off")
+        }
+        if let problem = StrictJSON.problem(in: buffer.readableBytesView) {
+            throw APIError.badRequest("invalid_body", "the body is not valid JSON (RFC 8259): \(problem)")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
