@@ -9,7 +9,9 @@ public enum StrictJSON {
             parser.skipWhitespace()
             try parser.value(depth: 0)
             parser.skipWhitespace()
-            guard parser.index == parser.bytes.count else { throw Failure(message: "unexpected data after the JSON value", at: parser.index) }
+            guard parser.index == parser.bytes.count else {
+                throw Failure(message: "unexpected data after the JSON value", at: parser.index)
+            }
             return nil
         } catch {
             return "\(error.message) at byte \(error.at)"
@@ -154,7 +156,8 @@ public enum StrictJSON {
 
         private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
         private static func isHex(_ byte: UInt8) -> Bool {
-            isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
         }
     }
 }

@@ -15,7 +15,8 @@ struct HTTPFramingTests {
     @Test(
         "broken chunked framing gets 400 JSON, never 500",
         arguments: [
-            "9\r\n{\"i\r\n0\r\n\r\n", "zz\r\n{}\r\n0\r\n\r\n", " 5\r\n{\"a\":\r\n0\r\n\r\n", "-1\r\n{}\r\n0\r\n\r\n", "0x5\r\n{}\r\n0\r\n\r\n",
+            "9\r\n{\"i\r\n0\r\n\r\n", "zz\r\n{}\r\n0\r\n\r\n", " 5\r\n{\"a\":\r\n0\r\n\r\n", "-1\r\n{}\r\n0\r\n\r\n",
+            "0x5\r\n{}\r\n0\r\n\r\n",
         ])
     func brokenChunks(body: String) async throws {
         let harness = try ControlPlaneHarness(.test())
@@ -32,7 +33,8 @@ struct HTTPFramingTests {
     func truncatedBody() async throws {
         let harness = try ControlPlaneHarness(.test())
         try await harness.testLive { port in
-            let answer = try await RawHTTP.exchange(port: port, Self.head + "Content-Length: 100\r\n\r\n{\"instance\": \"i1\"", halfClose: true)
+            let answer = try await RawHTTP.exchange(
+                port: port, Self.head + "Content-Length: 100\r\n\r\n{\"instance\": \"i1\"", halfClose: true)
             #expect(!answer.hasPrefix("HTTP/1.1 5"), "\(answer)")
             if !answer.isEmpty { #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)") }
             #expect(try await harness.leases.workers().isEmpty)

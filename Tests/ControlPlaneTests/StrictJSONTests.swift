@@ -5,7 +5,8 @@ struct StrictJSONTests {
     @Test(
         "RFC 8259 texts pass",
         arguments: [
-            #"{"instance": "x"}"#, #" {"held": [1, 2, 3], "n": -0.5e+3, "t": true, "f": false, "z": null} "#, "[]", "{}", "0", #""\u00e9\n""#,
+            #"{"instance": "x"}"#, #" {"held": [1, 2, 3], "n": -0.5e+3, "t": true, "f": false, "z": null} "#, "[]", "{}", "0",
+            #""\u00e9\n""#,
             #"{"a": {"b": [{"c": []}]}}"#,
         ])
     func valid(text: String) { #expect(StrictJSON.problem(in: Array(text.utf8)) == nil) }
