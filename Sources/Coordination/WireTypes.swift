@@ -18,10 +18,12 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
     public var epoch: Epoch?
     /// The lease store's generation from the last answer.
     public var generation: String?
+    /// What the lease is for; a partition worker when absent.
+    public var kind: LeaseKind?
 
     public init(
         instance: String, sequence: Int64? = nil, held: [Int]? = nil, heldEpochs: [Epoch]? = nil, number: WorkerNumber? = nil,
-        epoch: Epoch? = nil, generation: String? = nil
+        epoch: Epoch? = nil, generation: String? = nil, kind: LeaseKind? = nil
     ) {
         self.instance = instance
         self.sequence = sequence
@@ -30,6 +32,7 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
         self.number = number
         self.epoch = epoch
         self.generation = generation
+        self.kind = kind
     }
 }
 
@@ -55,11 +58,13 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var partitionCount: Int
     /// The lease store's generation; the worker sends it back. Nil only from older control planes.
     public var generation: String?
+    /// What the lease is for. Nil only from older control planes (a partition worker).
+    public var kind: LeaseKind?
 
     public init(
         name: String, instance: String, number: WorkerNumber, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
         layoutVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
-        partitionCount: Int, generation: String? = nil
+        partitionCount: Int, generation: String? = nil, kind: LeaseKind? = nil
     ) {
         self.name = name
         self.instance = instance
@@ -74,6 +79,7 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
         self.consumerGroup = consumerGroup
         self.partitionCount = partitionCount
         self.generation = generation
+        self.kind = kind
     }
 }
 
@@ -104,9 +110,12 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
     /// How many partitions the worker is granted.
     public var partitions: Int
     public var consumerGroup: String
+    /// What the lease is for.
+    public var kind: LeaseKind
 
     public init(
-        name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String
+        name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String,
+        kind: LeaseKind = .worker
     ) {
         self.name = name
         self.number = number
@@ -115,6 +124,22 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
         self.expiresAt = expiresAt
         self.partitions = partitions
         self.consumerGroup = consumerGroup
+        self.kind = kind
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, number, epoch, instance, expiresAt, partitions, consumerGroup, kind }
+
+    /// A summary from a control plane older than lease kinds is a partition worker's.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        number = try container.decode(WorkerNumber.self, forKey: .number)
+        epoch = try container.decode(Epoch.self, forKey: .epoch)
+        instance = try container.decode(String.self, forKey: .instance)
+        expiresAt = try container.decode(String.self, forKey: .expiresAt)
+        partitions = try container.decode(Int.self, forKey: .partitions)
+        consumerGroup = try container.decode(String.self, forKey: .consumerGroup)
+        kind = try container.decodeIfPresent(LeaseKind.self, forKey: .kind) ?? .worker
     }
 }
 

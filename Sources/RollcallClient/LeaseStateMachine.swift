@@ -7,6 +7,8 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     public let instance: String
     public let driftAllowance: Double
     public let backoff: Backoff
+    /// What the lease is for, sent with every heartbeat.
+    public let kind: LeaseKind
 
     /// The lease while it is safe; nil before the first grant and after a loss.
     public private(set) var lease: Lease?
@@ -27,9 +29,13 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     private var failures = 0
     private var isReleased = false
 
-    public init(name: WorkerName, instance: String, driftAllowance: Double = 0.1, backoff: Backoff = Backoff(), now: C.Instant) {
+    public init(
+        name: WorkerName, instance: String, driftAllowance: Double = 0.1, backoff: Backoff = Backoff(), kind: LeaseKind = .worker,
+        now: C.Instant
+    ) {
         self.name = name
         self.instance = instance
+        self.kind = kind
         self.driftAllowance = driftAllowance
         self.backoff = backoff
         nextHeartbeat = now
@@ -48,7 +54,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         let held = grants.keys.sorted()
         return HeartbeatRequest(
             instance: instance, sequence: sequence, held: held, heldEpochs: claim == nil ? nil : held.map { grants[$0]! },
-            number: claim?.number, epoch: claim?.epoch, generation: generation)
+            number: claim?.number, epoch: claim?.epoch, generation: generation, kind: kind)
     }
 
     /// The lease if it may be relied on at `now`.

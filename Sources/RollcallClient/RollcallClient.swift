@@ -31,7 +31,7 @@ public final class RollcallClient: Service, Sendable {
         state = Mutex(
             LeaseStateMachine(
                 name: configuration.name, instance: configuration.instance, driftAllowance: configuration.driftAllowance,
-                backoff: configuration.backoff, now: clock.now))
+                backoff: configuration.backoff, kind: configuration.kind, now: clock.now))
     }
 
     /// The lease if it is safe now; nil otherwise. Cheaper than `status()`: no grant list is built.

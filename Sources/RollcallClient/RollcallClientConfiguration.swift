@@ -15,6 +15,9 @@ public struct RollcallClientConfiguration: Sendable {
     /// Per-heartbeat timeout; nil means the heartbeat interval (at least 250 ms).
     public var requestTimeout: Duration?
     public var releaseTimeout: Duration = .seconds(1)
+    /// `.numberOnly` for a service that wants only a number (ids, a metric tag, a consumer group):
+    /// it is never a member of the layout and is granted no partitions.
+    public var kind: LeaseKind = .worker
 
     public init(
         baseURL: String, name: WorkerName, instance: String = RollcallClientConfiguration.randomInstance(), authToken: String? = nil

@@ -31,7 +31,7 @@ struct LeaseScriptContractTests {
         let reply = try HeartbeatScript.decode(
             .bulkString(
                 Array(
-                    #"{"kind":"leased","expired":2,"number":3,"epoch":"1732270000123456","grants":"4:1732270000123457,9:1732270000123458","revoked":"7","layoutVersion":12,"newLease":true,"adopted":false,"consumerGroup":"inbox-3","generation":"ab:1"}"#
+                    #"{"kind":"leased","expired":2,"number":3,"epoch":"1732270000123456","grants":"4:1732270000123457,9:1732270000123458","revoked":"7","layoutVersion":12,"newLease":true,"adopted":false,"consumerGroup":"inbox-3","generation":"ab:1","leaseKind":"worker"}"#
                         .utf8)))
         #expect(reply.expired == 2)
         #expect(
@@ -42,7 +42,7 @@ struct LeaseScriptContractTests {
                         grants: [
                             PartitionGrant(partition: 4, epoch: Epoch(rawValue: 1_732_270_000_123_457)),
                             PartitionGrant(partition: 9, epoch: Epoch(rawValue: 1_732_270_000_123_458)),
-                        ], revoked: [7], layoutVersion: 12, consumerGroup: "inbox-3", generation: "ab:1")))
+                        ], revoked: [7], layoutVersion: 12, consumerGroup: "inbox-3", generation: "ab:1", kind: .worker)))
         let conflict = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"conflict","expired":0,"retryAfterMs":"1500"}"#.utf8)))
         #expect(conflict.outcome == .conflict(retryAfterMillis: 1500))
         let recovering = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"recovering","expired":0,"retryAfterMs":"2500"}"#.utf8)))

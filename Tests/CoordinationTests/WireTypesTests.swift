@@ -18,8 +18,14 @@ struct WireTypesTests {
     @Test("a heartbeat request reads and writes the JSON of the wire format of docs/design.md")
     func heartbeatRequest() throws {
         let request = try roundTrip(
-            HeartbeatRequest.self, #"{"instance": "5f0c", "held": [3, 17], "number": 2, "epoch": 1732270000123456}"#)
-        #expect(request == HeartbeatRequest(instance: "5f0c", held: [3, 17], number: 2, epoch: Epoch(rawValue: 1_732_270_000_123_456)))
+            HeartbeatRequest.self,
+            #"{"instance": "5f0c", "sequence": 812, "held": [3, 17], "heldEpochs": [5, 6], "number": 2, "epoch": 1732270000123456, "generation": "c80e:1", "kind": "worker"}"#
+        )
+        #expect(
+            request
+                == HeartbeatRequest(
+                    instance: "5f0c", sequence: 812, held: [3, 17], heldEpochs: [Epoch(rawValue: 5), Epoch(rawValue: 6)], number: 2,
+                    epoch: Epoch(rawValue: 1_732_270_000_123_456), generation: "c80e:1", kind: .worker))
         let minimal = try roundTrip(HeartbeatRequest.self, #"{"instance": "5f0c"}"#)
         #expect(minimal.held == nil && minimal.number == nil && minimal.epoch == nil)
     }
@@ -53,9 +59,16 @@ struct WireTypesTests {
     func workerList() throws {
         let list = try roundTrip(
             WorkerList.self,
-            #"{"workers": [{"name": "pod-a", "number": 2, "epoch": 17, "instance": "5f0c", "expiresAt": "2026-11-22T10:00:00.000Z", "partitions": 341, "consumerGroup": "inbox-2"}]}"#
+            #"{"workers": [{"name": "pod-a", "number": 2, "epoch": 17, "instance": "5f0c", "expiresAt": "2026-11-22T10:00:00.000Z", "partitions": 341, "consumerGroup": "inbox-2", "kind": "worker"}]}"#
         )
         #expect(list.workers.first?.partitions == 341)
+        // A list from a control plane older than lease kinds: every lease is a partition worker's.
+        let old = try JSONDecoder().decode(
+            WorkerList.self,
+            from: Data(
+                #"{"workers": [{"name": "a", "number": 1, "epoch": 1, "instance": "i", "expiresAt": "x", "partitions": 0, "consumerGroup": "g"}]}"#
+                    .utf8))
+        #expect(old.workers.first?.kind == .worker)
     }
 
     @Test("an error body is {error, message}")

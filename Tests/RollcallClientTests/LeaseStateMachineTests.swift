@@ -34,7 +34,7 @@ struct LeaseStateMachineTests {
             machine.nextRequest(at: clock.now)
                 == HeartbeatRequest(
                     instance: "i1", sequence: 1, held: [3, 5], heldEpochs: [Epoch(rawValue: 101), Epoch(rawValue: 101)], number: 2,
-                    epoch: Epoch(rawValue: 100)))
+                    epoch: Epoch(rawValue: 100), kind: .worker))
         #expect(machine.nextHeartbeat == sent.advanced(by: .seconds(1)))
     }
 

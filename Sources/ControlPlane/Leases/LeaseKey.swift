@@ -35,6 +35,8 @@ enum LeaseKey: String, CaseIterable, Sendable {
     case retired
     /// zset: `name instance` -> when its lease ended (ms), to forget `retired` entries after a while
     case retiredAt
+    /// set: the numbers leased number-only; never members of the layout
+    case numberOnly
 
     /// The key's name in Redis, after `prefix` (empty in production, unique per test).
     func redisKey(prefix: String) -> String {
@@ -43,6 +45,7 @@ enum LeaseKey: String, CaseIterable, Sendable {
         case .layoutByNumber: prefix + "rollcall:layout-by-number"
         case .grantedBy: prefix + "rollcall:granted-by"
         case .retiredAt: prefix + "rollcall:retired-at"
+        case .numberOnly: prefix + "rollcall:number-only"
         default: prefix + "rollcall:" + rawValue
         }
     }

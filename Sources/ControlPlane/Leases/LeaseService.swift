@@ -34,7 +34,8 @@ struct LeaseService: Sendable {
                 HeartbeatScript(
                     name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
                     heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
-                    claimedGeneration: request.generation, knownGeneration: generation.current, settings: settings))
+                    claimedGeneration: request.generation, knownGeneration: generation.current, kind: request.kind ?? .worker,
+                    settings: settings))
         } catch {
             metrics.heartbeat(.unavailable)
             throw APIError.unavailable("the lease store is unavailable: \(error)")
@@ -48,7 +49,7 @@ struct LeaseService: Sendable {
                 leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
                 layoutVersion: lease.layoutVersion, partitions: lease.grants.map(\.partition), partitionEpochs: lease.grants.map(\.epoch),
                 revoked: lease.revoked, consumerGroup: lease.consumerGroup, partitionCount: settings.partitionCount,
-                generation: lease.generation)
+                generation: lease.generation, kind: lease.kind)
         case .stale:
             metrics.heartbeat(.stale)
             throw APIError(
@@ -57,6 +58,11 @@ struct LeaseService: Sendable {
         case .recovering(let retryAfter):
             metrics.heartbeat(.recovering)
             throw Self.recovering(retryAfter)
+        case .kindMismatch:
+            metrics.heartbeat(.conflict)
+            throw APIError(
+                status: .conflict, code: "kind_mismatch",
+                message: "\(name)'s lease is not of kind \((request.kind ?? .worker).rawValue); a lease keeps its kind")
         case .conflict(let retryAfter):
             metrics.heartbeat(.conflict)
             throw APIError(
@@ -73,7 +79,8 @@ struct LeaseService: Sendable {
         let reply = try await storeCall {
             try await run(
                 HeartbeatScript(
-                    name: name, instance: Self.shortcutInstance, held: [], knownGeneration: generation.current, settings: settings))
+                    name: name, instance: Self.shortcutInstance, held: [], knownGeneration: generation.current, kind: .numberOnly,
+                    settings: settings))
         }
         record(reply)
         switch reply.outcome {
@@ -89,9 +96,10 @@ struct LeaseService: Sendable {
             throw Self.exhausted(settings.maxWorkers, retryAfter)
         case .recovering(let retryAfter):
             throw Self.recovering(retryAfter)
-        case .stale:
-            // The shortcut sends no sequence, so the store never finds it stale.
-            throw APIError(status: .conflict, code: "stale_request", message: "\(name) is changing hands; retry")
+        case .stale, .kindMismatch:
+            // The shortcut sends no sequence, so the store never finds it stale; a live lease of the name
+            // held by the shortcut instance is number-only. Neither happens; answer as for a changing name.
+            throw APIError(status: .conflict, code: "conflict", message: "\(name) is changing hands; retry")
         }
     }
 
@@ -136,6 +144,7 @@ struct LeaseService: Sendable {
         observe(reply.generation)
         metrics.leasesExpired.increment(by: reply.expired)
         metrics.liveWorkers.record(reply.live)
+        metrics.numberOnlyLeases.record(reply.numberOnly)
         return reply.expired
     }
 

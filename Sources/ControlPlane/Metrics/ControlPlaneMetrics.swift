@@ -9,6 +9,8 @@ import Prometheus
 struct ControlPlaneMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let liveWorkers: CoreMetrics.Gauge
+    /// Of the live leases, the number-only ones.
+    let numberOnlyLeases: CoreMetrics.Gauge
     let leasesGranted: CoreMetrics.Counter
     let leasesExpired: CoreMetrics.Counter
     let leasesReleased: CoreMetrics.Counter
@@ -31,6 +33,7 @@ struct ControlPlaneMetrics: Sendable {
         self.registry = registry
         let factory = PrometheusMetricsFactory(registry: registry)
         liveWorkers = CoreMetrics.Gauge(label: "rollcall_live_workers", dimensions: [], factory: factory)
+        numberOnlyLeases = CoreMetrics.Gauge(label: "rollcall_number_only_leases", dimensions: [], factory: factory)
         leasesGranted = CoreMetrics.Counter(label: "rollcall_leases_granted_total", dimensions: [], factory: factory)
         leasesExpired = CoreMetrics.Counter(label: "rollcall_leases_expired_total", dimensions: [], factory: factory)
         leasesReleased = CoreMetrics.Counter(label: "rollcall_leases_released_total", dimensions: [], factory: factory)

@@ -6,11 +6,11 @@ import RedisAdapter
 ///
 /// ARGV: name, instance, held partitions (CSV of `p` or `p:grantEpoch`), lease TTL ms, quarantine ms,
 /// max workers, consumer-group stem, sequence, claimed number, claimed epoch, claimed generation,
-/// the replica's last seen generation (each of the last five empty when unknown).
+/// the replica's last seen generation (each of those five empty when unknown), lease kind.
 /// Reply: `{"kind": "leased", "expired", "number", "epoch", "grants": "p:epoch,…", "revoked": "p,…",
-/// "layoutVersion", "newLease", "adopted", "consumerGroup", "generation"}`, or
+/// "layoutVersion", "newLease", "adopted", "consumerGroup", "generation", "leaseKind"}`, or
 /// `{"kind": "conflict" | "exhausted" | "recovering", "expired", "retryAfterMs"}`, or
-/// `{"kind": "stale", "expired"}`. `expired` counts the leases this run found past their expiry and
+/// `{"kind": "stale" | "kindMismatch", "expired"}`. `expired` counts the leases this run found past their expiry and
 /// released. Not idempotent: a second run may lease a number anew (a second run with the same
 /// sequence answers `stale`).
 struct HeartbeatScript: LeaseScript {
@@ -27,12 +27,14 @@ struct HeartbeatScript: LeaseScript {
     var claimedGeneration: String?
     /// The store generation this replica last saw.
     var knownGeneration: String?
+    /// What the lease is for; fixed when it is made.
+    var kind: LeaseKind
     var settings: LeaseSettings
 
     init(
         name: WorkerName, instance: String, sequence: Int64? = nil, held: [Int], heldEpochs: [Epoch]? = nil,
         claim: (number: WorkerNumber, epoch: Epoch)? = nil, claimedGeneration: String? = nil, knownGeneration: String? = nil,
-        settings: LeaseSettings
+        kind: LeaseKind = .worker, settings: LeaseSettings
     ) {
         self.name = name
         self.instance = instance
@@ -42,6 +44,7 @@ struct HeartbeatScript: LeaseScript {
         self.claim = claim
         self.claimedGeneration = claimedGeneration
         self.knownGeneration = knownGeneration
+        self.kind = kind
         self.settings = settings
     }
 
@@ -57,7 +60,7 @@ struct HeartbeatScript: LeaseScript {
             String(settings.numberQuarantine.wholeMilliseconds), String(settings.maxWorkers),
             ConsumerGroup.stem(prefix: settings.consumerGroupPrefix), sequence.map(String.init) ?? "",
             claim.map { String($0.number.rawValue) } ?? "", claim.map { String($0.epoch.rawValue) } ?? "", claimedGeneration ?? "",
-            knownGeneration ?? "",
+            knownGeneration ?? "", kind.rawValue,
         ]
     }
 
@@ -79,6 +82,8 @@ struct HeartbeatScript: LeaseScript {
             case recovering(retryAfterMillis: Int64)
             /// The request is not newer than one already applied for this instance: nothing changed.
             case stale
+            /// The lease is of the other kind (worker or number-only): nothing changed.
+            case kindMismatch
         }
 
         /// The lease after this heartbeat and the partitions it may process (`grants`) or must stop (`revoked`).
@@ -94,10 +99,12 @@ struct HeartbeatScript: LeaseScript {
             var consumerGroup: String
             /// The store generation, for the worker to report back.
             var generation: String
+            var kind: LeaseKind
         }
 
         private enum Key: String, CodingKey {
             case kind, expired, retryAfterMs, number, epoch, grants, revoked, layoutVersion, newLease, adopted, consumerGroup, generation
+            case leaseKind
         }
 
         init(outcome: Outcome, expired: Int) {
@@ -122,7 +129,8 @@ struct HeartbeatScript: LeaseScript {
                         revoked: try ReplyList.partitions(try container.decode(String.self, forKey: .revoked)),
                         layoutVersion: try container.decode(Int64.self, forKey: .layoutVersion),
                         consumerGroup: try container.decode(String.self, forKey: .consumerGroup),
-                        generation: try container.decode(String.self, forKey: .generation)))
+                        generation: try container.decode(String.self, forKey: .generation),
+                        kind: try container.decode(LeaseKind.self, forKey: .leaseKind)))
             case "conflict":
                 outcome = .conflict(retryAfterMillis: try Self.millis(container))
             case "exhausted":
@@ -131,6 +139,8 @@ struct HeartbeatScript: LeaseScript {
                 outcome = .recovering(retryAfterMillis: try Self.millis(container))
             case "stale":
                 outcome = .stale
+            case "kindMismatch":
+                outcome = .kindMismatch
             case let kind:
                 throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown kind \(kind)")
             }
@@ -157,6 +167,7 @@ struct HeartbeatScript: LeaseScript {
         table.sort(heldList)
         local ttl, quarantineMs, maxWorkers, groupStem = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local sequence, claimNumber, claimEpoch = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+        local kind = ARGV[13]
         local generation, recoveryUntil = checkStore(ARGV[11] ~= '' or ARGV[12] ~= '', ttl)
         local expired = expire(quarantineMs)
 
@@ -165,7 +176,7 @@ struct HeartbeatScript: LeaseScript {
         end
 
         local number, epoch
-        local isNew, adopted, lastSequence = false, false, sequence or 0
+        local isNew, adopted, joined, lastSequence = false, false, false, sequence or 0
         local record = redis.call('HGET', K.workers, name)
         if record then
             local w = cjson.decode(record)
@@ -176,6 +187,7 @@ struct HeartbeatScript: LeaseScript {
             end
             -- A late, duplicated or reordered request changes nothing.
             if sequence and w.sequence and sequence <= w.sequence then return cjson.encode({kind = 'stale', expired = expired}) end
+            if (w.kind or 'worker') ~= kind then return cjson.encode({kind = 'kindMismatch', expired = expired}) end
             number, epoch = w.number, w.epoch
             lastSequence = math.max(lastSequence, w.sequence or 0)
         else
@@ -201,7 +213,7 @@ struct HeartbeatScript: LeaseScript {
                     redis.call('ZREM', K.quarantine, number)
                     redis.call('HSET', K.numbers, number, name)
                     redis.call('HDEL', K.grantedBy, number)
-                    redis.call('INCR', K.membership)
+                    joined = true
                 end
             end
             if not number then
@@ -224,8 +236,12 @@ struct HeartbeatScript: LeaseScript {
                 isNew = true
                 redis.call('HSET', K.numbers, number, name)
                 redis.call('HDEL', K.grantedBy, number)
-                redis.call('INCR', K.membership)
+                joined = true
             end
+        end
+        -- A number-only lease never joins the layout, so it changes no membership.
+        if joined then
+            if kind == 'numberOnly' then redis.call('SADD', K.numberOnly, number) else redis.call('INCR', K.membership) end
         end
         local inRecovery = nowMs < recoveryUntil
 
@@ -235,9 +251,10 @@ struct HeartbeatScript: LeaseScript {
         -- A number the published layout does not mention (the layout was lost with Redis's data, or is not
         -- yet republished) keeps its grants: revoking them would stop work for no one's benefit.
         local shareText = redis.call('HGET', K.layoutByNumber, number)
+        if kind == 'numberOnly' then shareText = '' end
         local share, shareList = csvSet(shareText)
         local previous, grantEpochs = grantList(redis.call('HGET', K.grantedBy, number))
-        if inRecovery then
+        if inRecovery and kind == 'worker' then
             -- The store may have lost grants: the worker's own, reported with their epochs, are taken back
             -- when nobody else holds them.
             local known = {}
@@ -267,7 +284,7 @@ struct HeartbeatScript: LeaseScript {
         end
         -- No new grant while lost state is waited out: another worker may still believe it holds it.
         local grantEpoch
-        if not inRecovery then
+        if not inRecovery and kind == 'worker' then
             for _, p in ipairs(shareList) do
                 if not seen[p] then
                     local owner = redis.call('HGET', K.grants, p)
@@ -291,10 +308,10 @@ struct HeartbeatScript: LeaseScript {
         local group = groupStem .. string.format('%d', number)
         redis.call('ZADD', K.expiry, string.format('%d', expiresAt), name)
         redis.call('HSET', K.workers, name, string.format(
-            '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s","layoutVersion":%d,"sequence":%.0f}',
-            number, epoch, instance, iso8601(expiresAt), #granted, group, version, lastSequence))
+            '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s","layoutVersion":%d,"sequence":%.0f,"kind":"%s"}',
+            number, epoch, instance, iso8601(expiresAt), #granted, group, version, lastSequence, kind))
         return cjson.encode({kind = 'leased', expired = expired, number = number, epoch = string.format('%.0f', epoch),
             grants = grantCSV(granted, grantEpochs), revoked = csv(revoked), layoutVersion = version, newLease = isNew,
-            adopted = adopted, consumerGroup = group, generation = generation})
+            adopted = adopted, consumerGroup = group, generation = generation, leaseKind = kind})
         """#, idempotent: false)
 }

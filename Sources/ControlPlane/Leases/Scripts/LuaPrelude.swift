@@ -113,6 +113,7 @@ enum LuaPrelude {
         -- when a script noticed it), so a control plane that was down for long does not quarantine anew.
         local function release(name, quarantineMs, sinceMs)
             local record = redis.call('HGET', K.workers, name)
+            local member = true
             if record then
                 local w = cjson.decode(record)
                 local number = w.number
@@ -121,6 +122,8 @@ enum LuaPrelude {
                 redis.call('ZADD', K.retiredAt, string.format('%d', nowMs), name .. ' ' .. w.instance)
                 if redis.call('HGET', K.numbers, number) == name then
                     redis.call('HDEL', K.numbers, number)
+                    -- A number-only lease was never a member of the layout: its end changes no membership.
+                    member = redis.call('SREM', K.numberOnly, number) == 0
                     redis.call('ZADD', K.quarantine, string.format('%d', sinceMs + quarantineMs), number)
                     local granted = grantList(redis.call('HGET', K.grantedBy, number))
                     for _, p in ipairs(granted) do
@@ -131,7 +134,7 @@ enum LuaPrelude {
             end
             redis.call('HDEL', K.workers, name)
             redis.call('ZREM', K.expiry, name)
-            redis.call('INCR', K.membership)
+            if member then redis.call('INCR', K.membership) end
         end
 
         -- Releases every lease whose expiry has passed; returns how many.

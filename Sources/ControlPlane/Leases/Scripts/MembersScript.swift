@@ -1,7 +1,8 @@
 import Coordination
 import RedisAdapter
 
-/// `members`: the membership version and the numbers leased at that version, in one consistent read.
+/// `members`: the membership version and the partition workers' numbers at that version, in one
+/// consistent read (number-only leases are never members).
 ///
 /// ARGV: none. Reply: `{"membership": n, "numbers": "0,1,5"}`. Read-only, so idempotent.
 struct MembersScript: LeaseScript {
@@ -35,7 +36,10 @@ struct MembersScript: LeaseScript {
     static let name = "members"
     static let script = make(
         #"""
-        return cjson.encode({membership = tonumber(redis.call('GET', K.membership) or '0'),
-            numbers = table.concat(redis.call('HKEYS', K.numbers), ',')})
+        local members = {}
+        for _, number in ipairs(redis.call('HKEYS', K.numbers)) do
+            if redis.call('SISMEMBER', K.numberOnly, number) == 0 then members[#members + 1] = number end
+        end
+        return cjson.encode({membership = tonumber(redis.call('GET', K.membership) or '0'), numbers = table.concat(members, ',')})
         """#, idempotent: true)
 }

@@ -4,8 +4,8 @@ import RedisAdapter
 /// that lost its state (so recovery begins even before a worker asks).
 ///
 /// ARGV: quarantine ms, lease TTL ms, the replica's last seen generation (empty if none).
-/// Reply: `{"expired": n, "live": n, "generation": "…"}`, the leases it released, the live ones left,
-/// and the store generation. Idempotent: a second run finds nothing more to release.
+/// Reply: `{"expired": n, "live": n, "numberOnly": n, "generation": "…"}`, the leases it released, the
+/// live ones left (of them number-only), and the store generation. Idempotent: a second run finds nothing more to release.
 struct ReapScript: LeaseScript {
     var settings: LeaseSettings
     var knownGeneration: String?
@@ -17,6 +17,7 @@ struct ReapScript: LeaseScript {
     struct Reply: Decodable, Sendable, Equatable {
         var expired: Int
         var live: Int
+        var numberOnly: Int
         var generation: String
     }
 
@@ -25,6 +26,7 @@ struct ReapScript: LeaseScript {
         #"""
         local generation = checkStore(ARGV[3] ~= '', tonumber(ARGV[2]))
         local expired = expire(tonumber(ARGV[1]))
-        return cjson.encode({expired = expired, live = redis.call('HLEN', K.workers), generation = generation})
+        return cjson.encode({expired = expired, live = redis.call('HLEN', K.workers), numberOnly = redis.call('SCARD', K.numberOnly),
+            generation = generation})
         """#, idempotent: true)
 }
