@@ -34,9 +34,9 @@ public enum StrictJSON {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
 
-        private func fail(_ message: String) -> Failure { Failure(message: message, at: index) }
+        func fail(_ message: String) -> Failure { Failure(message: message, at: index) }
 
-        private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+        var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
         mutating func value(depth: Int) throws(Failure) {
             guard let byte = current else { throw fail("a value is missing") }
@@ -53,59 +53,52 @@ public enum StrictJSON {
         }
 
         private mutating func object(depth: Int) throws(Failure) {
-            guard depth <= StrictJSON.maxDepth else { throw fail("nested deeper than \(StrictJSON.maxDepth)") }
-            index += 1
-            skipWhitespace()
-            if current == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                guard current == UInt8(ascii: "\"") else { throw fail("an object key must be a string (no trailing comma)") }
-                try string()
-                skipWhitespace()
-                guard current == UInt8(ascii: ":") else { throw fail("':' expected") }
-                index += 1
-                skipWhitespace()
-                try value(depth: depth)
-                skipWhitespace()
-                switch current {
-                case UInt8(ascii: ","):
-                    index += 1
-                    skipWhitespace()
-                case UInt8(ascii: "}"):
-                    index += 1
-                    return
-                default: throw fail("',' or '}' expected")
-                }
+            try container(closing: "}", depth: depth) { (parser: inout Parser) throws(Failure) in
+                guard parser.current == UInt8(ascii: "\"") else { throw parser.fail("an object key must be a string (no trailing comma)") }
+                try parser.string()
+                parser.skipWhitespace()
+                guard parser.current == UInt8(ascii: ":") else { throw parser.fail("':' expected") }
+                parser.index += 1
+                parser.skipWhitespace()
+                try parser.value(depth: depth)
             }
         }
 
         private mutating func array(depth: Int) throws(Failure) {
+            try container(closing: "]", depth: depth) { (parser: inout Parser) throws(Failure) in
+                guard parser.current != UInt8(ascii: "]") else { throw parser.fail("a value is missing (no trailing comma)") }
+                try parser.value(depth: depth)
+            }
+        }
+
+        /// An object or an array: the opening byte, then `element`s separated by commas, then `closing`.
+        private mutating func container(
+            closing: Unicode.Scalar, depth: Int, _ element: (inout Parser) throws(Failure) -> Void
+        ) throws(Failure) {
             guard depth <= StrictJSON.maxDepth else { throw fail("nested deeper than \(StrictJSON.maxDepth)") }
+            let close = UInt8(ascii: closing)
             index += 1
             skipWhitespace()
-            if current == UInt8(ascii: "]") {
+            if current == close {
                 index += 1
                 return
             }
             while true {
-                guard current != UInt8(ascii: "]") else { throw fail("a value is missing (no trailing comma)") }
-                try value(depth: depth)
+                try element(&self)
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","):
                     index += 1
                     skipWhitespace()
-                case UInt8(ascii: "]"):
+                case close:
                     index += 1
                     return
-                default: throw fail("',' or ']' expected")
+                default: throw fail("',' or '\(closing)' expected")
                 }
             }
         }
 
-        private mutating func string() throws(Failure) {
+        mutating func string() throws(Failure) {
             index += 1
             while let byte = current {
                 index += 1
