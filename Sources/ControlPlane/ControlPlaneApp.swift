@@ -34,7 +34,9 @@ struct ControlPlaneApp: Sendable {
         Routes(leases: leases).register(on: router)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
+            server: configuration.http.server,
+            configuration: configuration.http.configuration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
             services: [
                 Reaper(leases: leases, interval: configuration.reapInterval, logger: logger),
                 Rebalancer(

@@ -25,6 +25,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Allowed overload above the mean share (EPSILON, default 0.1).") var epsilon: Double?
     @Option(help: "Kafka consumer group prefix (CONSUMER_GROUP_PREFIX, default inbox).") var consumerGroupPrefix: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
+    @OptionGroup var http: HTTPLimitOptions
 
     func run() async throws {
         let configuration = try resolve(ProcessInfo.processInfo.environment)
@@ -59,6 +60,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
         }
         configuration.logLevel = try settings.logLevel(logLevel)
+        configuration.http = try http.resolve(settings)
         return configuration
     }
 }

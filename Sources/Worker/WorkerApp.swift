@@ -33,7 +33,9 @@ struct WorkerApp: Sendable {
         WorkerRoutes(worker: worker).register(on: router)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
+            server: configuration.http.server,
+            configuration: configuration.http.configuration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
             services: [client, worker], logger: logger)
         do {
             try await app.runService()

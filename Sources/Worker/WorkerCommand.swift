@@ -24,6 +24,7 @@ extension WorkerCommand {
         @Option(help: "How often the work loop runs, e.g. 1s (WORK_INTERVAL).") var workInterval: String?
         @Option(help: "Share of the lease TTL not trusted, 0..<1 (LEASE_DRIFT_ALLOWANCE, default 0.1).") var leaseDriftAllowance: Double?
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var http: HTTPLimitOptions
 
         func run() async throws {
             let configuration = try resolve(ProcessInfo.processInfo.environment)
@@ -47,6 +48,7 @@ extension WorkerCommand {
             configuration.driftAllowance = try settings.number(
                 leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)
             try database.resolve(environment, into: &configuration)
+            configuration.http = try http.resolve(settings)
             return configuration
         }
     }

@@ -1,5 +1,6 @@
 import Coordination
 import Logging
+import ServerSupport
 
 /// Everything `worker` is told by flags and environment variables (README, "Configuration (worker)").
 struct WorkerConfiguration: Sendable {
@@ -16,4 +17,6 @@ struct WorkerConfiguration: Sendable {
     /// The share of the lease TTL the worker does not trust (clock-rate differences).
     var driftAllowance = 0.1
     var logLevel: Logger.Level = .info
+    /// Timeouts and the connection limit of the HTTP server.
+    var http = HTTPLimits()
 }

@@ -20,6 +20,81 @@ public enum RawHTTP {
         }
     }
 
+    /// Sends `request` one byte every `interval`, then reads until the server closes or `timeout`
+    /// passes. Returns what was read and whether (and after how long) the server closed the connection.
+    public static func trickle(
+        port: Int, _ request: String, every interval: Duration, timeout: Duration = .seconds(5)
+    ) async throws -> (text: String, closedAfter: Duration?) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        let start = ContinuousClock.now
+                        let fd = try connected(port: port, timeout: timeout)
+                        defer { close(fd) }
+                        for byte in Array(request.utf8) {
+                            guard send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) == 1 else { return ("", ContinuousClock.now - start) }
+                            Thread.sleep(
+                                forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+                        }
+                        let (text, closed) = readAll(fd)
+                        return (text, closed ? ContinuousClock.now - start : nil)
+                    })
+            }
+        }
+    }
+
+    /// Sends `request` and reads until the server closes the connection or `timeout` passes.
+    public static func readUntilClose(port: Int, _ request: String, timeout: Duration) async throws -> (text: String, closed: Bool) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        let fd = try connected(port: port, timeout: timeout)
+                        defer { close(fd) }
+                        let bytes = Array(request.utf8)
+                        guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+                            throw RawHTTPError(message: "send failed")
+                        }
+                        return readAll(fd)
+                    })
+            }
+        }
+    }
+
+    private static func connected(port: Int, timeout: Duration) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTPError(message: "socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw RawHTTPError(message: "connect to \(port) failed")
+        }
+        var wait = timeval(
+            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Reads until EOF (true) or the receive timeout (false).
+    private static func readAll(_ fd: Int32) -> (String, Bool) {
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count < 0, errno == EINTR { continue }
+            if count < 0 { return (String(decoding: answer, as: UTF8.self), false) }
+            if count == 0 { return (String(decoding: answer, as: UTF8.self), true) }
+            answer += buffer[0..<count]
+        }
+    }
+
     private static func blockingExchange(port: Int, _ request: String, halfClose: Bool, timeout: Duration) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError(message: "socket failed") }

@@ -1,4 +1,5 @@
 import Logging
+import ServerSupport
 
 /// Everything the control plane is configured with; `ControlPlaneCommand` fills it from flags and environment.
 struct ControlPlaneConfiguration: Sendable {
@@ -16,4 +17,6 @@ struct ControlPlaneConfiguration: Sendable {
     var rebalanceInterval: Duration = .milliseconds(100)
     var leaderLease: Duration = .seconds(3)
     var logLevel: Logger.Level = .info
+    /// Timeouts and the connection limit of the HTTP server.
+    var http = HTTPLimits()
 }

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The flags of `HTTPLimits`, shared by both servers; each falls back to its environment variable.
+public struct HTTPLimitOptions: ParsableArguments {
+    @Option(help: "Time for a request head to arrive after connecting or after the last answer, e.g. 10s (HTTP_HEADER_TIMEOUT).")
+    var httpHeaderTimeout: String?
+    @Option(help: "Time without a byte while a request is read, e.g. 30s (HTTP_IDLE_TIMEOUT).") var httpIdleTimeout: String?
+    @Option(help: "Open connections at most (HTTP_MAX_CONNECTIONS, default 4096).") var httpMaxConnections: Int?
+
+    public init() {}
+
+    public func resolve(_ settings: Settings) throws -> HTTPLimits {
+        var limits = HTTPLimits()
+        limits.headerTimeout = try settings.duration(httpHeaderTimeout, "HTTP_HEADER_TIMEOUT", limits.headerTimeout)
+        limits.idleTimeout = try settings.duration(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", limits.idleTimeout)
+        limits.maxConnections = try settings.number(httpMaxConnections, "HTTP_MAX_CONNECTIONS", limits.maxConnections, in: 1...1_000_000)
+        return limits
+    }
+}

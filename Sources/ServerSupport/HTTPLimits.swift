@@ -1,0 +1,121 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// What one connection may cost a server: a slow or silent client is closed, and the number of open
+/// connections is bounded, so a few hundred idle or slow-header connections cannot exhaust a replica.
+public struct HTTPLimits: Sendable, Equatable {
+    /// From accepting a connection, or from the end of the previous response, until a complete request
+    /// head: past it the connection is closed (slow headers; idle keep-alive connections).
+    public var headerTimeout: Duration = .seconds(10)
+    /// No byte read for this long while a request is read (a stalled body) closes the connection.
+    public var idleTimeout: Duration = .seconds(30)
+    /// Connections beyond this wait in the kernel's accept queue until one closes.
+    public var maxConnections = 4096
+
+    public init() {}
+
+    /// The server's HTTP/1 channel with these limits; HTTP/1.0 requests without keep-alive are closed
+    /// after their answer.
+    public var server: HTTPServerBuilder {
+        let limits = self
+        return HTTPServerBuilder { responder in LimitedHTTP1Channel(limits: limits, responder: responder) }
+    }
+
+    /// The application configuration for `address`, with the connection limit.
+    public func configuration(address: BindAddress, serverName: String) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: address, serverName: serverName, availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
+    }
+}
+
+/// Hummingbird's HTTP/1 channel plus the limits: a header deadline after the HTTP parser, and an
+/// HTTP/1.0 `Connection: close` before the conversion to HTTP types (which drops the version).
+struct LimitedHTTP1Channel: ServerChildChannel {
+    let inner: HTTP1Channel
+    let limits: HTTPLimits
+
+    init(limits: HTTPLimits, responder: @escaping HTTPChannelHandler.Responder) {
+        self.limits = limits
+        let headerTimeout = TimeAmount.nanoseconds(limits.headerTimeout.nanoseconds)
+        inner = HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [HeaderDeadlineHandler(timeout: headerTimeout)],
+                idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds)))
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let codec = try channel.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)
+            try channel.pipeline.syncOperations.addHandler(HTTP10CloseHandler(), position: .before(codec))
+            return value
+        }
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
+}
+
+/// Closes a connection whose next request head does not arrive within `timeout` of the connection
+/// opening or of the previous response's end.
+final class HeaderDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) { arm(context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { disarm() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { arm(context) }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        disarm()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) { bound.value.close(promise: nil) }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+/// Marks an HTTP/1.0 request without keep-alive `Connection: close`, so the server closes the
+/// connection after answering it, as HTTP/1.0 expects.
+final class HTTP10CloseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), head.version == .http1_0, !head.isKeepAlive else {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.replaceOrAdd(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+}
