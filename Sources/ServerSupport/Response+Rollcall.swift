@@ -10,6 +10,12 @@ extension Response {
     }
 
     /// A Prometheus text exposition.
+    /// docs/openapi.yaml, as `GET /v1/openapi.yaml` serves it on both servers.
+    public static func openAPIDocument() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+
     public static func prometheus(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

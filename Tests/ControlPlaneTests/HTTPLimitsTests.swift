@@ -70,3 +70,19 @@ struct HTTPLimitsTests {
         #expect(throws: (any Error).self) { try HTTPLimitOptions.parse([]).resolve(Settings(environment: ["HTTP_HEADER_TIMEOUT": "soon"])) }
     }
 }
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct OpenAPIRouteTests {
+    @Test("GET /v1/openapi.yaml serves docs/openapi.yaml; GET /openapi.yaml is still the podnum shortcut for that name")
+    func servesTheDocument() async throws {
+        try await ControlPlaneHarness(.test()).test { client async throws in
+            let document = try await client.get("/v1/openapi.yaml")
+            #expect(document.status == .ok)
+            #expect(document.headers[.contentType] == "application/yaml")
+            #expect(String(buffer: document.body) == OpenAPIDocument.yaml)
+            #expect(OpenAPIDocument.yaml.hasPrefix("openapi: 3.1.0"))
+            let shortcut = try await client.get("/openapi.yaml")
+            #expect(shortcut.status == .ok && String(buffer: shortcut.body) == "0\n")
+        }
+    }
+}

@@ -16,6 +16,7 @@ struct Routes: Sendable {
             return Response.json(["status": "ready"])
         }
         router.get("/metrics") { _, _ in Response.prometheus(leases.metrics.exposition()) }
+        router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
         router.post("/v1/workers/:name/heartbeat") { request, context in
             Response.json(
                 try await leases.heartbeat(rawName: context.parameters.get("name")) {

@@ -23,6 +23,7 @@ struct WorkerRoutes: Sendable {
             return Response.json(["ids": try issue(count)])
         }
         router.get("/v1/status") { _, _ in Response.json(status()) }
+        router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
     }
 
     private static let unsafe = APIError(
