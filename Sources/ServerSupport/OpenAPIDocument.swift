@@ -229,7 +229,7 @@ public enum OpenAPIDocument {
                   description: the OpenAPI document
                   content:
                     application/yaml:
-                      schema: { type: string }
+                      schema: { type: object, required: [openapi, paths] }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
         components:

@@ -200,10 +200,9 @@ struct HeartbeatScript: LeaseScript {
             if sequence and retiredSequence and sequence <= retiredSequence then
                 return cjson.encode({kind = 'stale', expired = expired})
             end
+            -- While lost state is waited out, a worker that still believes its lease (number and epoch) may
+            -- re-adopt it if nobody holds it. A claim alone never starts recovery: any client could send one.
             if claimNumber and claimEpoch then
-                -- The worker believes it holds a lease the store does not know, and the store did not end it:
-                -- the store lost it. Wait out every belief, and let the claimant re-adopt what is still free.
-                if not retired and nowMs >= recoveryUntil then recoveryUntil = beginRecovery(ttl) end
                 if nowMs < recoveryUntil then
                     local free = claimNumber < maxWorkers and redis.call('HEXISTS', K.numbers, claimNumber) == 0
                         and (not redis.call('ZSCORE', K.quarantine, claimNumber) or retiredNumber == claimNumber)

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@testable import Coordination
+
+/// The JSON the Swift wire types encode, one file per schema of docs/openapi.yaml when
+/// `ROLLCALL_WIRE_SAMPLES` names a folder: scripts/check-wire-samples validates each against the
+/// document, so the types and the document cannot drift apart.
+struct WireSampleTests {
+    static let samples: [(schema: String, name: String, json: Data)] = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func encode(_ value: some Encodable) -> Data { try! encoder.encode(value) }
+        let epoch = Epoch(rawValue: 1_796_187_634_891_048)
+        return [
+            ("HeartbeatRequest", "minimal", encode(HeartbeatRequest(instance: "5f0c1e2d"))),
+            (
+                "HeartbeatRequest", "full",
+                encode(
+                    HeartbeatRequest(
+                        instance: "5f0c1e2d", sequence: 812, held: [3, 17], heldEpochs: [epoch, epoch], number: 2, epoch: epoch,
+                        generation: "c80e1e0b93b1:1796187634891048", kind: .worker))
+            ),
+            ("HeartbeatRequest", "numberOnly", encode(HeartbeatRequest(instance: "a", sequence: 1, kind: .numberOnly))),
+            (
+                "HeartbeatResponse", "granted",
+                encode(
+                    HeartbeatResponse(
+                        name: "pod-a", instance: "5f0c", number: 2, epoch: epoch, leaseTTLMillis: 10_000, heartbeatIntervalMillis: 1000,
+                        layoutVersion: 41, partitions: [3, 17], partitionEpochs: [epoch, epoch], revoked: [600], consumerGroup: "inbox-2",
+                        partitionCount: 1024, generation: "c80e:1", kind: .worker))
+            ),
+            (
+                "WorkerList", "two",
+                encode(
+                    WorkerList(workers: [
+                        WorkerSummary(
+                            name: "pod-a", number: 0, epoch: epoch, instance: "i", expiresAt: "2026-12-02T05:00:00.000Z", partitions: 512,
+                            consumerGroup: "inbox-0"),
+                        WorkerSummary(
+                            name: "ids", number: 1, epoch: epoch, instance: "get-shortcut", expiresAt: "2026-12-02T05:00:00.000Z",
+                            partitions: 0, consumerGroup: "inbox-1", kind: .numberOnly),
+                    ]))
+            ),
+            ("LayoutSnapshot", "partial", encode(LayoutSnapshot(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))),
+            ("ErrorBody", "conflict", encode(ErrorBody(error: "conflict", message: "pod-a is held by another live instance"))),
+        ]
+    }()
+
+    @Test("every wire type encodes a JSON object; with ROLLCALL_WIRE_SAMPLES set, the samples are written for the schema check")
+    func writeSamples() throws {
+        for sample in Self.samples {
+            #expect(try JSONSerialization.jsonObject(with: sample.json) is [String: Any], "\(sample.schema) \(sample.name)")
+        }
+        guard let folder = ProcessInfo.processInfo.environment["ROLLCALL_WIRE_SAMPLES"] else { return }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for sample in Self.samples {
+            try sample.json.write(to: URL(fileURLWithPath: "\(folder)/\(sample.schema).\(sample.name).json"))
+        }
+    }
+}
