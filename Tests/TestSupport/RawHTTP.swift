@@ -62,6 +62,9 @@ public enum RawHTTP {
         }
     }
 
+    /// Opens a connection and sends nothing: it holds one of the server's connection slots until `close`.
+    public static func openIdle(port: Int) throws -> Int32 { try connected(port: port, timeout: .seconds(1)) }
+
     private static func connected(port: Int, timeout: Duration) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError(message: "socket failed") }
