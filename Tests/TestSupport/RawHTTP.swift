@@ -85,8 +85,9 @@ public enum RawHTTP {
         return fd
     }
 
-    /// Reads until EOF (true) or the receive timeout (false).
-    private static func readAll(_ fd: Int32) -> (String, Bool) {
+    /// Reads until EOF (true) or the receive timeout (false); with `untilAnswered`, also stops once one
+    /// whole answer (its body sized by Content-Length) has arrived.
+    private static func readAll(_ fd: Int32, untilAnswered: Bool = false) -> (String, Bool) {
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -95,44 +96,25 @@ public enum RawHTTP {
             if count < 0 { return (String(decoding: answer, as: UTF8.self), false) }
             if count == 0 { return (String(decoding: answer, as: UTF8.self), true) }
             answer += buffer[0..<count]
+            if untilAnswered, isComplete(answer) { return (String(decoding: answer, as: UTF8.self), false) }
         }
     }
 
+    private static func isComplete(_ answer: [UInt8]) -> Bool {
+        guard let text = String(bytes: answer, encoding: .utf8), let end = text.range(of: "\r\n\r\n"),
+            let length = text[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") })
+                .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
+        else { return false }
+        return text.utf8.count - text[..<end.upperBound].utf8.count >= length
+    }
+
     private static func blockingExchange(port: Int, _ request: String, halfClose: Bool, timeout: Duration) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawHTTPError(message: "socket failed") }
+        let fd = try connected(port: port, timeout: timeout)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw RawHTTPError(message: "connect to \(port) failed") }
-        var wait = timeval(
-            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(request.utf8)
         guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw RawHTTPError(message: "send failed") }
         if halfClose { shutdown(fd, Int32(SHUT_WR)) }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            answer += buffer[0..<count]
-            // One answer is enough: stop once its body (sized by Content-Length) is complete.
-            if let text = String(bytes: answer, encoding: .utf8), let end = text.range(of: "\r\n\r\n"),
-                let length = text[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") })
-                    .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }),
-                text.utf8.count - text[..<end.upperBound].utf8.count >= length
-            {
-                break
-            }
-        }
-        return String(decoding: answer, as: UTF8.self)
+        return readAll(fd, untilAnswered: true).0
     }
 
     public struct RawHTTPError: Error, CustomStringConvertible {
