@@ -1,2 +1,2 @@
 /// The version of this Rollcall build, printed by `--version` and served in logs.
-public let rollcallVersion = "0.2.0"
+public let rollcallVersion = "0.3.0"
