@@ -176,7 +176,7 @@ struct BadInputTests {
             (String(repeating: "a", count: 254), #"{"instance": "i1"}"#, 400, "invalid_name"),
         ])
     func refused(name: String, body: String, status: Int, code: String) async throws {
-        var configuration = try ControlPlaneConfiguration.test()
+        var configuration = try ControlPlaneConfiguration.test(leaseTTL: .seconds(120))
         configuration.lease.maxWorkers = 512
         let harness = try ControlPlaneHarness(configuration)
         try await harness.test { client async throws in
@@ -194,7 +194,7 @@ struct BadInputTests {
 
     @Test("a body over the 64 KiB limit gets 413 and changes nothing")
     func oversizedBody() async throws {
-        let harness = try ControlPlaneHarness(.test())
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(120)))
         try await harness.test { client async throws in
             _ = try await client.beat("pod-z")
             try await harness.settled()

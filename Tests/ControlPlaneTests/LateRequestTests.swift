@@ -59,7 +59,7 @@ struct LateRequestTests {
 
     @Test("a duplicated heartbeat (a retry after a lost reply) is refused and changes nothing in Redis")
     func duplicateChangesNothing() async throws {
-        let harness = try ControlPlaneHarness(.test())
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(120)))
         try await harness.test { client async throws in
             _ = try await client.beat("pod-a", instance: "ia", sequence: 1, held: [])
             let body = #"{"instance": "ia", "sequence": 2, "held": []}"#

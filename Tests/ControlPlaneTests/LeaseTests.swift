@@ -32,7 +32,7 @@ struct LeaseTests {
 
     @Test("a second instance of a live name gets 409 with Retry-After and changes nothing")
     func secondInstanceRefused() async throws {
-        let harness = try ControlPlaneHarness(.test())
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(120)))
         try await harness.test { client async throws in
             _ = try await client.beat("pod-a", instance: "first")
             try await harness.settled()
