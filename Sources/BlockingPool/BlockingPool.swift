@@ -6,8 +6,7 @@ import Synchronization
 /// Each connection sits in a slot behind its own `Mutex`; the blocking calls run on the pool's own
 /// `NIOThreadPool`, one thread per slot, never on the Swift concurrency pool, so a slow server
 /// cannot starve other tasks and one adapter's pool cannot starve another's. A slot's connection
-/// is made on first use, and dropped (to be made anew) when it reports itself broken, after a use and
-/// again before the next one.
+/// is made on first use, and dropped (to be made anew) when it reports itself broken before a use.
 public final class BlockingPool<Connection, Failure: Error>: Sendable {
     private final class Slot: Sendable {
         let connection = Mutex<Connection?>(nil)
@@ -20,8 +19,8 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
     private let connect: @Sendable () throws(Failure) -> Connection
     private let isBroken: @Sendable (Connection) -> Bool
 
-    /// A pool of `size` slots whose connections `connect` makes; a connection for which `isBroken` holds,
-    /// checked after each use and before the next, is dropped. Calls after `shutdown()` throw `closedError`.
+    /// A pool of `size` slots whose connections `connect` makes; a connection for which `isBroken` holds
+    /// when it is next needed is dropped and replaced. Calls after `shutdown()` throw `closedError`.
     public init(
         size: Int, closedError: Failure, connect: @escaping @Sendable () throws(Failure) -> Connection,
         isBroken: @escaping @Sendable (Connection) -> Bool
@@ -45,6 +44,8 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
         let use: @Sendable (inout Connection?) -> Result<T, Failure> = { slot in
             Result { () throws(Failure) -> T in
                 let connection: Connection
+                // Checked before each use only: that also catches what the previous use broke, and a
+                // check after the use as well would cost every call a second syscall for nothing.
                 if let existing = slot, !isBroken(existing) {
                     connection = existing
                 } else {
@@ -52,7 +53,6 @@ public final class BlockingPool<Connection, Failure: Error>: Sendable {
                     connection = try connect()
                     slot = connection
                 }
-                defer { if isBroken(connection) { slot = nil } }
                 return try body(connection)
             }
         }
