@@ -235,7 +235,9 @@ struct RedisOutageTests {
             #expect(down.status == .serviceUnavailable)
             #expect(down.errorCode == "store_unavailable")
             #expect(down.headers[.retryAfter] == "1")
-            #expect(ContinuousClock.now - start < .seconds(3))
+            // Not a speed limit: a refused connection answers at once; this only tells "answered" from
+            // "hung until the worker gave up", with room for a loaded machine.
+            #expect(ContinuousClock.now - start < .seconds(15))
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
             #expect(try await client.get("/healthz").status == .ok)
 
