@@ -48,7 +48,8 @@ let package = Package(
         // Blocking C connections behind Mutexes on a dedicated thread pool.
         .target(name: "BlockingPool", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         // Thin adapters: the only code that touches the C libraries.
-        .target(name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool"]),
+        .target(
+            name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
 
         // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.

@@ -15,14 +15,19 @@ struct ControlPlaneApp: Sendable {
     init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        redis = RedisPool(
-            configuration: try RedisConfiguration(
-                url: configuration.redisURL, connectTimeout: configuration.redisCommandTimeout,
-                commandTimeout: configuration.redisCommandTimeout, poolSize: configuration.redisPoolSize))
+        let metrics = ControlPlaneMetrics()
+        redis = RedisPool(configuration: try configuration.redisConfiguration()) { old, new in
+            metrics.primaryChanged(from: old, to: new)
+            if let old {
+                logger.warning("Redis primary changed", metadata: ["from": "\(old)", "to": "\(new)"])
+            } else {
+                logger.info("Redis primary", metadata: ["address": "\(new)"])
+            }
+        }
         leases = LeaseService(
             store: LeaseStore(
                 redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
-            settings: configuration.lease, metrics: ControlPlaneMetrics())
+            settings: configuration.lease, metrics: metrics)
     }
 
     /// The HTTP application with the reaper and rebalancer attached as services.
@@ -53,6 +58,8 @@ struct ControlPlaneApp: Sendable {
             metadata: [
                 "version": "\(rollcallVersion)", "port": "\(configuration.port)", "partitions": "\(configuration.lease.partitionCount)",
                 "maxWorkers": "\(configuration.lease.maxWorkers)", "leaseTTL": "\(configuration.lease.leaseTTL)",
+                "redis": "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
+                "minReplicas": "\(configuration.redisMinReplicas)",
             ])
         do {
             try await application().runService()

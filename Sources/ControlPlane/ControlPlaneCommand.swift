@@ -17,6 +17,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL).") var redisURL: String?
     @Option(help: "Redis connect and command timeout, e.g. 1s (REDIS_TIMEOUT).") var redisTimeout: String?
     @Option(help: "Prefix for every Redis key (REDIS_KEY_PREFIX, default none).") var redisKeyPrefix: String?
+    @Option(
+        help: "Sentinels to ask for the Redis primary, host:port,host:port (REDIS_SENTINELS); REDIS_URL then gives only password and db.")
+    var redisSentinels: String?
+    @Option(help: "The primary's name at the Sentinels (REDIS_SENTINEL_MASTER, default mymaster).") var redisSentinelMaster: String?
+    @Option(help: "Replicas that must have each lease change before it is answered (REDIS_MIN_REPLICAS, default 0).")
+    var redisMinReplicas: Int?
+    @Option(help: "How long to wait for those replicas, e.g. 500ms (REDIS_REPLICATION_TIMEOUT).") var redisReplicationTimeout: String?
     @Option(help: "Lease time-to-live, e.g. 10s (LEASE_TTL).") var leaseTTL: String?
     @Option(help: "Heartbeat interval told to workers, e.g. 1s (HEARTBEAT_INTERVAL).") var heartbeatInterval: String?
     @Option(help: "How long a freed number waits before reuse, e.g. 2s (NUMBER_QUARANTINE).") var numberQuarantine: String?
@@ -43,6 +50,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.redisURL = redisURL ?? environment["REDIS_URL"] ?? configuration.redisURL
         configuration.redisCommandTimeout = try settings.duration(redisTimeout, "REDIS_TIMEOUT", configuration.redisCommandTimeout)
         configuration.keyPrefix = redisKeyPrefix ?? environment["REDIS_KEY_PREFIX"] ?? ""
+        configuration.redisSentinels = (redisSentinels ?? environment["REDIS_SENTINELS"]).flatMap { $0.isEmpty ? nil : $0 }
+        configuration.redisSentinelMaster = redisSentinelMaster ?? environment["REDIS_SENTINEL_MASTER"] ?? configuration.redisSentinelMaster
+        configuration.redisSentinelPassword = environment["REDIS_SENTINEL_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.redisMinReplicas = try settings.number(redisMinReplicas, "REDIS_MIN_REPLICAS", 0, in: 0...64)
+        configuration.redisReplicationTimeout = try settings.duration(
+            redisReplicationTimeout, "REDIS_REPLICATION_TIMEOUT", configuration.redisReplicationTimeout)
         configuration.authToken = environment["AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.lease.leaseTTL = try settings.duration(leaseTTL, "LEASE_TTL", configuration.lease.leaseTTL)
         configuration.lease.heartbeatInterval = try settings.duration(
@@ -60,7 +73,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
         }
         configuration.logLevel = try settings.logLevel(logLevel)
+        guard configuration.redisReplicationTimeout < configuration.redisCommandTimeout else {
+            throw ValidationError("REDIS_REPLICATION_TIMEOUT must be shorter than REDIS_TIMEOUT (the WAIT runs inside one command)")
+        }
         configuration.http = try http.resolve(settings)
+        _ = try configuration.redisConfiguration()  // a bad REDIS_URL or REDIS_SENTINELS fails here, with its reason
         return configuration
     }
 }

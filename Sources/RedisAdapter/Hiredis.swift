@@ -12,6 +12,13 @@ import CHiredis
 /// Not thread-safe; `RedisPool` keeps each one behind a `Mutex` and uses it from one thread at a time.
 final class HiredisConnection {
     private let context: UnsafeMutablePointer<redisContext>
+    /// `host:port` of the node, for messages.
+    let address: String
+    /// The locator's primary epoch when this connection was made: once a failover moves the epoch on,
+    /// the connection is dropped before its next use.
+    var primaryEpoch = 0
+    /// Set when the node answered READONLY or LOADING: it is not a primary to use any more.
+    private var notPrimary = false
 
     /// Connects, sets the command timeout, and authenticates and selects the database if asked.
     init(_ configuration: RedisConfiguration) throws(RedisError) {
@@ -25,6 +32,7 @@ final class HiredisConnection {
             throw .connectFailed(address: configuration.address, call: "redisConnectWithTimeout", message: message)
         }
         self.context = context
+        self.address = configuration.address
         guard redisSetTimeout(context, timeval(configuration.commandTimeout)) == REDIS_OK else {
             throw .connectFailed(address: configuration.address, call: "redisSetTimeout", message: Self.errorString(context))
         }
@@ -48,7 +56,7 @@ final class HiredisConnection {
     /// check is one non-blocking peek: without it, the first command on every pooled connection after a
     /// Redis restart would fail, and a call that is not idempotent cannot be sent again.
     var isBroken: Bool {
-        if context.pointee.err != 0 { return true }
+        if context.pointee.err != 0 || notPrimary { return true }
         var byte: UInt8 = 0
         let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if peeked == 0 { return true }  // the server closed the connection
@@ -59,6 +67,67 @@ final class HiredisConnection {
 
     /// Sends one command (binary-safe arguments) and waits for its reply.
     func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisValue {
+        let raw = withArgv(arguments) { count, pointers, lengths in redisCommandArgv(context, count, pointers, lengths) }
+        guard let raw else { throw connectionError(call: "redisCommandArgv") }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        if reply.pointee.type == REDIS_REPLY_ERROR {
+            let message = Self.text(reply)
+            // A replica (after a failover demoted this node) or a node still loading its data: nothing ran.
+            if message.hasPrefix("READONLY") || message.hasPrefix("LOADING") || message.hasPrefix("MASTERDOWN") {
+                notPrimary = true
+                throw .notPrimary(address: address, message: message)
+            }
+            throw .reply(message)
+        }
+        return Self.value(reply)
+    }
+
+    /// Asks the node its replication role (`ROLE`); throws `notPrimary` unless it is a primary.
+    func requirePrimary() throws(RedisError) {
+        let role = try command([Array("ROLE".utf8)])
+        guard let first = role.array?.first?.string, first == "master" else {
+            notPrimary = true
+            throw .notPrimary(address: address, message: "ROLE answered \(role.array?.first?.string ?? "\(role)"), not master")
+        }
+    }
+
+    /// Sends a command without waiting for its reply (SUBSCRIBE); replies come from `nextMessage`.
+    func send(_ arguments: [[UInt8]]) throws(RedisError) {
+        try withArgv(arguments) { count, pointers, lengths throws(RedisError) in
+            guard redisAppendCommandArgv(context, count, pointers, lengths) == REDIS_OK else {
+                throw connectionError(call: "redisAppendCommandArgv")
+            }
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw connectionError(call: "redisBufferWrite") }
+        }
+    }
+
+    /// The next pushed reply (a pub/sub message), or nil when none came within `timeout`. Waits with
+    /// poll(2), so the read itself never hits the socket timeout (which would break the connection).
+    func nextMessage(timeout: Duration) throws(RedisError) -> RedisValue? {
+        var pending: UnsafeMutableRawPointer? = nil
+        guard redisGetReplyFromReader(context, &pending) == REDIS_OK else { throw connectionError(call: "redisGetReplyFromReader") }
+        if pending == nil {
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            let (seconds, attoseconds) = timeout.components
+            let ready = poll(&descriptor, 1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            if ready == 0 || (ready < 0 && errno == EINTR) { return nil }
+            guard ready > 0 else { throw .connectionLost(call: "poll", message: "poll failed: errno \(errno)") }
+            guard redisBufferRead(context) == REDIS_OK else { throw connectionError(call: "redisBufferRead") }
+            guard redisGetReplyFromReader(context, &pending) == REDIS_OK else { throw connectionError(call: "redisGetReplyFromReader") }
+        }
+        guard let pending else { return nil }
+        defer { freeReplyObject(pending) }
+        return Self.value(pending.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Calls `body` with hiredis's argv form of `arguments`: C copies (binary-safe, with explicit lengths).
+    private func withArgv<T, E: Error>(
+        _ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, [Int]) throws(E) -> T
+    ) throws(E) -> T {
         let argv = arguments.map { argument -> UnsafeMutablePointer<CChar> in
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(argument.count, 1))
             argument.withUnsafeBufferPointer { source in
@@ -68,13 +137,9 @@ final class HiredisConnection {
         }
         defer { argv.forEach { $0.deallocate() } }
         var pointers = argv.map { UnsafePointer<CChar>?(UnsafePointer($0)) }
-        let lengths = arguments.map(\.count)
-        let raw = redisCommandArgv(context, Int32(arguments.count), &pointers, lengths)
-        guard let raw else { throw connectionError(call: "redisCommandArgv") }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        if reply.pointee.type == REDIS_REPLY_ERROR { throw .reply(Self.text(reply)) }
-        return Self.value(reply)
+        return try pointers.withUnsafeMutableBufferPointer { buffer throws(E) in
+            try body(Int32(arguments.count), buffer.baseAddress!, arguments.map(\.count))
+        }
     }
 
     private func connectionError(call: String) -> RedisError {

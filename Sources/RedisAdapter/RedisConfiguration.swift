@@ -17,6 +17,14 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var commandTimeout: Duration
     /// Connections in the pool, each with its own blocking thread.
     public var poolSize: Int
+    /// With Sentinels, `host` and `port` are not used: the pool asks the Sentinels for the primary, checks
+    /// with ROLE that it is one, and follows a failover (`RedisPrimaryLocator`).
+    public var sentinel: RedisSentinelConfiguration? = nil
+    /// After every script, `WAIT` until this many replicas have its writes; fewer within
+    /// `replicationTimeout` fails the call with `notReplicated`. 0 (a single Redis) skips the WAIT.
+    public var minReplicas = 0
+    /// How long a WAIT may take; shorter than `commandTimeout`, or the socket gives up on the WAIT first.
+    public var replicationTimeout: Duration = .milliseconds(500)
 
     public init(
         url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2), poolSize: Int = 4
@@ -46,4 +54,16 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     /// `host:port`, for messages. Never includes the password.
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The same settings for another node (a primary a Sentinel named, or a Sentinel itself).
+    func node(host: String, port: Int, username: String?, password: String?, database: Int) -> RedisConfiguration {
+        var copy = self
+        copy.host = host
+        copy.port = port
+        copy.username = username
+        copy.password = password
+        copy.database = database
+        copy.sentinel = nil
+        return copy
+    }
 }

@@ -12,6 +12,12 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     case client(call: String, message: String)
     /// Redis answered with an error reply, such as `NOSCRIPT ...` or `WRONGTYPE ...`.
     case reply(String)
+    /// The node is not (or no longer, or not yet) a usable primary: a `READONLY` or `LOADING` reply, or
+    /// ROLE said replica. Nothing ran; the connection is dropped and the next one asks the Sentinels.
+    case notPrimary(address: String, message: String)
+    /// A script's writes reached fewer replicas than required within the WAIT timeout. They did run on
+    /// the primary; the caller must not act on the answer.
+    case notReplicated(acknowledged: Int, required: Int)
     /// The pool was shut down.
     case poolClosed
 
@@ -23,6 +29,9 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         case .timeout(let call, let message): "\(call): timed out: \(message)"
         case .client(let call, let message): "\(call) failed: \(message)"
         case .reply(let message): "Redis error reply: \(message)"
+        case .notPrimary(let address, let message): "\(address) is not a usable primary: \(message)"
+        case .notReplicated(let acknowledged, let required):
+            "the change reached \(acknowledged) of the \(required) replicas required (WAIT timed out)"
         case .poolClosed: "the Redis pool is shut down"
         }
     }

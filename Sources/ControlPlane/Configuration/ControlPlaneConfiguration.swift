@@ -1,3 +1,4 @@
+import RedisAdapter
 import Logging
 import ServerSupport
 
@@ -8,6 +9,15 @@ struct ControlPlaneConfiguration: Sendable {
     var redisURL = "redis://127.0.0.1:6379"
     var redisCommandTimeout: Duration = .seconds(1)
     var redisPoolSize = 8
+    /// REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD: with Sentinels, REDIS_URL gives only
+    /// the primary's password and database; its host and port are not used.
+    var redisSentinels: String? = nil
+    var redisSentinelMaster = "mymaster"
+    var redisSentinelPassword: String? = nil
+    /// REDIS_MIN_REPLICAS: replicas that must have each lease change before it is acknowledged.
+    var redisMinReplicas = 0
+    /// REDIS_REPLICATION_TIMEOUT: how long the WAIT for them may take.
+    var redisReplicationTimeout: Duration = .milliseconds(500)
     /// Prepended to every Redis key; lets several installations (or tests) share one Redis.
     var keyPrefix = ""
     /// With a token, every route but /healthz, /readyz and /metrics needs `Authorization: Bearer <token>`.
@@ -19,4 +29,16 @@ struct ControlPlaneConfiguration: Sendable {
     var logLevel: Logger.Level = .info
     /// Timeouts and the connection limit of the HTTP server.
     var http = HTTPLimits()
+
+    /// The Redis pool's settings: one address, or the Sentinels to ask for the primary.
+    func redisConfiguration() throws -> RedisConfiguration {
+        var redis = try RedisConfiguration(
+            url: redisURL, connectTimeout: redisCommandTimeout, commandTimeout: redisCommandTimeout, poolSize: redisPoolSize)
+        if let redisSentinels {
+            redis.sentinel = try RedisSentinelConfiguration(list: redisSentinels, masterName: redisSentinelMaster, password: redisSentinelPassword)
+        }
+        redis.minReplicas = redisMinReplicas
+        redis.replicationTimeout = redisReplicationTimeout
+        return redis
+    }
 }

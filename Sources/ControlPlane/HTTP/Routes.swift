@@ -11,10 +11,7 @@ struct Routes: Sendable {
 
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in
-            try await leases.checkReady()
-            return Response.json(["status": "ready"])
-        }
+        router.get("/readyz") { _, _ in Response.json(try await leases.checkReady()) }
         router.get("/metrics") { _, _ in Response.prometheus(leases.metrics.exposition()) }
         router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
         router.post("/v1/workers/:name/heartbeat") { request, context in

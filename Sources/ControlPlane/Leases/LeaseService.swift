@@ -37,8 +37,9 @@ struct LeaseService: Sendable {
                     claimedGeneration: request.generation, knownGeneration: generation.current, kind: request.kind ?? .worker,
                     settings: settings))
         } catch {
-            metrics.heartbeat(.unavailable)
-            throw APIError.unavailable("the lease store is unavailable: \(error)")
+            let failure = Self.storeFailure(error)
+            metrics.heartbeat(failure.code == Self.notReplicatedCode ? .unreplicated : .unavailable)
+            throw failure
         }
         record(reply)
         switch reply.outcome {
@@ -129,13 +130,24 @@ struct LeaseService: Sendable {
         try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
     }
 
-    /// `GET /readyz`: whether Redis answers.
-    func checkReady() async throws {
+    /// `GET /readyz`: whether Redis answers as a primary with at least REDIS_MIN_REPLICAS replicas connected.
+    func checkReady() async throws -> ReadinessReport {
+        let status: RedisReplicationStatus
         do {
-            try await timed { () async throws(LeaseStoreError) in try await store.ping() }
+            status = try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() }
         } catch {
             throw APIError.unavailable("Redis is unreachable: \(error)")
         }
+        metrics.replicasConnected.record(status.connectedReplicas)
+        let required = store.redis.configuration.minReplicas
+        guard status.connectedReplicas >= required else {
+            throw APIError(
+                status: .serviceUnavailable, code: Self.notReplicatedCode,
+                message: "the Redis primary \(status.primary) has \(status.connectedReplicas) replicas connected; REDIS_MIN_REPLICAS is \(required)",
+                retryAfterMillis: 1000)
+        }
+        return ReadinessReport(
+            status: "ready", redis: .init(primary: status.primary, connectedReplicas: status.connectedReplicas, minReplicas: required))
     }
 
     /// The reaper's round: releases expired leases; returns how many.
@@ -195,7 +207,14 @@ struct LeaseService: Sendable {
     }
 
     private func run<Script: LeaseScript>(_ script: Script) async throws(LeaseStoreError) -> Script.Reply {
-        try await timed { () async throws(LeaseStoreError) in try await store.run(script) }
+        do {
+            let reply = try await timed { () async throws(LeaseStoreError) in try await store.run(script) }
+            metrics.replicationAcknowledged.record(1)
+            return reply
+        } catch .redis(.notReplicated(let acknowledged, let required)) {
+            metrics.replicationAcknowledged.record(0)
+            throw .redis(.notReplicated(acknowledged: acknowledged, required: required))
+        }
     }
 
     /// Every lease-store call goes through here, so the latency histogram sees them all.
@@ -212,8 +231,22 @@ struct LeaseService: Sendable {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError.unavailable("the lease store is unavailable: \(error)")
+            throw Self.storeFailure(error)
         }
+    }
+
+    static let notReplicatedCode = "not_replicated"
+
+    /// A lease-store failure as the caller sees it: 503 either way, `not_replicated` when the change ran on
+    /// the primary but did not reach REDIS_MIN_REPLICAS replicas (the caller must not act on it).
+    private static func storeFailure(_ error: any Error) -> APIError {
+        if case .redis(.notReplicated(let acknowledged, let required)) = error as? LeaseStoreError {
+            return APIError(
+                status: .serviceUnavailable, code: notReplicatedCode,
+                message: "the change reached \(acknowledged) of \(required) required Redis replicas in time; retry",
+                retryAfterMillis: 1000)
+        }
+        return APIError.unavailable("the lease store is unavailable: \(error)")
     }
 
     private func validate(_ request: HeartbeatRequest) throws(APIError) {

@@ -61,9 +61,13 @@ struct LeaseStore: Sendable {
         return grants
     }
 
-    /// Whether Redis answers.
-    func ping() async throws(LeaseStoreError) {
-        _ = try await read(["PING"])
+    /// The primary's address and connected replicas (ROLE); fails unless the node is a primary.
+    func replicationStatus() async throws(LeaseStoreError) -> RedisReplicationStatus {
+        do {
+            return try await redis.replicationStatus()
+        } catch {
+            throw .redis(error)
+        }
     }
 
     /// A read-only command: safe to send again after a lost connection.

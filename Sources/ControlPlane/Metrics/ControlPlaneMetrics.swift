@@ -22,11 +22,18 @@ struct ControlPlaneMetrics: Sendable {
     let partitionsMoved: CoreMetrics.Counter
     let handoffsPending: CoreMetrics.Gauge
     let redisLatency: CoreMetrics.Timer
+    /// 1 while the last lease script's writes reached REDIS_MIN_REPLICAS replicas (always 1 with none required).
+    let replicationAcknowledged: CoreMetrics.Gauge
+    /// Replicas connected to the primary, as its ROLE listed them at the last /readyz.
+    let replicasConnected: CoreMetrics.Gauge
+    /// Times this replica learned of a new Redis primary (the first one included).
+    let primaryChanges: CoreMetrics.Counter
+    private let factory: PrometheusMetricsFactory
     private let heartbeatCounters: [HeartbeatResult: CoreMetrics.Counter]
 
     /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
     enum HeartbeatResult: String, CaseIterable, Sendable {
-        case granted, conflict, exhausted, invalid, unavailable, stale, recovering
+        case granted, conflict, exhausted, invalid, unavailable, stale, recovering, unreplicated
     }
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -43,6 +50,10 @@ struct ControlPlaneMetrics: Sendable {
         partitionsMoved = CoreMetrics.Counter(label: "rollcall_partitions_moved_total", dimensions: [], factory: factory)
         handoffsPending = CoreMetrics.Gauge(label: "rollcall_handoffs_pending", dimensions: [], factory: factory)
         redisLatency = CoreMetrics.Timer(label: "rollcall_redis_call_duration_seconds", dimensions: [], factory: factory)
+        replicationAcknowledged = CoreMetrics.Gauge(label: "rollcall_redis_replication_acknowledged", dimensions: [], factory: factory)
+        replicasConnected = CoreMetrics.Gauge(label: "rollcall_redis_replicas_connected", dimensions: [], factory: factory)
+        primaryChanges = CoreMetrics.Counter(label: "rollcall_redis_primary_changes_total", dimensions: [], factory: factory)
+        self.factory = factory
         heartbeatCounters = Dictionary(
             uniqueKeysWithValues: HeartbeatResult.allCases.map {
                 ($0, CoreMetrics.Counter(label: "rollcall_heartbeats_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
@@ -50,6 +61,13 @@ struct ControlPlaneMetrics: Sendable {
     }
 
     func heartbeat(_ result: HeartbeatResult) { heartbeatCounters[result]?.increment() }
+
+    /// `rollcall_redis_primary{address=…}`: 1 for the primary this replica uses, 0 for the one before.
+    func primaryChanged(from old: String?, to new: String) {
+        if let old { CoreMetrics.Gauge(label: "rollcall_redis_primary", dimensions: [("address", old)], factory: factory).record(0) }
+        CoreMetrics.Gauge(label: "rollcall_redis_primary", dimensions: [("address", new)], factory: factory).record(1)
+        primaryChanges.increment()
+    }
 
     /// The Prometheus text exposition of every metric.
     func exposition() -> String { registry.emitToString() }

@@ -1,0 +1,144 @@
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Finds the Redis primary every new pooled connection goes to, and notices when it moves.
+///
+/// With one address (`REDIS_URL`) that address is the primary. With Sentinels, every new connection
+/// asks them (`SENTINEL get-master-addr-by-name`, first Sentinel that answers) and then asks the node
+/// itself (`ROLE`): a node that is not a primary is refused, whatever a Sentinel said. A failover is
+/// followed three ways, whichever comes first: the old primary's connections break (it died), it answers
+/// READONLY or LOADING (it was demoted or restarted), or a Sentinel publishes `+switch-master` (it was
+/// paused, or is about to be demoted). Each moves the primary epoch on, and `RedisPool` drops every
+/// connection made in an older epoch before its next use.
+final class RedisPrimaryLocator: Sendable {
+    private struct State {
+        var epoch = 0
+        var primary: String? = nil
+        var stopped = false
+    }
+
+    let configuration: RedisConfiguration
+    private let state = Mutex(State())
+    private let onChange: @Sendable (_ old: String?, _ new: String) -> Void
+    /// One thread, only for the `+switch-master` subscription (a blocking read loop).
+    private let watcher: NIOThreadPool?
+
+    init(configuration: RedisConfiguration, onChange: @escaping @Sendable (_ old: String?, _ new: String) -> Void) {
+        self.configuration = configuration
+        self.onChange = onChange
+        if configuration.sentinel != nil {
+            let watcher = NIOThreadPool(numberOfThreads: 1)
+            watcher.start()
+            self.watcher = watcher
+            watcher.submit { [self] active in if active == .active { watch() } }
+        } else {
+            watcher = nil
+        }
+    }
+
+    /// The primary's `host:port` as last learned, nil before the first connection.
+    var primary: String? { state.withLock { $0.primary } }
+
+    /// A new connection to the current primary, stamped with the current epoch.
+    func connect() throws(RedisError) -> HiredisConnection {
+        guard let sentinel = configuration.sentinel else {
+            let connection = try HiredisConnection(configuration)
+            connection.primaryEpoch = note(primary: configuration.address)
+            return connection
+        }
+        let (host, port) = try askSentinels(sentinel)
+        let node = configuration.node(
+            host: host, port: port, username: configuration.username, password: configuration.password, database: configuration.database)
+        let epoch = note(primary: node.address)
+        let connection = try HiredisConnection(node)
+        do {
+            try connection.requirePrimary()
+        } catch .notPrimary(let address, let message) {
+            throw .connectFailed(address: address, call: "ROLE", message: "the Sentinels name it the primary, but \(message)")
+        }
+        connection.primaryEpoch = epoch
+        return connection
+    }
+
+    /// Whether `connection` was made for the current primary.
+    func isCurrent(_ connection: HiredisConnection) -> Bool { state.withLock { $0.epoch == connection.primaryEpoch } }
+
+    /// Stops the `+switch-master` watcher (within a second).
+    func shutdown() async {
+        state.withLock { $0.stopped = true }
+        try? await watcher?.shutdownGracefully()
+    }
+
+    /// Records `address` as the primary; a new one moves the epoch on and is reported. Returns the epoch.
+    @discardableResult
+    private func note(primary address: String) -> Int {
+        let (epoch, old, changed) = state.withLock { state -> (Int, String?, Bool) in
+            let old = state.primary
+            guard old != address else { return (state.epoch, old, false) }
+            state.primary = address
+            state.epoch += 1
+            return (state.epoch, old, true)
+        }
+        if changed { onChange(old, address) }
+        return epoch
+    }
+
+    private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration {
+        configuration.node(host: endpoint.host, port: endpoint.port, username: nil, password: sentinel.password, database: 0)
+    }
+
+    private func askSentinels(_ sentinel: RedisSentinelConfiguration) throws(RedisError) -> (String, Int) {
+        var failures: [String] = []
+        for endpoint in sentinel.sentinels {
+            do {
+                let connection = try HiredisConnection(sentinelNode(endpoint, sentinel))
+                let reply = try connection.command(["SENTINEL", "get-master-addr-by-name", sentinel.masterName].map { Array($0.utf8) })
+                guard let fields = reply.array, fields.count == 2, let host = fields[0].string, let port = fields[1].string.flatMap({ Int($0) })
+                else {
+                    failures.append("\(endpoint): does not know \(sentinel.masterName) (\(reply))")
+                    continue
+                }
+                return (host, port)
+            } catch {
+                failures.append("\(endpoint): \(error)")
+            }
+        }
+        throw .connectFailed(
+            address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL get-master-addr-by-name",
+            message: failures.joined(separator: "; "))
+    }
+
+    private var stopped: Bool { state.withLock { $0.stopped } }
+
+    /// Subscribes to `+switch-master` on one Sentinel after another until stopped; each message for our
+    /// master name moves the primary at once, before any connection to the old one has failed.
+    private func watch() {
+        guard let sentinel = configuration.sentinel else { return }
+        var index = 0
+        while !stopped {
+            let endpoint = sentinel.sentinels[index % sentinel.sentinels.count]
+            index += 1
+            do {
+                let connection = try HiredisConnection(sentinelNode(endpoint, sentinel))
+                try connection.send(["SUBSCRIBE", "+switch-master"].map { Array($0.utf8) })
+                while !stopped {
+                    guard let message = try connection.nextMessage(timeout: .seconds(1)) else { continue }
+                    guard let parts = message.array, parts.count == 3, parts[0].string == "message", let payload = parts[2].string else {
+                        continue
+                    }
+                    // "<name> <old-ip> <old-port> <new-ip> <new-port>"
+                    let fields = payload.split(separator: " ").map(String.init)
+                    guard fields.count == 5, fields[0] == sentinel.masterName, let port = Int(fields[4]) else { continue }
+                    note(primary: configuration.node(host: fields[3], port: port, username: nil, password: nil, database: 0).address)
+                }
+            } catch {
+                // That Sentinel is down or unreachable: the next one, after a short pause.
+                for _ in 0..<5 where !stopped { usleep(100_000) }
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import RedisAdapter
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The pool against a real primary, two replicas and three Sentinels (down-after 1 s), failed over for real.
+@Suite(.enabled(if: TestServers.runRedisTests, "needs redis-server and redis-sentinel (scripts/test installs them)"), .serialized)
+struct SentinelTests {
+    let incr = RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false)
+
+    /// The primaries a pool reported, in order.
+    final class Changes: Sendable {
+        let list = Mutex<[String]>([])
+    }
+
+    func pool(_ setup: RedisHASetup, minReplicas: Int = 0, changes: Changes? = nil) throws -> RedisPool {
+        var configuration = try RedisConfiguration(url: "redis://unused:1", commandTimeout: .milliseconds(500), poolSize: 2)
+        configuration.sentinel = try RedisSentinelConfiguration(list: setup.sentinels, masterName: "mymaster")
+        configuration.minReplicas = minReplicas
+        configuration.replicationTimeout = .milliseconds(200)
+        return RedisPool(configuration: configuration) { _, new in changes?.list.withLock { $0.append(new) } }
+    }
+
+    /// What node `port` holds at `key`, asked directly.
+    func value(_ key: String, at port: Int) async throws -> String? {
+        let direct = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(port)"))
+        defer { Task { await direct.shutdown() } }
+        return try await direct.command(["GET", key], retry: .never).string
+    }
+
+    /// Calls `body` until it succeeds (a failover makes calls fail for a while); returns its result.
+    func eventually<T>(within limit: Duration = .seconds(30), _ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            do { return try await body() } catch {
+                if ContinuousClock.now > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    @Test("the pool asks the Sentinels for the primary; after the primary is SIGKILLed it reaches the promoted replica without a restart")
+    func followsKilledPrimary() async throws {
+        let setup = try RedisHASetup()
+        let changes = Changes()
+        let pool = try pool(setup, changes: changes)
+        let key = "ha:\(UUID().uuidString)"
+        #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
+        let first = try setup.primaryPort()
+        #expect(pool.primary == "127.0.0.1:\(first)")
+        try setup.signal(node: try #require(setup.node(port: first)), SIGKILL)
+        let promoted = try await setup.awaitFailover(from: first)
+        let after = try await eventually { try await pool.run(incr, keys: [key], arguments: []) }
+        // The promoted replica had the first INCR (replicated before the kill), so the count goes on.
+        #expect(after == .integer(2))
+        #expect(pool.primary == "127.0.0.1:\(promoted)")
+        #expect(changes.list.withLock { $0 } == ["127.0.0.1:\(first)", "127.0.0.1:\(promoted)"])
+        #expect(try await pool.replicationStatus().primary == "127.0.0.1:\(promoted)")
+        await pool.shutdown()
+    }
+
+    /// The stale-primary case: a connection made before the pause still works when the old primary
+    /// resumes, which answers as a primary until the Sentinels demote it; nothing may go there.
+    @Test("a primary paused past the Sentinel timeout and resumed gets no writes: +switch-master retires its connections")
+    func stalePrimaryGetsNothing() async throws {
+        let setup = try RedisHASetup()
+        let pool = try pool(setup)
+        let key = "ha:\(UUID().uuidString)"
+        #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
+        let old = try setup.primaryPort()
+        let oldNode = try #require(setup.node(port: old))
+        try setup.signal(node: oldNode, SIGSTOP)
+        let promoted = try await setup.awaitFailover(from: old)
+        // The watcher heard +switch-master: the pool knows the new primary before any call failed.
+        let switched = try await eventually(within: .seconds(10)) { () async throws -> Bool in
+            guard pool.primary == "127.0.0.1:\(promoted)" else { throw RedisError.poolClosed }
+            return true
+        }
+        #expect(switched)
+        try setup.signal(node: oldNode, SIGCONT)
+        for _ in 0..<20 { _ = try await eventually { try await pool.run(incr, keys: [key], arguments: []) } }
+        #expect(try await value(key, at: promoted) == "21")
+        // The resumed node was demoted and resynchronised from the new primary: it has the same count,
+        // and never more (a write that went to it alone would have been lost in the resync).
+        let demoted = try await eventually { () async throws -> String? in
+            let value = try await value(key, at: old)
+            guard value == "21" else { throw RedisError.poolClosed }
+            return value
+        }
+        #expect(demoted == "21")
+        await pool.shutdown()
+    }
+
+    @Test("with REDIS_MIN_REPLICAS 2 and one replica stopped, a script's change is not acknowledged: notReplicated")
+    func waitForReplicas() async throws {
+        let setup = try RedisHASetup()
+        let pool = try pool(setup, minReplicas: 2)
+        let key = "ha:\(UUID().uuidString)"
+        #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
+        let replica = try #require(setup.node(port: setup.nodePorts.first { $0 != (try? setup.primaryPort()) }!))
+        try setup.signal(node: replica, SIGSTOP)
+        defer { try? setup.signal(node: replica, SIGCONT) }
+        await #expect {
+            try await pool.run(incr, keys: [key], arguments: [])
+        } throws: { error in
+            guard case .notReplicated(let acknowledged, let required) = error as? RedisError else { return false }
+            return acknowledged == 1 && required == 2
+        }
+        await pool.shutdown()
+    }
+
+    @Test("a node that is a replica answers READONLY: notPrimary, the connection is dropped, and nothing was written")
+    func replicaRefuses() async throws {
+        let setup = try RedisHASetup()
+        let replicaPort = try #require(setup.nodePorts.first { $0 != (try? setup.primaryPort()) })
+        let pool = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(replicaPort)", poolSize: 1))
+        let key = "ha:\(UUID().uuidString)"
+        await #expect {
+            try await pool.run(incr, keys: [key], arguments: [])
+        } throws: { error in
+            guard case .notPrimary(_, let message) = error as? RedisError else { return false }
+            return message.hasPrefix("READONLY")
+        }
+        await #expect(throws: RedisError.self) { try await pool.replicationStatus() }
+        #expect(try await value(key, at: try setup.primaryPort()) == nil)
+        await pool.shutdown()
+    }
+}
+
+struct RedisSentinelConfigurationTests {
+    @Test("a Sentinel list gives host and port per entry, 26379 by default, IPv6 in brackets")
+    func parses() throws {
+        let parsed = try RedisSentinelConfiguration(list: "a:26380, b ,[::1]:7000", masterName: "m", password: "")
+        #expect(parsed.sentinels.map(\.description) == ["a:26380", "b:26379", "[::1]:7000"])
+        #expect(parsed.password == nil && parsed.masterName == "m")
+    }
+
+    @Test("anything else is refused with the reason", arguments: ["", " , ", "a:0", "a:x", ":1", "[::1", "[::1]7000"])
+    func refuses(list: String) {
+        #expect(throws: RedisError.self) { try RedisSentinelConfiguration(list: list, masterName: "m") }
+    }
+}
