@@ -10,21 +10,38 @@ import Testing
 @testable import ControlPlane
 
 /// A control plane on the test Redis with keys of its own (a random prefix) and test-sized timings.
+///
+/// By default a test starts on an installation that has run for longer than a lease TTL plus the
+/// quarantine (`settleInstall`); with `settled: false` it starts on the store as it is (empty, wiped),
+/// which makes the control plane wait out recovery first.
 struct ControlPlaneHarness {
     let app: ControlPlaneApp
+    let settled: Bool
     var leases: LeaseService { app.leases }
     var store: LeaseStore { app.leases.store }
 
-    init(_ configuration: ControlPlaneConfiguration) throws {
+    init(_ configuration: ControlPlaneConfiguration, settled: Bool = true) throws {
         var logger = Logger(label: "test.control-plane")
         logger.logLevel = .warning
         app = try ControlPlaneApp(configuration: configuration, logger: logger)
+        self.settled = settled
+    }
+
+    /// What the store is like once the installation has run longer than a lease TTL plus the quarantine:
+    /// its generation written, and the recovery every new generation begins with over.
+    func settleInstall() async throws {
+        guard settled else { return }
+        _ = try await leases.reap()
+        _ = try await app.redis.command(["DEL", store.keys[.recovery]], retry: .never)
     }
 
     /// Runs `body` with a client for the router (no socket), with the reaper and rebalancer running.
     func test<T: Sendable>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         do {
-            let result = try await app.application().test(.router, body)
+            let result = try await app.application().test(.router) { client in
+                try await settleInstall()
+                return try await body(client)
+            }
             await app.redis.shutdown()
             return result
         } catch {
@@ -36,7 +53,10 @@ struct ControlPlaneHarness {
     /// Runs `body` with the port of a live server (a real socket) for this control plane.
     func testLive<T: Sendable>(_ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
         do {
-            let result = try await app.application().test(.live) { client in try await body(try #require(client.port)) }
+            let result = try await app.application().test(.live) { client in
+                try await settleInstall()
+                return try await body(try #require(client.port))
+            }
             await app.redis.shutdown()
             return result
         } catch {

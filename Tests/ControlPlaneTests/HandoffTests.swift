@@ -296,19 +296,25 @@ struct AuthTests {
 struct MetricsTests {
     @Test("/metrics counts heartbeats by outcome, leases, the layout version and Redis latency")
     func exposition() async throws {
-        try await ControlPlaneHarness(.test()).test { client async throws in
+        let harness = try ControlPlaneHarness(.test())
+        try await harness.test { client async throws in
             _ = try await client.beat("pod-a", instance: "one")
             _ = try await client.heartbeat("pod-a", body: #"{"instance": "two"}"#)
             _ = try await client.heartbeat("pod-a", body: "nope")
+            try await harness.settled()
+            let version = try await harness.store.layout().version
             #expect(
                 try await eventually(within: .seconds(10)) {
-                    String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version 1")
+                    String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version \(version)")
                 })
             let text = String(buffer: try await client.get("/metrics").body)
+            let moved = text.split(separator: "\n").first { $0.hasPrefix("rollcall_partitions_moved_total ") }
+            #expect((moved?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1024, "every partition moved to pod-a: \(moved ?? "")")
             for line in [
                 #"rollcall_heartbeats_total{outcome="granted"} 1"#, #"rollcall_heartbeats_total{outcome="conflict"} 1"#,
                 #"rollcall_heartbeats_total{outcome="invalid"} 1"#, "rollcall_leases_granted_total 1", "rollcall_live_workers",
-                "rollcall_partitions_moved_total 1024", "rollcall_handoffs_pending", "rollcall_redis_call_duration_seconds_bucket",
+                "rollcall_handoffs_pending", "rollcall_redis_call_duration_seconds_bucket",
+                "rollcall_redis_replication_acknowledged 1", #"rollcall_redis_primary{address="#, "rollcall_redis_primary_changes_total 1",
             ] {
                 #expect(text.contains(line), "missing \(line)")
             }

@@ -105,6 +105,7 @@ struct LeaseScriptRedisTests {
         var configuration = try ControlPlaneConfiguration.test()
         configuration.lease.consumerGroupPrefix = "orders.v2"
         let harness = try ControlPlaneHarness(configuration)
+        try await harness.settleInstall()
         let reply = try await harness.heartbeat("pod-a", instance: "a1")
         let listed = try await harness.store.workers()
         await harness.app.redis.shutdown()

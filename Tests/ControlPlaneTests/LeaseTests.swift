@@ -72,6 +72,7 @@ struct LeaseTests {
         var configuration = try ControlPlaneConfiguration.test(leaseTTL: .milliseconds(300))
         configuration.lease.numberQuarantine = .milliseconds(500)
         let harness = try ControlPlaneHarness(configuration)
+        try await harness.settleInstall()
         // Only the scripts run (no reaper, no HTTP), as after every control plane was down for a while.
         let first = try await harness.heartbeat("pod-a", instance: "a1")
         try await Task.sleep(for: .milliseconds(1200))

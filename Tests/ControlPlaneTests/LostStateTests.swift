@@ -62,6 +62,35 @@ struct LostStateTests {
         }
     }
 
+    /// Found by scripts/chaos (seed 686810506): a control-plane replica restarted just before Redis was
+    /// replaced by an empty one. It had never seen the store, so the empty store looked fresh to it, and it
+    /// leased a newcomer a number live workers still believed they held.
+    @Test("Redis replaced by an empty one just after a replica restarted: the replica that never saw the store leases nothing believed")
+    func memorylessReplicaAfterWipe() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        let configuration = try ControlPlaneConfiguration.test(redisURL: redis.url, leaseTTL: .seconds(2))
+        let running = try ControlPlaneHarness(configuration)
+        let believed = try await running.test { client async throws -> Set<Int> in
+            let a = try await client.untilStoreAnswers("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
+            let b = try await client.untilStoreAnswers("pod-b", #"{"instance": "ib", "sequence": 1, "held": []}"#)
+            return [a.json.int("number") ?? -1, b.json.int("number") ?? -1]
+        }
+        #expect(believed == [0, 1])
+        redis.stop()
+        try redis.start()
+        let restarted = try ControlPlaneHarness(configuration, settled: false)
+        try await restarted.test { client async throws in
+            let c = try await client.untilStoreAnswers("pod-c", #"{"instance": "ic", "sequence": 1, "held": []}"#)
+            if c.status == .ok {
+                let number = try #require(c.json.int("number"))
+                #expect(!believed.contains(number), "pod-c leased number \(number), which a live worker believes it holds")
+            } else {
+                #expect(c.errorCode == "recovering")
+            }
+        }
+    }
+
     @Test("Redis restarted and lost the last writes: the holder re-adopts its lease and grants under their epochs, newcomers wait")
     func restartLosingLastWrites() async throws {
         let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(2)))
@@ -104,14 +133,25 @@ struct LostStateTests {
         }
     }
 
-    @Test("a fresh, empty store with no claimants leases at once")
-    func freshStoreDoesNotWait() async throws {
+    /// A replica cannot tell an empty store from a wiped one (see memorylessReplicaAfterWipe): a fresh
+    /// install waits one lease TTL plus the quarantine before its first number, like any lost state.
+    @Test("a fresh, empty store waits out recovery too, then leases number 0")
+    func freshStoreWaits() async throws {
         let redis = try RedisServerProcess()
         try redis.start()
-        let harness = try ControlPlaneHarness(.test(redisURL: redis.url, leaseTTL: .seconds(2)))
+        let harness = try ControlPlaneHarness(.test(redisURL: redis.url, leaseTTL: .seconds(1)), settled: false)
         try await harness.test { client async throws in
-            let a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
-            #expect(a.int("number") == 0)
+            let first = try await client.untilStoreAnswers("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
+            #expect(first.status == .serviceUnavailable)
+            #expect(first.errorCode == "recovering")
+            #expect(first.headers[.retryAfter] != nil)
+            var sequence = 1
+            let leased = try await eventually(within: .seconds(20)) {
+                sequence += 1
+                return try await client.heartbeat("pod-a", body: #"{"instance": "ia", "sequence": \#(sequence), "held": []}"#).status == .ok
+            }
+            #expect(leased)
+            #expect(try await harness.store.workers().map(\.number.rawValue) == [0])
         }
     }
 }

@@ -34,7 +34,7 @@ struct LeaseService: Sendable {
                 HeartbeatScript(
                     name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
                     heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
-                    claimedGeneration: request.generation, knownGeneration: generation.current, kind: request.kind ?? .worker,
+                    kind: request.kind ?? .worker,
                     settings: settings))
         } catch {
             let failure = Self.storeFailure(error)
@@ -80,7 +80,7 @@ struct LeaseService: Sendable {
         let reply = try await storeCall {
             try await run(
                 HeartbeatScript(
-                    name: name, instance: Self.shortcutInstance, held: [], knownGeneration: generation.current, kind: .numberOnly,
+                    name: name, instance: Self.shortcutInstance, held: [], kind: .numberOnly,
                     settings: settings))
         }
         record(reply)
@@ -152,7 +152,7 @@ struct LeaseService: Sendable {
 
     /// The reaper's round: releases expired leases; returns how many.
     func reap() async throws(LeaseStoreError) -> Int {
-        let reply = try await run(ReapScript(settings: settings, knownGeneration: generation.current))
+        let reply = try await run(ReapScript(settings: settings))
         observe(reply.generation)
         metrics.leasesExpired.increment(by: reply.expired)
         metrics.liveWorkers.record(reply.live)

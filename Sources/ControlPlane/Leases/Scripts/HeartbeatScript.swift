@@ -5,8 +5,8 @@ import RedisAdapter
 /// against the published layout.
 ///
 /// ARGV: name, instance, held partitions (CSV of `p` or `p:grantEpoch`), lease TTL ms, quarantine ms,
-/// max workers, consumer-group stem, sequence, claimed number, claimed epoch, claimed generation,
-/// the replica's last seen generation (each of those five empty when unknown), lease kind.
+/// max workers, consumer-group stem, sequence, claimed number, claimed epoch (each of those three empty
+/// when unknown), lease kind.
 /// Reply: `{"kind": "leased", "expired", "number", "epoch", "grants": "p:epoch,…", "revoked": "p,…",
 /// "layoutVersion", "newLease", "adopted", "consumerGroup", "generation", "leaseKind"}`, or
 /// `{"kind": "conflict" | "exhausted" | "recovering", "expired", "retryAfterMs"}`, or
@@ -23,17 +23,13 @@ struct HeartbeatScript: LeaseScript {
     var heldEpochs: [Epoch]?
     /// The lease the worker believes safe: re-adopted when the store lost it.
     var claim: (number: WorkerNumber, epoch: Epoch)?
-    /// The store generation the worker last heard of.
-    var claimedGeneration: String?
-    /// The store generation this replica last saw.
-    var knownGeneration: String?
     /// What the lease is for; fixed when it is made.
     var kind: LeaseKind
     var settings: LeaseSettings
 
     init(
         name: WorkerName, instance: String, sequence: Int64? = nil, held: [Int], heldEpochs: [Epoch]? = nil,
-        claim: (number: WorkerNumber, epoch: Epoch)? = nil, claimedGeneration: String? = nil, knownGeneration: String? = nil,
+        claim: (number: WorkerNumber, epoch: Epoch)? = nil,
         kind: LeaseKind = .worker, settings: LeaseSettings
     ) {
         self.name = name
@@ -42,8 +38,6 @@ struct HeartbeatScript: LeaseScript {
         self.held = held
         self.heldEpochs = heldEpochs
         self.claim = claim
-        self.claimedGeneration = claimedGeneration
-        self.knownGeneration = knownGeneration
         self.kind = kind
         self.settings = settings
     }
@@ -59,8 +53,7 @@ struct HeartbeatScript: LeaseScript {
             name.rawValue, instance, heldText, String(settings.leaseTTL.wholeMilliseconds),
             String(settings.numberQuarantine.wholeMilliseconds), String(settings.maxWorkers),
             ConsumerGroup.stem(prefix: settings.consumerGroupPrefix), sequence.map(String.init) ?? "",
-            claim.map { String($0.number.rawValue) } ?? "", claim.map { String($0.epoch.rawValue) } ?? "", claimedGeneration ?? "",
-            knownGeneration ?? "", kind.rawValue,
+            claim.map { String($0.number.rawValue) } ?? "", claim.map { String($0.epoch.rawValue) } ?? "", kind.rawValue,
         ]
     }
 
@@ -167,8 +160,8 @@ struct HeartbeatScript: LeaseScript {
         table.sort(heldList)
         local ttl, quarantineMs, maxWorkers, groupStem = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local sequence, claimNumber, claimEpoch = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-        local kind = ARGV[13]
-        local generation, recoveryUntil = checkStore(ARGV[11] ~= '' or ARGV[12] ~= '', ttl)
+        local kind = ARGV[11]
+        local generation, recoveryUntil = checkStore(ttl)
         local expired = expire(quarantineMs)
 
         local function recovering(untilMs)

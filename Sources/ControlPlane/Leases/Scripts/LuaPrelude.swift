@@ -92,18 +92,19 @@ enum LuaPrelude {
         end
 
         -- Detects lost state. The generation names the Redis process that wrote the lease state (its
-        -- run_id). Written by another process, Redis restarted or failed over and may have lost the last
-        -- acknowledged writes; missing although the caller had seen one (`seen`), Redis lost everything.
-        -- Either way recovery begins. A missing key nobody had seen is a fresh install: no wait.
+        -- run_id). Missing, or written by another process (Redis restarted, failed over, or was replaced
+        -- by an empty one), the store may have lost acknowledged writes, and recovery begins. Always: an
+        -- empty store cannot be told from a wiped one by a replica that never saw it (scripts/chaos found a
+        -- replica restarted just before a wipe leasing numbers live workers held), so a fresh install
+        -- waits one lease TTL plus the quarantine too.
         -- Returns the generation and the end of recovery (ms; in the past when none is running).
-        local function checkStore(seen, ttl)
+        local function checkStore(ttl)
             local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
             local generation = redis.call('GET', K.generation)
             if not generation or string.sub(generation, 1, #runId + 1) ~= runId .. ':' then
-                local lost = generation or seen
                 generation = runId .. ':' .. string.format('%.0f', nowUs)
                 redis.call('SET', K.generation, generation)
-                if lost then beginRecovery(ttl) end
+                beginRecovery(ttl)
             end
             return generation, tonumber(redis.call('GET', K.recovery) or '0')
         end
