@@ -198,7 +198,7 @@ public enum OpenAPIDocument {
             get:
               tags: [health]
               operationId: readyz
-              summary: "Readiness (control plane: Redis answers; worker: its lease is safe)."
+              summary: "Readiness (control plane: Redis answers as a primary with REDIS_MIN_REPLICAS replicas connected; worker: its lease is safe)."
               responses:
                 "200":
                   description: ready
@@ -281,7 +281,7 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
             Unavailable:
-              description: "no_number_available, recovering (lost Redis state is waited out), store_unavailable, lease_unsafe (worker)"
+              description: "no_number_available, recovering (lost Redis state is waited out), store_unavailable, not_replicated (the change did not reach REDIS_MIN_REPLICAS replicas), lease_unsafe (worker)"
               headers:
                 Retry-After: { $ref: "#/components/headers/Retry-After" }
               content:
@@ -410,6 +410,15 @@ public enum OpenAPIDocument {
               required: [status]
               properties:
                 status: { type: string }
+                redis:
+                  type: object
+                  description: "control plane /readyz: the Redis node it uses as the primary (ROLE said so) and its replicas"
+                  required: [primary, connectedReplicas, minReplicas]
+                  additionalProperties: false
+                  properties:
+                    primary: { type: string, description: "host:port" }
+                    connectedReplicas: { type: integer, minimum: 0 }
+                    minReplicas: { type: integer, minimum: 0, description: "REDIS_MIN_REPLICAS" }
             ErrorBody:
               type: object
               required: [error, message]
