@@ -53,13 +53,7 @@ rollcall_redis_ha_start_node() {
     redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/node$index" --save "" --appendonly no \
         --repl-ping-replica-period 1 --maxmemory-policy noeviction "${replica[@]}" \
         --daemonize yes --pidfile "$dir/node$index/redis.pid" --logfile "$dir/node$index/redis.log" >/dev/null
-    local n
-    for n in $(seq 1 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "redis-server node$index on port $port did not start" >&2
-    return 1
+    rollcall_wait_redis "$port" "$dir/node$index/redis.log"
 }
 
 rollcall_redis_ha_start_sentinel() {
@@ -78,13 +72,7 @@ sentinel failover-timeout mymaster ${ROLLCALL_SENTINEL_FAILOVER_TIMEOUT_MS:-3000
 sentinel parallel-syncs mymaster 2
 CONF
     redis-sentinel "$dir/sentinel$index/sentinel.conf" >/dev/null
-    local n
-    for n in $(seq 1 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "redis-sentinel $index on port $port did not start" >&2
-    return 1
+    rollcall_wait_redis "$port" "$dir/sentinel$index/sentinel.log"
 }
 
 # The primary's port as the first Sentinel that answers names it.

@@ -56,13 +56,19 @@ rollcall_start_redis() {
     [ "${ROLLCALL_REDIS_PERSIST:-0}" = 1 ] && persist=(--save "" --appendonly yes)
     redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" "${persist[@]}" \
         --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
-    local i
+    rollcall_wait_redis "$port" "$dir/redis.log"
+}
+
+# rollcall_wait_redis PORT LOG: waits up to 5 s for a redis-server or Sentinel on PORT to answer PING;
+# shows LOG if it does not.
+rollcall_wait_redis() {
+    local port=$1 log=$2 i
     for i in $(seq 1 100); do
         redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
         sleep 0.05
     done
-    echo "redis-server on port $port did not start; its log:" >&2
-    cat "$dir/redis.log" >&2
+    echo "nothing answers on port $port; the log ($log):" >&2
+    cat "$log" >&2
     return 1
 }
 
