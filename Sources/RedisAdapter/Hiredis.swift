@@ -84,12 +84,15 @@ final class HiredisConnection {
     }
 
     /// Asks the node its replication role (`ROLE`); throws `notPrimary` unless it is a primary.
-    func requirePrimary() throws(RedisError) {
+    /// Returns how many replicas its ROLE lists as connected.
+    @discardableResult
+    func requirePrimary() throws(RedisError) -> Int {
         let role = try command([Array("ROLE".utf8)])
-        guard let first = role.array?.first?.string, first == "master" else {
+        guard let fields = role.array, fields.first?.string == "master", fields.count >= 3 else {
             notPrimary = true
             throw .notPrimary(address: address, message: "ROLE answered \(role.array?.first?.string ?? "\(role)"), not master")
         }
+        return fields[2].array?.count ?? 0
     }
 
     /// Sends a command without waiting for its reply (SUBSCRIBE); replies come from `nextMessage`.

@@ -53,7 +53,10 @@ public struct RedisConfiguration: Sendable, Hashable {
     }
 
     /// `host:port`, for messages. Never includes the password.
-    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var address: String { Self.address(host: host, port: port) }
+
+    /// `host:port`, an IPv6 host in brackets.
+    static func address(host: String, port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// The same settings for another node (a primary a Sentinel named, or a Sentinel itself).
     func node(host: String, port: Int, username: String?, password: String?, database: Int) -> RedisConfiguration {

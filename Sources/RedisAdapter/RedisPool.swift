@@ -35,11 +35,7 @@ public final class RedisPool: Sendable {
     /// Throws `notPrimary` if the node is not a primary.
     public func replicationStatus() async throws(RedisError) -> RedisReplicationStatus {
         try await perform(retry: .retryOnceOnConnectionLoss) { connection throws(RedisError) in
-            let role = try connection.command([Array("ROLE".utf8)])
-            guard let fields = role.array, fields.first?.string == "master", fields.count >= 3 else {
-                throw .notPrimary(address: connection.address, message: "ROLE answered \(role)")
-            }
-            return RedisReplicationStatus(primary: connection.address, connectedReplicas: fields[2].array?.count ?? 0)
+            RedisReplicationStatus(primary: connection.address, connectedReplicas: try connection.requirePrimary())
         }
     }
 

@@ -133,7 +133,7 @@ final class RedisPrimaryLocator: Sendable {
                     // "<name> <old-ip> <old-port> <new-ip> <new-port>"
                     let fields = payload.split(separator: " ").map(String.init)
                     guard fields.count == 5, fields[0] == sentinel.masterName, let port = Int(fields[4]) else { continue }
-                    note(primary: configuration.node(host: fields[3], port: port, username: nil, password: nil, database: 0).address)
+                    note(primary: RedisConfiguration.address(host: fields[3], port: port))
                 }
             } catch {
                 // That Sentinel is down or unreachable: the next one, after a short pause.

@@ -5,7 +5,7 @@ public struct RedisSentinelConfiguration: Sendable, Hashable {
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        public var description: String { RedisConfiguration.address(host: host, port: port) }
     }
 
     /// Asked in this order; the first that answers names the primary.

@@ -338,7 +338,7 @@ public enum OpenAPIDocument {
                 number: { $ref: "#/components/schemas/WorkerNumber" }
                 epoch: { $ref: "#/components/schemas/Epoch" }
                 generation:
-                  description: The store generation of the last answer.
+                  description: "The store generation of the last answer. Checked for form only: since 0.3.0 every new generation begins recovery by itself, so the server decides nothing by it; older and newer clients may send it or not."
                   type: string
                   pattern: "^[0-9a-f:]{1,128}$"
                 kind: { $ref: "#/components/schemas/LeaseKind" }

@@ -141,10 +141,8 @@ struct LeaseService: Sendable {
         metrics.replicasConnected.record(status.connectedReplicas)
         let required = store.redis.configuration.minReplicas
         guard status.connectedReplicas >= required else {
-            throw APIError(
-                status: .serviceUnavailable, code: Self.notReplicatedCode,
-                message: "the Redis primary \(status.primary) has \(status.connectedReplicas) replicas connected; REDIS_MIN_REPLICAS is \(required)",
-                retryAfterMillis: 1000)
+            throw Self.notReplicated(
+                "the Redis primary \(status.primary) has \(status.connectedReplicas) replicas connected; REDIS_MIN_REPLICAS is \(required)")
         }
         return ReadinessReport(
             status: "ready", redis: .init(primary: status.primary, connectedReplicas: status.connectedReplicas, minReplicas: required))
@@ -241,12 +239,14 @@ struct LeaseService: Sendable {
     /// the primary but did not reach REDIS_MIN_REPLICAS replicas (the caller must not act on it).
     private static func storeFailure(_ error: any Error) -> APIError {
         if case .redis(.notReplicated(let acknowledged, let required)) = error as? LeaseStoreError {
-            return APIError(
-                status: .serviceUnavailable, code: notReplicatedCode,
-                message: "the change reached \(acknowledged) of \(required) required Redis replicas in time; retry",
-                retryAfterMillis: 1000)
+            return notReplicated("the change reached \(acknowledged) of \(required) required Redis replicas in time; retry")
         }
         return APIError.unavailable("the lease store is unavailable: \(error)")
+    }
+
+    /// 503 `not_replicated`: Redis replication is short of REDIS_MIN_REPLICAS.
+    private static func notReplicated(_ message: String) -> APIError {
+        APIError(status: .serviceUnavailable, code: notReplicatedCode, message: message, retryAfterMillis: 1000)
     }
 
     private func validate(_ request: HeartbeatRequest) throws(APIError) {

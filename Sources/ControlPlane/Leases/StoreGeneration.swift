@@ -1,13 +1,10 @@
 import Synchronization
 
-/// The lease store generation this replica saw last (see `LeaseKey.generation`).
-///
-/// Sent with every heartbeat and reap, so a store that lost everything is recognised by the first
-/// script any replica that had seen it runs, even before a worker asks.
+/// The lease store generation this replica saw last (see `LeaseKey.generation`), for the metric
+/// `rollcall_store_generation_changes_total`. It decides nothing: every new generation begins
+/// recovery in the scripts themselves, whichever replica sees it first.
 final class StoreGeneration: Sendable {
     private let value = Mutex<String?>(nil)
-
-    var current: String? { value.withLock { $0 } }
 
     /// Records `generation`; returns whether it differs from a generation seen before (not the first one).
     func observe(_ generation: String) -> Bool {
