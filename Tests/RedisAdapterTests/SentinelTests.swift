@@ -19,11 +19,13 @@ struct SentinelTests {
         let list = Mutex<[String]>([])
     }
 
+    /// A pool through the Sentinels. `minReplicas` with a WAIT of 2 s (and a command timeout above it),
+    /// so a loaded machine's slow acknowledgement is not taken for a missing replica.
     func pool(_ setup: RedisHASetup, minReplicas: Int = 0, changes: Changes? = nil) throws -> RedisPool {
-        var configuration = try RedisConfiguration(url: "redis://unused:1", commandTimeout: .milliseconds(500), poolSize: 2)
+        var configuration = try RedisConfiguration(url: "redis://unused:1", commandTimeout: .seconds(3), poolSize: 2)
         configuration.sentinel = try RedisSentinelConfiguration(list: setup.sentinels, masterName: "mymaster")
         configuration.minReplicas = minReplicas
-        configuration.replicationTimeout = .milliseconds(200)
+        configuration.replicationTimeout = .seconds(2)
         return RedisPool(configuration: configuration) { _, new in changes?.list.withLock { $0.append(new) } }
     }
 
@@ -47,12 +49,12 @@ struct SentinelTests {
 
     @Test("the pool asks the Sentinels for the primary; after the primary is SIGKILLed it reaches the promoted replica without a restart")
     func followsKilledPrimary() async throws {
-        let setup = try RedisHASetup()
+        let setup = try await RedisHASetup()
         let changes = Changes()
         let pool = try pool(setup, changes: changes)
         let key = "ha:\(UUID().uuidString)"
         #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
-        let first = try setup.primaryPort()
+        let first = try await setup.primaryPort()
         #expect(pool.primary == "127.0.0.1:\(first)")
         try setup.signal(node: try #require(setup.node(port: first)), SIGKILL)
         let promoted = try await setup.awaitFailover(from: first)
@@ -69,11 +71,11 @@ struct SentinelTests {
     /// resumes, which answers as a primary until the Sentinels demote it; nothing may go there.
     @Test("a primary paused past the Sentinel timeout and resumed gets no writes: +switch-master retires its connections")
     func stalePrimaryGetsNothing() async throws {
-        let setup = try RedisHASetup()
+        let setup = try await RedisHASetup()
         let pool = try pool(setup)
         let key = "ha:\(UUID().uuidString)"
         #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
-        let old = try setup.primaryPort()
+        let old = try await setup.primaryPort()
         let oldNode = try #require(setup.node(port: old))
         try setup.signal(node: oldNode, SIGSTOP)
         let promoted = try await setup.awaitFailover(from: old)
@@ -99,11 +101,12 @@ struct SentinelTests {
 
     @Test("with REDIS_MIN_REPLICAS 2 and one replica stopped, a script's change is not acknowledged: notReplicated")
     func waitForReplicas() async throws {
-        let setup = try RedisHASetup()
+        let setup = try await RedisHASetup()
         let pool = try pool(setup, minReplicas: 2)
         let key = "ha:\(UUID().uuidString)"
         #expect(try await pool.run(incr, keys: [key], arguments: []) == .integer(1))
-        let replica = try #require(setup.node(port: setup.nodePorts.first { $0 != (try? setup.primaryPort()) }!))
+        let primary = try await setup.primaryPort()
+        let replica = try #require(setup.node(port: setup.nodePorts.first { $0 != primary }!))
         try setup.signal(node: replica, SIGSTOP)
         defer { try? setup.signal(node: replica, SIGCONT) }
         await #expect {
@@ -117,8 +120,9 @@ struct SentinelTests {
 
     @Test("a node that is a replica answers READONLY: notPrimary, the connection is dropped, and nothing was written")
     func replicaRefuses() async throws {
-        let setup = try RedisHASetup()
-        let replicaPort = try #require(setup.nodePorts.first { $0 != (try? setup.primaryPort()) })
+        let setup = try await RedisHASetup()
+        let primary = try await setup.primaryPort()
+        let replicaPort = try #require(setup.nodePorts.first { $0 != primary })
         let pool = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(replicaPort)", poolSize: 1))
         let key = "ha:\(UUID().uuidString)"
         await #expect {
@@ -128,7 +132,7 @@ struct SentinelTests {
             return message.hasPrefix("READONLY")
         }
         await #expect(throws: RedisError.self) { try await pool.replicationStatus() }
-        #expect(try await value(key, at: try setup.primaryPort()) == nil)
+        #expect(try await value(key, at: primary) == nil)
         await pool.shutdown()
     }
 }

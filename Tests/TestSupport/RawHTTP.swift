@@ -13,11 +13,7 @@ public enum RawHTTP {
     public static func exchange(
         port: Int, _ request: String, halfClose: Bool = false, timeout: Duration = .seconds(5)
     ) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try blockingExchange(port: port, request, halfClose: halfClose, timeout: timeout) })
-            }
-        }
+        try await onOwnThread { try blockingExchange(port: port, request, halfClose: halfClose, timeout: timeout) }
     }
 
     /// Sends `request` one byte every `interval`, then reads until the server closes or `timeout`
@@ -25,40 +21,30 @@ public enum RawHTTP {
     public static func trickle(
         port: Int, _ request: String, every interval: Duration, timeout: Duration = .seconds(5)
     ) async throws -> (text: String, closedAfter: Duration?) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result {
-                        let start = ContinuousClock.now
-                        let fd = try connected(port: port, timeout: timeout)
-                        defer { close(fd) }
-                        for byte in Array(request.utf8) {
-                            guard send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) == 1 else { return ("", ContinuousClock.now - start) }
-                            Thread.sleep(
-                                forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
-                        }
-                        let (text, closed) = readAll(fd)
-                        return (text, closed ? ContinuousClock.now - start : nil)
-                    })
+        try await onOwnThread {
+            let start = ContinuousClock.now
+            let fd = try connected(port: port, timeout: timeout)
+            defer { close(fd) }
+            for byte in Array(request.utf8) {
+                guard send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) == 1 else { return ("", ContinuousClock.now - start) }
+                Thread.sleep(
+                    forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
             }
+            let (text, closed) = readAll(fd)
+            return (text, closed ? ContinuousClock.now - start : nil)
         }
     }
 
     /// Sends `request` and reads until the server closes the connection or `timeout` passes.
     public static func readUntilClose(port: Int, _ request: String, timeout: Duration) async throws -> (text: String, closed: Bool) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result {
-                        let fd = try connected(port: port, timeout: timeout)
-                        defer { close(fd) }
-                        let bytes = Array(request.utf8)
-                        guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
-                            throw RawHTTPError(message: "send failed")
-                        }
-                        return readAll(fd)
-                    })
+        try await onOwnThread {
+            let fd = try connected(port: port, timeout: timeout)
+            defer { close(fd) }
+            let bytes = Array(request.utf8)
+            guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+                throw RawHTTPError(message: "send failed")
             }
+            return readAll(fd)
         }
     }
 

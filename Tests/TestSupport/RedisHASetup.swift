@@ -14,10 +14,10 @@ public final class RedisHASetup: Sendable {
     public let sentinelPorts: [Int]
 
     /// Starts all six and waits until the replicas are in sync and the Sentinels know each other.
-    public init() throws {
+    public init() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-ha-\(UUID().uuidString)")
         self.directory = directory
-        try ServerScripts.run("rollcall_redis_ha_start \"$1\"", directory.path)
+        try await ServerScripts.run("rollcall_redis_ha_start \"$1\"", directory.path)
         nodePorts = try (0..<3).map { try Self.port(directory.appendingPathComponent("node\($0)/port")) }
         sentinelPorts = try (0..<3).map { try Self.port(directory.appendingPathComponent("sentinel\($0)/port")) }
     }
@@ -26,9 +26,9 @@ public final class RedisHASetup: Sendable {
     public var sentinels: String { sentinelPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
 
     /// The port the Sentinels now name as the primary's.
-    public func primaryPort() throws -> Int {
+    public func primaryPort() async throws -> Int {
         let file = directory.appendingPathComponent("primary-port")
-        try ServerScripts.run("rollcall_redis_ha_primary_port \"$1\" > \"$1/primary-port\"", directory.path)
+        try await ServerScripts.run("rollcall_redis_ha_primary_port \"$1\" > \"$1/primary-port\"", directory.path)
         return try Self.port(file)
     }
 
@@ -46,13 +46,14 @@ public final class RedisHASetup: Sendable {
     public func awaitFailover(from port: Int, within limit: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            if let current = try? primaryPort(), current > 0, current != port { return current }
+            if let current = try? await primaryPort(), current > 0, current != port { return current }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw RedisServerProcess.ServerError(message: "no failover away from \(port) within \(limit)")
     }
 
-    public func stop() { try? ServerScripts.run("rollcall_redis_ha_stop \"$1\"", directory.path) }
+    /// Kills all six; blocking (it is called from deinit), and quick: signals only.
+    public func stop() { try? ServerScripts.runBlocking("rollcall_redis_ha_stop \"$1\"", [directory.path]) }
 
     deinit {
         stop()

@@ -9,10 +9,16 @@ public enum ServerScripts {
     private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    /// Runs `command` in bash with both helpers sourced; `arguments` are `$1`, `$2`, …. posix_spawn and
-    /// waitpid, not Foundation's Process, whose exit tracking here never saw bash end once it had left a
-    /// daemon (a postmaster, a redis-server) behind.
-    public static func run(_ command: String, _ arguments: String...) throws {
+    /// Runs `command` in bash with both helpers sourced; `arguments` are `$1`, `$2`, …; on a thread of its
+    /// own (`onOwnThread`): starting servers takes seconds.
+    public static func run(_ command: String, _ arguments: String...) async throws {
+        try await onOwnThread { try runBlocking(command, arguments) }
+    }
+
+    /// The same, blocking the caller: only for cleanup that cannot await (`defer`, `deinit`). posix_spawn
+    /// and waitpid, not Foundation's Process, whose exit tracking here never saw bash end once it had left
+    /// a daemon (a postmaster, a redis-server) behind.
+    public static func runBlocking(_ command: String, _ arguments: [String]) throws {
         let helpers = ". \"\(root)/scripts/lib/servers.sh\" && . \"\(root)/scripts/lib/redis-ha.sh\""
         let argv = ["/bin/bash", "-c", "\(helpers) && \(command)", "servers"] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]

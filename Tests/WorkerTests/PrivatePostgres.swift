@@ -16,11 +16,14 @@ struct PrivatePostgres {
 
     var url: String { "postgres://postgres:\(password)@127.0.0.1:\(port)/rollcall" }
 
-    func start() throws { try ServerScripts.run("rollcall_start_postgres \"$1\" \"$2\" \"$3\" rollcall", directory, String(port), password) }
-    func stop() throws { try ServerScripts.run("rollcall_stop_postgres \"$1\"", directory) }
+    func start() async throws {
+        try await ServerScripts.run("rollcall_start_postgres \"$1\" \"$2\" \"$3\" rollcall", directory, String(port), password)
+    }
+    func stop() async throws { try await ServerScripts.run("rollcall_stop_postgres \"$1\"", directory) }
 
+    /// Stops the cluster and deletes its files; blocking, for a `defer`.
     func remove() {
-        try? stop()
+        try? ServerScripts.runBlocking("rollcall_stop_postgres \"$1\"", [directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

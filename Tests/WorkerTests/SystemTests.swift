@@ -172,14 +172,14 @@ struct SystemTests {
     @Test("PostgreSQL restarted mid-run: workers reconnect and continue, and no row is owned twice")
     func postgresRestart() async throws {
         let postgres = try PrivatePostgres()
-        try postgres.start()
+        try await postgres.start()
         defer { postgres.remove() }
         try await SystemHarness.with(workers: 2, adminDatabaseURL: postgres.url) { system in
             let both: Set = ["worker-0", "worker-1"]
             try await system.eventually("settled", within: .seconds(30)) { try await system.isSettled(on: both) }
-            try postgres.stop()
+            try await postgres.stop()
             try await Task.sleep(for: .seconds(2))
-            try postgres.start()
+            try await postgres.start()
             let restarted = Date()
             try await system.eventually("work resumes on every row", within: .seconds(20)) {
                 let rows = try await system.database.query(
