@@ -201,7 +201,9 @@ struct RedisPoolRetryTests {
     /// call to fail with connectionLost and returns how often the script ran on the server.
     func runsThroughDroppedReplies(_ script: RedisScript) async throws -> (runs: Int64, sent: Int) {
         let proxy = try FaultyRedisProxy(upstreamPort: upstreamPort, fault: .dropReplyTo(marker: "EVALSHA"))
-        let pool = RedisPool(configuration: try RedisConfiguration(url: proxy.url, poolSize: 1))
+        // A long command timeout: the proxy closes the connection instead of answering, so no call waits
+        // for it; a short one turned a slow proxy thread on a loaded machine into a timeout.
+        let pool = RedisPool(configuration: try RedisConfiguration(url: proxy.url, commandTimeout: .seconds(10), poolSize: 1))
         await #expect {
             try await pool.run(script, keys: [key], arguments: [])
         } throws: { error in
