@@ -5,6 +5,8 @@
 # Layout of DIR: nodeK/{redis.pid,redis.log,port} and sentinelK/{sentinel.conf,sentinel.pid,port}.
 # ROLLCALL_SENTINEL_DOWN_AFTER_MS (default 1000) and ROLLCALL_SENTINEL_FAILOVER_TIMEOUT_MS (default 3000)
 # set how soon a silent primary is declared down and how long a failover attempt may take.
+# ROLLCALL_REDIS_HA_PERSIST=1 gives every node an AOF (appendfsync everysec, as the chart's Redis), so a
+# node restarted before the Sentinels gave up on it comes back with its data, not empty.
 
 # rollcall_redis_ha_start DIR: starts all six and waits until the replicas are in sync and every
 # Sentinel knows the two others (a failover needs the majority's votes).
@@ -50,8 +52,10 @@ rollcall_redis_ha_start_node() {
     [ -n "$primary" ] || primary=$(rollcall_redis_ha_primary_port "$dir") || primary=""
     local replica=()
     [ -n "$primary" ] && [ "$primary" != "$port" ] && replica=(--replicaof 127.0.0.1 "$primary")
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/node$index" --save "" --appendonly no \
-        --repl-ping-replica-period 1 --maxmemory-policy noeviction "${replica[@]}" \
+    local persistence=(--appendonly no)
+    [ "${ROLLCALL_REDIS_HA_PERSIST:-}" = 1 ] && persistence=(--appendonly yes --appendfsync everysec)
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/node$index" --save "" "${persistence[@]}" \
+        --repl-ping-replica-period 1 --repl-diskless-sync-delay 0 --maxmemory-policy noeviction "${replica[@]}" \
         --daemonize yes --pidfile "$dir/node$index/redis.pid" --logfile "$dir/node$index/redis.log" >/dev/null
     rollcall_wait_redis "$port" "$dir/node$index/redis.log"
 }
