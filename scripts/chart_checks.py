@@ -5,9 +5,12 @@ offline (helm-python-sdk), lint it, validate every rendered object against Kuber
 Run by scripts/test-chart, which provides the virtualenv."""
 import base64
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 import helm_python
@@ -67,6 +70,11 @@ VALUE_SETS = {
     "scaled": {"worker": {"replicaCount": 7}, "controlPlane": {"replicas": 3}},
     "external": {"redis": {"external": {"url": "redis://cache.example:6379/2"}},
                  "postgresql": {"external": {"url": "postgres://app@db.example:5432/inbox"}}},
+    "sentinel": {"redis": {"mode": "sentinel"}},
+    "sentinel-preferred": {"redis": {"mode": "sentinel", "sentinel": {"antiAffinity": "preferred", "replicas": 5, "quorum": 3}},
+                           "worker": {"replicaCount": 4}},
+    "external-sentinels": {"redis": {"external": {"sentinels": "s1.example:26379,s2.example:26379,s3.example", "masterName": "cache",
+                                                  "sentinelExistingSecret": "sentinel-auth"}}},
 }
 
 
@@ -112,6 +120,216 @@ def external_redis_and_postgres_replace_the_statefulsets():
     assert env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_URL"]["value"] == "redis://cache.example:6379/2"
     assert env(container(objects, "Deployment", "rc-rollcall-worker"))["DATABASE_URL"]["value"] == "postgres://app@db.example:5432/inbox"
     assert set(objects[("Secret", "rc-rollcall")]["data"]) == {"auth-token"}
+
+
+@check
+def sentinel_mode_deploys_three_redis_nodes_each_with_a_sentinel():
+    objects, _ = render(VALUE_SETS["sentinel"])
+    statefulset = objects[("StatefulSet", "rc-rollcall-redis")]
+    pod = statefulset["spec"]["template"]["spec"]
+    assert statefulset["spec"]["replicas"] == 3
+    assert statefulset["spec"]["serviceName"] == "rc-rollcall-redis-headless"
+    assert statefulset["spec"]["podManagementPolicy"] == "Parallel"
+    assert statefulset["spec"]["volumeClaimTemplates"], "the Redis nodes have no persistent volume"
+    assert [c["name"] for c in pod["containers"]] == ["redis", "sentinel"]
+    assert [c["name"] for c in pod["initContainers"]] == ["config"]
+    init = env(pod["initContainers"][0])
+    assert init["QUORUM"]["value"] == "2" and init["MASTER_NAME"]["value"] == "mymaster"
+    assert init["PEERS"]["value"].split() == [f"rc-rollcall-redis-{i}.rc-rollcall-redis-headless.rollcall.svc" for i in range(3)]
+    assert init["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "rc-rollcall", "key": "redis-password"}
+    anti = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert anti["topologyKey"] == "kubernetes.io/hostname"
+    assert anti["labelSelector"]["matchLabels"] == statefulset["spec"]["selector"]["matchLabels"]
+    assert objects[("PodDisruptionBudget", "rc-rollcall-redis")]["spec"]["maxUnavailable"] == 1
+    headless = objects[("Service", "rc-rollcall-redis-headless")]["spec"]
+    assert headless["clusterIP"] == "None" and headless["publishNotReadyAddresses"] is True
+    assert {p["port"] for p in headless["ports"]} == {6379, 26379}
+    # No Service over all nodes: only the primary takes writes, and the Sentinels name it.
+    assert ("Service", "rc-rollcall-redis") not in objects
+    script = objects[("ConfigMap", "rc-rollcall-redis-scripts")]["data"]["redis-sentinel-init.sh"]
+    with open(os.path.join(CHART, "files", "redis-sentinel-init.sh")) as file:
+        assert script.strip() == file.read().strip()
+
+
+@check
+def sentinel_mode_configures_the_control_plane_through_the_sentinels():
+    objects, _ = render(VALUE_SETS["sentinel"])
+    control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    sentinels = control_plane["REDIS_SENTINELS"]["value"].split(",")
+    assert sentinels == [f"rc-rollcall-redis-{i}.rc-rollcall-redis-headless.rollcall.svc:26379" for i in range(3)]
+    assert control_plane["REDIS_SENTINEL_MASTER"]["value"] == "mymaster"
+    assert control_plane["REDIS_MIN_REPLICAS"]["value"] == "1"
+    assert control_plane["REDIS_REPLICATION_TIMEOUT"]["value"] == "500ms"
+    assert control_plane["REDIS_SENTINEL_PASSWORD"]["value"] == "$(REDIS_PASSWORD)"
+    assert control_plane["REDIS_URL"]["value"] == "redis://:$(REDIS_PASSWORD)@rc-rollcall-redis-headless:6379"
+    names = [e["name"] for e in container(objects, "Deployment", "rc-rollcall-control-plane")["env"]]
+    assert names.index("REDIS_PASSWORD") < names.index("REDIS_SENTINEL_PASSWORD")
+    # Five nodes and quorum 3 follow the values; soft anti-affinity when asked for.
+    objects, _ = render(VALUE_SETS["sentinel-preferred"])
+    assert objects[("StatefulSet", "rc-rollcall-redis")]["spec"]["replicas"] == 5
+    pod = objects[("StatefulSet", "rc-rollcall-redis")]["spec"]["template"]["spec"]
+    assert env(pod["initContainers"][0])["QUORUM"]["value"] == "3"
+    assert "preferredDuringSchedulingIgnoredDuringExecution" in pod["affinity"]["podAntiAffinity"]
+    assert len(env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_SENTINELS"]["value"].split(",")) == 5
+
+
+@check
+def external_sentinels_replace_the_redis_statefulset():
+    objects, _ = render(VALUE_SETS["external-sentinels"])
+    assert set(of_kind(objects, "StatefulSet")) == {"rc-rollcall-postgresql"}
+    control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    assert control_plane["REDIS_SENTINELS"]["value"] == "s1.example:26379,s2.example:26379,s3.example"
+    assert control_plane["REDIS_SENTINEL_MASTER"]["value"] == "cache"
+    assert control_plane["REDIS_SENTINEL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "sentinel-auth", "key": "sentinel-password"}
+    assert control_plane["REDIS_MIN_REPLICAS"]["value"] == "1"
+    assert "REDIS_URL" not in control_plane and "REDIS_PASSWORD" not in control_plane
+    assert "redis-password" not in objects[("Secret", "rc-rollcall")]["data"]
+
+
+@check
+def sentinel_values_that_cannot_work_are_refused():
+    for bad in ({"redis": {"mode": "cluster"}}, {"redis": {"sentinel": {"replicas": 2}}}, {"redis": {"sentinel": {"quorum": 1}}},
+                {"redis": {"sentinel": {"antiAffinity": "sometimes"}}}, {"redis": {"external": {"sentinels": "a:1,,b:2"}}},
+                {"redis": {"mode": "sentinel", "sentinel": {"minReplicas": 3}}},
+                {"redis": {"mode": "sentinel", "sentinel": {"quorum": 4}}}):
+        try:
+            render(bad)
+        except Exception as error:  # the schema (HelmValuesError) or the template's fail
+            assert "schema" in str(error).lower() or "redis.sentinel" in str(error) or isinstance(error, helm_python.HelmValuesError), error
+            continue
+        raise AssertionError(f"chart accepted {bad}")
+
+
+def loopback_port():
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+def redis_cli(host, port, *args, password):
+    result = subprocess.run(["redis-cli", "--no-auth-warning", "-h", host, "-p", str(port), "--raw", *args],
+                            capture_output=True, text=True, timeout=5, env=dict(os.environ, REDISCLI_AUTH=password))
+    return result.stdout.strip()
+
+
+def eventually(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@check
+def the_sentinel_init_script_forms_a_working_sentinel_set_on_loopback():
+    """The chart's init script, as rendered, run for three 'pods' on 127.0.0.1-3 with real redis-server and
+    redis-sentinel: they form one primary, two replicas and three Sentinels; the primary is killed and a
+    replica promoted; the killed pod, started again through the script, comes back as a replica."""
+    for tool in ("redis-server", "redis-sentinel", "redis-cli"):
+        assert shutil.which(tool), f"{tool} is not installed (scripts/test installs it)"
+    objects, _ = render(VALUE_SETS["sentinel"])
+    script = objects[("ConfigMap", "rc-rollcall-redis-scripts")]["data"]["redis-sentinel-init.sh"]
+    hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    redis_port, sentinel_port, password = loopback_port(), loopback_port(), "s3cret-" + os.urandom(6).hex()
+    directory = tempfile.mkdtemp(prefix="rollcall-chart-sentinel.")
+    processes = {}
+    keep = None
+
+    def start_pod(i):
+        config, data = os.path.join(directory, f"pod{i}", "config"), os.path.join(directory, f"pod{i}", "data")
+        os.makedirs(config, exist_ok=True)
+        os.makedirs(data, exist_ok=True)
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, env=dict(
+            os.environ, POD_NAME=f"rc-rollcall-redis-{i}", PEERS=" ".join(hosts), REDIS_PASSWORD=password, MASTER_NAME="mymaster",
+            QUORUM="2", DOWN_AFTER_MS="1000", FAILOVER_TIMEOUT_MS="3000", REDIS_PORT=str(redis_port),
+            SENTINEL_PORT=str(sentinel_port), BIND=hosts[i], DATA_DIR=data, CONFIG_DIR=config))
+        assert result.returncode == 0, result.stderr
+        with open(os.path.join(config, "sentinel.conf")) as file:
+            assert "sentinel monitor mymaster " in file.read()
+        with open(os.path.join(config, "redis.conf")) as file:
+            lines = file.read().splitlines()
+        # As the standalone Redis: AOF, and nothing evicted (an evicted lease key looks like a free number).
+        assert {"appendonly yes", "maxmemory-policy noeviction", f"requirepass {password}"} <= set(lines), lines
+        log = open(os.path.join(directory, f"pod{i}", "out.log"), "ab")
+        processes[i] = [subprocess.Popen(["redis-server", os.path.join(config, "redis.conf")], stdout=log, stderr=log),
+                        subprocess.Popen(["redis-sentinel", os.path.join(config, "sentinel.conf")], stdout=log, stderr=log)]
+        return result.stdout
+
+    def primary():
+        for host in hosts:
+            try:
+                answer = redis_cli(host, sentinel_port, "sentinel", "get-master-addr-by-name", "mymaster", password=password).split()
+            except subprocess.TimeoutExpired:
+                continue
+            if len(answer) == 2:
+                return answer[0]
+        return None
+
+    def role(host):
+        try:
+            return redis_cli(host, redis_port, "role", password=password).split("\n")[0]
+        except subprocess.TimeoutExpired:
+            return ""
+
+    def online_replicas(host):
+        try:
+            info = redis_cli(host, redis_port, "info", "replication", password=password)
+        except subprocess.TimeoutExpired:
+            return 0
+        return sum(1 for line in info.splitlines() if line.startswith("slave") and "state=online" in line)
+
+    def sentinels_know_everyone():
+        # A replica is learned from the primary's INFO, every 10 s: one the Sentinels never saw is not promoted.
+        for host in hosts:
+            flat = redis_cli(host, sentinel_port, "sentinel", "master", "mymaster", password=password).split("\n")
+            fields = dict(zip(flat[0::2], flat[1::2]))
+            if fields.get("num-other-sentinels") != "2" or fields.get("num-slaves") != "2" or fields.get("quorum") != "2":
+                return False
+        return True
+
+    try:
+        output = start_pod(0)
+        assert "no Sentinel answered" in output and "127.0.0.1 starts as primary" in output, output
+        for i in (1, 2):
+            assert "replica of 127.0.0.1" in start_pod(i)
+        eventually(lambda: online_replicas("127.0.0.1") == 2, 30, "two replicas online")
+        eventually(sentinels_know_everyone, 30, "every Sentinel knows the two others and both replicas, quorum 2")
+        assert role("127.0.0.1") == "master" and role("127.0.0.2") == role("127.0.0.3") == "slave"
+        # The Sentinels authenticate: no password, no answer.
+        assert "NOAUTH" in redis_cli("127.0.0.2", sentinel_port, "ping", password="")
+
+        processes[0][0].kill()
+        processes[0][0].wait()
+        eventually(lambda: primary() in ("127.0.0.2", "127.0.0.3"), 30, "a replica promoted")
+        promoted = primary()
+        eventually(lambda: role(promoted) == "master", 10, "the promoted node answers ROLE master")
+
+        # The failover over (every Sentinel names the promoted node), pod 0 restarts: both its containers.
+        def everyone_names(address):
+            return all(redis_cli(host, sentinel_port, "sentinel", "get-master-addr-by-name", "mymaster",
+                                 password=password).split("\n")[0] == address for host in hosts)
+        eventually(lambda: everyone_names(promoted), 30, "every Sentinel names the promoted node")
+        processes[0][1].kill()
+        processes[0][1].wait()
+        output = start_pod(0)
+        assert f"names {promoted} the primary" in output and f"replica of {promoted}" in output, output
+        assert "no Sentinel answered" not in output, output
+        eventually(lambda: role("127.0.0.1") == "slave" and online_replicas(promoted) == 2, 30, "the old primary back as a replica")
+    except AssertionError as error:
+        logs = []
+        for i in range(3):
+            with open(os.path.join(directory, f"pod{i}", "out.log"), errors="replace") as file:
+                logs.append(f"--- pod {i}\n" + "".join(file.readlines()[-25:]))
+        keep = directory
+        raise AssertionError(f"{error} (files kept in {directory})\n" + "\n".join(logs))
+    finally:
+        for pair in processes.values():
+            for process in pair:
+                process.kill()
+                process.wait()
+        if not keep:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @check
@@ -217,6 +435,10 @@ def notes_tell_how_to_watch_and_scale():
     _, manifests = render()
     notes = manifests["rollcall/templates/NOTES.txt"]
     assert "redis-cli hgetall workers" in notes and "worker.replicaCount" in notes
+    # With Sentinels: against the primary they name now.
+    for values in (VALUE_SETS["sentinel"], VALUE_SETS["external-sentinels"]):
+        notes = render(values)[1]["rollcall/templates/NOTES.txt"]
+        assert "get-master-addr-by-name" in notes and 'redis-cli -h "$1" -p "$2" hgetall workers' in notes, notes
 
 
 @check

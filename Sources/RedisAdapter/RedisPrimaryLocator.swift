@@ -102,6 +102,11 @@ final class RedisPrimaryLocator: Sendable {
                     failures.append("\(endpoint): does not know \(sentinel.masterName) (\(reply))")
                     continue
                 }
+                let master = try connection.command(["SENTINEL", "MASTER", sentinel.masterName].map { Array($0.utf8) })
+                if Self.failoverInProgress(master.array?.map { $0.string ?? "" } ?? []) {
+                    failures.append("\(endpoint): a failover of \(sentinel.masterName) is in progress")
+                    continue
+                }
                 return (host, port)
             } catch {
                 failures.append("\(endpoint): \(error)")
@@ -110,6 +115,24 @@ final class RedisPrimaryLocator: Sendable {
         throw .connectFailed(
             address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL get-master-addr-by-name",
             message: failures.joined(separator: "; "))
+    }
+
+    /// Whether a `SENTINEL MASTER` reply (flat field/value pairs) shows this Sentinel leading a failover.
+    ///
+    /// Its leader names the promoted replica as soon as it is promoted, while the old primary may still
+    /// have a replica attached and acknowledge writes (`WAIT`) until the leader has reconfigured it. A
+    /// store that began serving (and waiting out lost state) before then could see an acknowledged grant
+    /// of the old primary end after its wait: scripts/chaos found it. So the promoted replica is used only
+    /// once the failover is over, when no replica is left to acknowledge for the old primary; until
+    /// then the other Sentinels still name the old one, and what it acknowledges is inside the new
+    /// primary's wait.
+    static func failoverInProgress(_ fields: [String]) -> Bool {
+        var index = 0
+        while index + 1 < fields.count {
+            if fields[index] == "flags" { return fields[index + 1].split(separator: ",").contains("failover_in_progress") }
+            index += 2
+        }
+        return false
     }
 
     private var stopped: Bool { state.withLock { $0.stopped } }

@@ -99,6 +99,51 @@ struct SentinelTests {
         await pool.shutdown()
     }
 
+    /// The Sentinel that leads a failover names the promoted replica at once, but reconfigures the other
+    /// replica a moment later: until then the old primary (alive in a manual failover, or resumed after a
+    /// pause) still has a replica and `WAIT` acknowledges its writes. A store serving on the promoted
+    /// replica in that moment begins its lost-state wait before the old primary's last acknowledged
+    /// grant, which may then outlive the wait (scripts/chaos found it: two clients safe on a partition).
+    @Test("in a failover the promoted replica is used only once the old primary has no replica left to acknowledge for it")
+    func promotedUsedAfterReconfiguration() async throws {
+        let setup = try await RedisHASetup()
+        var configuration = try RedisConfiguration(url: "redis://unused:1", commandTimeout: .seconds(3), poolSize: 1)
+        configuration.sentinel = try RedisSentinelConfiguration(list: setup.sentinels, masterName: "mymaster")
+        let locator = RedisPrimaryLocator(configuration: configuration) { _, _ in }
+        let old = try await setup.primaryPort()
+        let oldNode = configuration.node(host: "127.0.0.1", port: old, username: nil, password: nil, database: 0)
+        let sentinel = configuration.node(host: "127.0.0.1", port: setup.sentinelPorts[0], username: nil, password: nil, database: 0)
+        let bytes: @Sendable ([String]) -> [[UInt8]] = { words in words.map { Array($0.utf8) } }
+        // Connects again and again through the Sentinels while one of them runs a failover; each time the
+        // promoted node is reached, asks the old primary how many replicas it still has online.
+        let (reachedWhileAttached, reachedAfter) = try await onOwnThread { () throws -> (Int, Int) in
+            let reply = try HiredisConnection(sentinel).command(bytes(["SENTINEL", "FAILOVER", "mymaster"]))
+            guard reply.string == "OK" else { throw RedisError.poolClosed }
+            var attached = 0
+            var after = 0
+            let deadline = Date().addingTimeInterval(30)
+            while after < 20, Date() < deadline {
+                guard let connection = try? locator.connect() else { continue }
+                guard connection.address != "127.0.0.1:\(old)" else { continue }
+                let info = try HiredisConnection(oldNode).command(bytes(["INFO", "replication"])).string ?? ""
+                let online = info.split(separator: "\r\n").filter { $0.hasPrefix("slave") && $0.contains("state=online") }
+                if online.isEmpty { after += 1 } else { attached += 1 }
+            }
+            return (attached, after)
+        }
+        #expect(reachedAfter == 20, "the promoted replica was never reached")
+        #expect(reachedWhileAttached == 0, "the promoted replica was used while the old primary could still acknowledge writes")
+        await locator.shutdown()
+    }
+
+    @Test("the leader of a failover is not asked for the primary: its flags say failover_in_progress")
+    func failoverFlags() {
+        #expect(RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "master,failover_in_progress", "quorum", "2"]))
+        #expect(!RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "master", "quorum", "2"]))
+        #expect(!RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "s_down,o_down,master"]))
+        #expect(!RedisPrimaryLocator.failoverInProgress([]))
+    }
+
     @Test("with REDIS_MIN_REPLICAS 2 and one replica stopped, a script's change is not acknowledged: notReplicated")
     func waitForReplicas() async throws {
         let setup = try await RedisHASetup()

@@ -72,6 +72,8 @@ seccompProfile:
 {{- else if .Values.redis.external.url }}
 - name: REDIS_URL
   value: {{ .Values.redis.external.url | quote }}
+{{- else if .Values.redis.external.sentinels }}
+{{- /* External Sentinels without a URL: a Redis without a password, database 0. */}}
 {{- else }}
 - name: REDIS_PASSWORD
   valueFrom:
@@ -79,8 +81,59 @@ seccompProfile:
       name: {{ default (include "rollcall.secretName" .) .Values.redis.auth.existingSecret }}
       key: {{ .Values.redis.auth.existingSecretKey }}
 - name: REDIS_URL
-  value: "redis://:$(REDIS_PASSWORD)@{{ include "rollcall.component" (dict "root" . "component" "redis") }}:6379"
+  {{- /* With Sentinels only the password counts: the primary is whichever they name. */}}
+  value: "redis://:$(REDIS_PASSWORD)@{{ include "rollcall.component" (dict "root" . "component" "redis") }}{{ if include "rollcall.redisSentinel" . }}-headless{{ end }}:6379"
 {{- end }}
+{{- if .Values.redis.external.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ .Values.redis.external.sentinels | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.external.masterName | quote }}
+{{- with .Values.redis.external.sentinelExistingSecret }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.external.sentinelExistingSecretKey }}
+{{- end }}
+{{- else if include "rollcall.redisSentinel" . }}
+{{- /* The chart's Sentinels share the nodes' password; REDIS_URL above then gives only that password. */}}
+- name: REDIS_SENTINELS
+  value: {{ include "rollcall.redisSentinelList" . | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.masterName | quote }}
+- name: REDIS_SENTINEL_PASSWORD
+  value: "$(REDIS_PASSWORD)"
+{{- end }}
+{{- if or .Values.redis.external.sentinels (include "rollcall.redisSentinel" .) }}
+- name: REDIS_MIN_REPLICAS
+  value: {{ .Values.redis.sentinel.minReplicas | quote }}
+- name: REDIS_REPLICATION_TIMEOUT
+  value: {{ .Values.redis.sentinel.replicationTimeout | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Sentinel mode: a StatefulSet of Redis nodes, each with a Sentinel beside it. */}}
+{{- define "rollcall.redisSentinel" -}}
+{{- if and (include "rollcall.deployRedis" .) (eq .Values.redis.mode "sentinel") }}true{{ end -}}
+{{- end -}}
+
+{{/* The Sentinel StatefulSet's pods by their stable DNS names, space-separated, in ordinal order. */}}
+{{- define "rollcall.redisPeers" -}}
+{{- $name := include "rollcall.component" (dict "root" . "component" "redis") -}}
+{{- $peers := list -}}
+{{- range $i := until (int .Values.redis.sentinel.replicas) -}}
+{{- $peers = append $peers (printf "%s-%d.%s-headless.%s.svc" $name $i $name $.Release.Namespace) -}}
+{{- end -}}
+{{- join " " $peers -}}
+{{- end -}}
+
+{{- define "rollcall.redisSentinelList" -}}
+{{- $list := list -}}
+{{- range $peer := splitList " " (include "rollcall.redisPeers" .) -}}
+{{- $list = append $list (printf "%s:26379" $peer) -}}
+{{- end -}}
+{{- join "," $list -}}
 {{- end -}}
 
 {{- define "rollcall.databaseEnv" -}}
@@ -105,7 +158,7 @@ seccompProfile:
 {{- end -}}
 
 {{- define "rollcall.deployRedis" -}}
-{{- if and (not .Values.redis.external.url) (not .Values.redis.external.existingSecret) }}true{{ end -}}
+{{- if not (or .Values.redis.external.url .Values.redis.external.existingSecret .Values.redis.external.sentinels) }}true{{ end -}}
 {{- end -}}
 
 {{- define "rollcall.deployPostgresql" -}}

@@ -9,7 +9,7 @@
 # node restarted before the Sentinels gave up on it comes back with its data, not empty.
 
 # rollcall_redis_ha_start DIR: starts all six and waits until the replicas are in sync and every
-# Sentinel knows the two others (a failover needs the majority's votes).
+# Sentinel knows the two others (a failover needs the majority's votes) and both replicas.
 rollcall_redis_ha_start() {
     local dir=$1 i
     mkdir -p "$dir"
@@ -25,7 +25,7 @@ rollcall_redis_ha_start() {
     local n
     for n in $(seq 1 300); do
         if [ "$(redis-cli -p "$primary" info replication | tr -d '\r' | grep -c '^slave[0-9]*:.*state=online')" = 2 ] \
-            && [ "$(rollcall_redis_ha_known_sentinels "$dir")" = "2 2 2" ]; then
+            && [ "$(rollcall_redis_ha_known "$dir")" = "2/2 2/2 2/2" ]; then
             return 0
         fi
         sleep 0.1
@@ -34,12 +34,13 @@ rollcall_redis_ha_start() {
     return 1
 }
 
-# How many other Sentinels each Sentinel knows, space-separated.
-rollcall_redis_ha_known_sentinels() {
+# What each Sentinel knows, space-separated: other Sentinels/replicas. A Sentinel learns a replica from the
+# primary's INFO (every 10 s); one it never saw is never promoted, so the setup is ready at "2/2 2/2 2/2".
+rollcall_redis_ha_known() {
     local dir=$1 i out=()
     for i in 0 1 2; do
-        out+=("$(redis-cli -p "$(cat "$dir/sentinel$i/port")" sentinel master mymaster 2>/dev/null \
-            | tr -d '\r' | awk 'prev == "num-other-sentinels" { print } { prev = $0 }')")
+        out+=("$(redis-cli -p "$(cat "$dir/sentinel$i/port")" sentinel master mymaster 2>/dev/null | tr -d '\r' \
+            | awk 'prev == "num-other-sentinels" { s = $0 } prev == "num-slaves" { r = $0 } { prev = $0 } END { print s "/" r }')")
     done
     echo "${out[*]}"
 }
