@@ -61,6 +61,13 @@ struct ControlPlaneApp: Sendable {
                 "redis": "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
                 "minReplicas": "\(configuration.redisMinReplicas)",
             ])
+        if configuration.redisSentinels != nil, configuration.redisMinReplicas == 0 {
+            // docs/design.md, "Redis: one node, or Sentinels": without WAIT an old primary acknowledges grants
+            // until the Sentinels demote it, and the promoted replica never has them.
+            logger.warning(
+                "REDIS_SENTINELS without REDIS_MIN_REPLICAS: grants acknowledged by a primary that is being failed over can be lost; set REDIS_MIN_REPLICAS=1"
+            )
+        }
         do {
             try await application().runService()
         } catch {
