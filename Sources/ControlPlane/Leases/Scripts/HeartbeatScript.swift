@@ -262,6 +262,18 @@ struct HeartbeatScript: LeaseScript {
                     end
                 end
             end
+            -- A stored grant the worker does not report held may have moved to another in the lost writes
+            -- (a failover loses what the old primary wrote after the promotion): answering it would be a new
+            -- grant of something another worker may believe it holds. It waits for the end of recovery.
+            local kept = {}
+            for _, p in ipairs(previous) do
+                if held[p] then
+                    kept[#kept + 1] = p
+                elseif tonumber(redis.call('HGET', K.grants, p)) == number then
+                    redis.call('HDEL', K.grants, p)
+                end
+            end
+            previous = kept
         end
         local granted, revoked, keep, seen = {}, {}, {}, {}
         for _, p in ipairs(previous) do
