@@ -95,14 +95,8 @@ struct LostStateTests {
     func restartLosingLastWrites() async throws {
         let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(2)))
         try await harness.test { client async throws in
-            var sequence = 1
-            var a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
-            #expect(
-                try await eventually(within: .seconds(10)) {
-                    sequence += 1
-                    a = try await client.rawBeat("pod-a", a.claim(sequence: sequence))
-                    return (a["partitions"] as? [Any])?.count == 1024
-                })
+            let (a, leased) = try await client.leaseEveryPartition("pod-a", instance: "ia")
+            var sequence = leased
             let epochs = (a["partitionEpochs"] as? [NSNumber] ?? []).map(\.int64Value)
 
             // What a restart from an AOF missing the last second looks like: pod-a's lease and grants are
@@ -142,14 +136,8 @@ struct LostStateTests {
     func lostMoveIsNotHandedBack() async throws {
         let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(2)))
         try await harness.test { client async throws in
-            var sequence = 1
-            var a = try await client.rawBeat("pod-a", #"{"instance": "ia", "sequence": 1, "held": []}"#)
-            #expect(
-                try await eventually(within: .seconds(10)) {
-                    sequence += 1
-                    a = try await client.rawBeat("pod-a", a.claim(sequence: sequence))
-                    return (a["partitions"] as? [Any])?.count == 1024
-                })
+            let (a, leased) = try await client.leaseEveryPartition("pod-a", instance: "ia")
+            var sequence = leased
             let partitions = (a["partitions"] as? [NSNumber] ?? []).map(\.int64Value)
             let epochs = (a["partitionEpochs"] as? [NSNumber] ?? []).map(\.int64Value)
             let moved = try #require(partitions.firstIndex(of: 7))
@@ -207,6 +195,20 @@ struct LostStateTests {
 }
 
 extension TestClientProtocol {
+    /// Leases `name` as the only worker and heartbeats, claiming what it holds, until it is granted all
+    /// 1,024 partitions; returns the last answer and the last sequence number sent.
+    func leaseEveryPartition(_ name: String, instance: String) async throws -> ([String: Any], Int) {
+        var sequence = 1
+        var answer = try await rawBeat(name, #"{"instance": "\#(instance)", "sequence": 1, "held": []}"#)
+        let all = try await eventually(within: .seconds(10)) {
+            sequence += 1
+            answer = try await rawBeat(name, answer.claim(sequence: sequence))
+            return (answer["partitions"] as? [Any])?.count == 1024
+        }
+        try #require(all, "\(name) was not granted every partition")
+        return (answer, sequence)
+    }
+
     /// POSTs a raw heartbeat body and requires 200; returns the JSON object.
     func rawBeat(_ name: String, _ body: String) async throws -> [String: Any] {
         let response = try await heartbeat(name, body: body)
