@@ -23,14 +23,15 @@ rollcall_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# rollcall_wait_ready URL: waits up to 10 s for URL/readyz to answer 2xx (a control plane or a worker).
+# rollcall_wait_ready URL [SECONDS]: waits up to SECONDS (default 10) for URL/readyz to answer 2xx (a
+# control plane or a worker).
 rollcall_wait_ready() {
-    local i
-    for i in $(seq 1 100); do
+    local i seconds=${2:-10}
+    for i in $(seq 1 $((seconds * 10))); do
         curl -fs "$1/readyz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "$1 was not ready within 10 s" >&2
+    echo "$1 was not ready within $seconds s" >&2
     return 1
 }
 
