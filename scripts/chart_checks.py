@@ -246,7 +246,10 @@ def the_sentinel_init_script_forms_a_working_sentinel_set_on_loopback():
             SENTINEL_PORT=str(sentinel_port), BIND=hosts[i], DATA_DIR=data, CONFIG_DIR=config))
         assert result.returncode == 0, result.stderr
         with open(os.path.join(config, "sentinel.conf")) as file:
-            assert "sentinel monitor mymaster " in file.read()
+            sentinel_conf = file.read()
+        # Quorum 2, and every other replica reconfigured at once on a failover (docs/design.md).
+        assert "sentinel monitor mymaster " in sentinel_conf and " 2\n" in sentinel_conf.split("sentinel monitor")[1]
+        assert "sentinel parallel-syncs mymaster 2" in sentinel_conf, sentinel_conf
         with open(os.path.join(config, "redis.conf")) as file:
             lines = file.read().splitlines()
         # As the standalone Redis: AOF, and nothing evicted (an evicted lease key looks like a free number).

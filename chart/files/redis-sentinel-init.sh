@@ -92,6 +92,8 @@ umask 077
     echo "sentinel auth-pass $MASTER_NAME $REDIS_PASSWORD"
     echo "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MS"
     echo "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT_MS"
-    echo "sentinel parallel-syncs $MASTER_NAME 1"
+    # Every other replica is reconfigured at once when one is promoted: until a replica leaves the old
+    # primary, that primary can still acknowledge writes (WAIT) the promoted one never sees.
+    echo "sentinel parallel-syncs $MASTER_NAME $((i - 1))"
 } >"$CONFIG_DIR/sentinel.conf"
 echo "redis-sentinel-init: $me starts as $([ "$primary" = "$me" ] && echo primary || echo "replica of $primary")"
