@@ -115,8 +115,7 @@ final class HiredisConnection {
         guard redisGetReplyFromReader(context, &pending) == REDIS_OK else { throw connectionError(call: "redisGetReplyFromReader") }
         if pending == nil {
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-            let (seconds, attoseconds) = timeout.components
-            let ready = poll(&descriptor, 1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&descriptor, 1, Int32(timeout.wholeMilliseconds))
             if ready == 0 || (ready < 0 && errno == EINTR) { return nil }
             guard ready > 0 else { throw .connectionLost(call: "poll", message: "poll failed: errno \(errno)") }
             guard redisBufferRead(context) == REDIS_OK else { throw connectionError(call: "redisBufferRead") }
@@ -201,4 +200,12 @@ final class HiredisConnection {
 private func timeval(_ duration: Duration) -> timeval {
     let (seconds, attoseconds) = duration.components
     return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down (poll(2) and WAIT take milliseconds).
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }

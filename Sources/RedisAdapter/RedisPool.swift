@@ -83,8 +83,7 @@ public final class RedisPool: Sendable {
     /// `WAIT <minReplicas> <timeout ms>`, or nil when no replica is required.
     private static func waitCommand(_ configuration: RedisConfiguration) -> [[UInt8]]? {
         guard configuration.minReplicas > 0 else { return nil }
-        let (seconds, attoseconds) = configuration.replicationTimeout.components
-        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, configuration.replicationTimeout.wholeMilliseconds)
         return ["WAIT", String(configuration.minReplicas), String(milliseconds)].map { Array($0.utf8) }
     }
 

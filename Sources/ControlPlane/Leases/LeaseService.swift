@@ -209,9 +209,9 @@ struct LeaseService: Sendable {
             let reply = try await timed { () async throws(LeaseStoreError) in try await store.run(script) }
             metrics.replicationAcknowledged.record(1)
             return reply
-        } catch .redis(.notReplicated(let acknowledged, let required)) {
-            metrics.replicationAcknowledged.record(0)
-            throw .redis(.notReplicated(acknowledged: acknowledged, required: required))
+        } catch {
+            if case .redis(.notReplicated) = error { metrics.replicationAcknowledged.record(0) }
+            throw error
         }
     }
 
