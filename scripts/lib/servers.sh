@@ -35,6 +35,14 @@ rollcall_wait_ready() {
     return 1
 }
 
+# rollcall_end_recovery CONTROL_PLANE_PORT REDIS_PORT: for load scripts only. A new store waits one
+# LEASE_TTL before its first number; one heartbeat makes the store begin that wait, and deleting the
+# recovery key ends it by hand, as it would end by itself, so the figures measure renewals, not 503s.
+rollcall_end_recovery() {
+    curl -s -XPOST "http://127.0.0.1:$1/v1/workers/settle/heartbeat" -d '{"instance":"bench"}' >/dev/null
+    redis-cli -p "$2" del rollcall:recovery >/dev/null
+}
+
 # The newest PostgreSQL server binaries directory.
 rollcall_pg_bindir() {
     local dir
