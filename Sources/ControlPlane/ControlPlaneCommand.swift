@@ -14,7 +14,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (HOST).") var host: String?
     @Option(help: "Port to listen on (PORT, default 8080).") var port: Int?
-    @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL).") var redisURL: String?
+    @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL or REDIS_URL_FILE; REDIS_PASSWORD_FILE overrides its password).")
+    var redisURL: String?
     @Option(help: "Redis connect and command timeout, e.g. 1s (REDIS_TIMEOUT).") var redisTimeout: String?
     @Option(help: "Prefix for every Redis key (REDIS_KEY_PREFIX, default none).") var redisKeyPrefix: String?
     @Option(
@@ -47,16 +48,17 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         var configuration = ControlPlaneConfiguration()
         configuration.host = host ?? environment["HOST"] ?? configuration.host
         configuration.port = try settings.number(port, "PORT", configuration.port, in: 1...65535)
-        configuration.redisURL = redisURL ?? environment["REDIS_URL"] ?? configuration.redisURL
+        configuration.redisURL = try redisURL ?? settings.secret("REDIS_URL") ?? configuration.redisURL
+        configuration.redisPassword = try settings.secret("REDIS_PASSWORD")
         configuration.redisCommandTimeout = try settings.duration(redisTimeout, "REDIS_TIMEOUT", configuration.redisCommandTimeout)
         configuration.keyPrefix = redisKeyPrefix ?? environment["REDIS_KEY_PREFIX"] ?? ""
         configuration.redisSentinels = (redisSentinels ?? environment["REDIS_SENTINELS"]).flatMap { $0.isEmpty ? nil : $0 }
         configuration.redisSentinelMaster = redisSentinelMaster ?? environment["REDIS_SENTINEL_MASTER"] ?? configuration.redisSentinelMaster
-        configuration.redisSentinelPassword = environment["REDIS_SENTINEL_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.redisSentinelPassword = try settings.secret("REDIS_SENTINEL_PASSWORD")
         configuration.redisMinReplicas = try settings.number(redisMinReplicas, "REDIS_MIN_REPLICAS", 0, in: 0...64)
         configuration.redisReplicationTimeout = try settings.duration(
             redisReplicationTimeout, "REDIS_REPLICATION_TIMEOUT", configuration.redisReplicationTimeout)
-        configuration.authToken = environment["AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.authToken = try settings.secret("AUTH_TOKEN")
         configuration.lease.leaseTTL = try settings.duration(leaseTTL, "LEASE_TTL", configuration.lease.leaseTTL)
         configuration.lease.heartbeatInterval = try settings.duration(
             heartbeatInterval, "HEARTBEAT_INTERVAL", configuration.lease.heartbeatInterval)

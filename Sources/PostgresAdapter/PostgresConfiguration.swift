@@ -2,6 +2,8 @@
 public struct PostgresConfiguration: Sendable, Hashable {
     /// `postgres://user:password@host:port/database?options`.
     public var url: String
+    /// Replaces the URL's password when set (libpq applies keywords after the expanded URL over it).
+    public var password: String?
     /// How long a connect may take (libpq's `connect_timeout`, whole seconds, at least 2).
     public var connectTimeout: Duration
     /// The server cancels any statement running longer (`statement_timeout`).
@@ -9,14 +11,19 @@ public struct PostgresConfiguration: Sendable, Hashable {
     /// Connections in the pool, each with its own blocking thread.
     public var poolSize: Int
 
-    public init(url: String, connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(10), poolSize: Int = 2) {
+    public init(
+        url: String, password: String? = nil, connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(10),
+        poolSize: Int = 2
+    ) {
         self.url = url
+        self.password = password
         self.connectTimeout = connectTimeout
         self.statementTimeout = statementTimeout
         self.poolSize = max(poolSize, 1)
     }
 
-    /// libpq keywords and values; later entries (from the expanded URL) override earlier defaults.
+    /// libpq keywords and values; the expanded URL overrides the entries before it, and the password after it
+    /// overrides the URL's.
     var connectionParameters: [(String, String)] {
         let (seconds, _) = connectTimeout.components
         let statementMillis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -31,6 +38,6 @@ public struct PostgresConfiguration: Sendable, Hashable {
             ("options", "-c statement_timeout=\(statementMillis)"),
             ("application_name", "rollcall"),
             ("dbname", url),
-        ]
+        ] + (password.map { [("password", $0)] } ?? [])
     }
 }

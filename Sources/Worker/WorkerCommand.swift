@@ -43,7 +43,7 @@ extension WorkerCommand {
             guard configuration.controlPlaneURL.hasPrefix("http://") || configuration.controlPlaneURL.hasPrefix("https://") else {
                 throw ValidationError("CONTROL_PLANE_URL must start with http:// or https://")
             }
-            configuration.authToken = environment["AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.authToken = try settings.secret("AUTH_TOKEN")
             configuration.workInterval = try settings.duration(workInterval, "WORK_INTERVAL", configuration.workInterval)
             configuration.driftAllowance = try settings.number(
                 leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)

@@ -9,9 +9,11 @@ struct WorkerConfiguration: Sendable {
     var host = "0.0.0.0"
     var port = 8081
     var controlPlaneURL = "http://127.0.0.1:8080"
-    /// Bearer token for the control plane (`AUTH_TOKEN`, environment only).
+    /// Bearer token for the control plane (`AUTH_TOKEN` or `AUTH_TOKEN_FILE`).
     var authToken: String?
     var databaseURL = "postgres://postgres@127.0.0.1:5432/rollcall"
+    /// `DATABASE_PASSWORD(_FILE)`: replaces the URL's password.
+    var databasePassword: String?
     /// How often the work loop runs its transaction.
     var workInterval: Duration = .seconds(1)
     /// The share of the lease TTL the worker does not trust (clock-rate differences).

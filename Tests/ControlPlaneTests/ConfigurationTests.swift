@@ -1,3 +1,6 @@
+import ArgumentParser
+import Foundation
+import TestSupport
 import Testing
 
 @testable import ControlPlane
@@ -38,5 +41,44 @@ struct ConfigurationTests {
         #expect(Duration(text: "10") == nil)
         #expect(Duration(text: "-1s") == nil)
         #expect(Duration(text: "s") == nil)
+    }
+
+    @Test("secrets are read from the files *_FILE names, at start, without the trailing line break")
+    func secretsFromFiles() throws {
+        let folder = try SecretFolder()
+        let environment = [
+            "AUTH_TOKEN_FILE": try folder.write("auth-token", "t0k3n\n"),
+            "REDIS_URL_FILE": try folder.write("redis-url", "redis://:stale@cache.example:6390/3\r\n"),
+            "REDIS_PASSWORD_FILE": try folder.write("redis-password", "s3cret pass"),
+            "REDIS_SENTINELS": "s1.example:26379", "REDIS_SENTINEL_PASSWORD_FILE": try folder.write("sentinel", "sent\n\n"),
+        ]
+        let configuration = try ControlPlaneCommand.parse([]).resolve(environment)
+        #expect(configuration.authToken == "t0k3n")
+        let redis = try configuration.redisConfiguration()
+        #expect(redis.host == "cache.example" && redis.port == 6390 && redis.database == 3)
+        #expect(redis.password == "s3cret pass")
+        #expect(redis.sentinel?.password == "sent")
+    }
+
+    @Test(
+        "a secret file that cannot be used is refused with the variable and the reason",
+        arguments: [
+            (["AUTH_TOKEN": "a", "AUTH_TOKEN_FILE": "token"], "set AUTH_TOKEN or AUTH_TOKEN_FILE, not both"),
+            (["AUTH_TOKEN_FILE": "missing"], "AUTH_TOKEN_FILE="), (["REDIS_URL_FILE": "empty"], "REDIS_URL_FILE="),
+            (["REDIS_PASSWORD_FILE": "."], "REDIS_PASSWORD_FILE="), (["REDIS_SENTINEL_PASSWORD_FILE": "binary"], "REDIS_SENTINEL_PASSWORD_FILE="),
+        ])
+    func refusesUnusableSecretFiles(environment: [String: String], message: String) throws {
+        let folder = try SecretFolder()
+        _ = try folder.write("token", "t")
+        _ = try folder.write("empty", "\n")
+        try Data([0xff, 0xfe, 0x00]).write(to: folder.url.appendingPathComponent("binary"))
+        let resolved = environment.mapValues { $0 == "a" ? $0 : folder.url.appendingPathComponent($0).path }
+        #expect {
+            try ControlPlaneCommand.parse([]).resolve(resolved)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains(message) && (environment.values.contains("missing") ? text.contains("No such file") : true)
+                && (environment.values.contains("empty") ? text.hasSuffix("is empty") : true)
+        }
     }
 }

@@ -132,6 +132,20 @@ struct PostgresPoolTests {
         await pool.shutdown()
     }
 
+    @Test("a password given apart from the URL replaces the URL's (DATABASE_PASSWORD_FILE)")
+    func separatePassword() async throws {
+        var components = try #require(URLComponents(string: url))
+        let password = try #require(components.password)
+        components.password = "wrong-password"
+        let pool = PostgresPool(configuration: PostgresConfiguration(url: components.string!, password: password))
+        #expect(try await pool.query("SELECT 1").first?.decode(Int.self, at: 0) == 1)
+        await pool.shutdown()
+        components.password = nil
+        let withoutPassword = PostgresPool(configuration: PostgresConfiguration(url: components.string!, password: password))
+        #expect(try await withoutPassword.query("SELECT 1").first?.decode(Int.self, at: 0) == 1)
+        await withoutPassword.shutdown()
+    }
+
     @Test("a refused connection is a connection failure naming PQconnectdbParams")
     func refused() async throws {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: "postgres://postgres@127.0.0.1:1/x", connectTimeout: .seconds(2)))

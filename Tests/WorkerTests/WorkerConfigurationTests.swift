@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordination
+import TestSupport
 import Testing
 
 @testable import Worker
@@ -40,5 +41,24 @@ struct WorkerConfigurationTests {
         ])
     func refused(_ environment: [String: String]) throws {
         #expect(throws: ValidationError.self) { try resolve([], environment) }
+    }
+
+    @Test("the database URL, its password and the token come from the files *_FILE names")
+    func secretsFromFiles() throws {
+        let folder = try SecretFolder()
+        let configuration = try resolve([], [
+            "POD_NAME": "w", "AUTH_TOKEN_FILE": try folder.write("auth-token", "t0k3n\n"),
+            "DATABASE_URL_FILE": try folder.write("database-url", "postgres://rollcall@db.example:5432/inbox\n"),
+            "DATABASE_PASSWORD_FILE": try folder.write("database-password", "pa ss\n"),
+        ])
+        #expect(configuration.authToken == "t0k3n")
+        #expect(configuration.databaseURL == "postgres://rollcall@db.example:5432/inbox")
+        #expect(configuration.databasePassword == "pa ss")
+        #expect(throws: ValidationError.self) {
+            try resolve([], ["POD_NAME": "w", "DATABASE_URL_FILE": folder.url.appendingPathComponent("nothing").path])
+        }
+        #expect(throws: ValidationError.self) {
+            try resolve([], ["POD_NAME": "w", "DATABASE_URL": "postgres://x@h/db", "DATABASE_URL_FILE": folder.url.path])
+        }
     }
 }

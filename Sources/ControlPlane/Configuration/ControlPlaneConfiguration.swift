@@ -7,6 +7,8 @@ struct ControlPlaneConfiguration: Sendable {
     var host = "0.0.0.0"
     var port = 8080
     var redisURL = "redis://127.0.0.1:6379"
+    /// REDIS_PASSWORD(_FILE): replaces the URL's password, so a URL without secrets can sit in plain config.
+    var redisPassword: String? = nil
     var redisCommandTimeout: Duration = .seconds(1)
     var redisPoolSize = 8
     /// REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD: with Sentinels, REDIS_URL gives only
@@ -34,6 +36,7 @@ struct ControlPlaneConfiguration: Sendable {
     func redisConfiguration() throws -> RedisConfiguration {
         var redis = try RedisConfiguration(
             url: redisURL, connectTimeout: redisCommandTimeout, commandTimeout: redisCommandTimeout, poolSize: redisPoolSize)
+        if let redisPassword { redis.password = redisPassword }
         if let redisSentinels {
             redis.sentinel = try RedisSentinelConfiguration(list: redisSentinels, masterName: redisSentinelMaster, password: redisSentinelPassword)
         }
