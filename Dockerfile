@@ -20,7 +20,8 @@ COPY Benchmarks ./Benchmarks
 RUN swift build -c release --static-swift-stdlib --product control-plane \
     && swift build -c release --static-swift-stdlib --product worker \
     && mkdir -p /out \
-    && cp "$(swift build -c release --show-bin-path)/control-plane" "$(swift build -c release --show-bin-path)/worker" /out/
+    && cp "$(swift build -c release --show-bin-path)/control-plane" "$(swift build -c release --show-bin-path)/worker" /out/ \
+    && strip /out/control-plane /out/worker
 
 # Slim runtime: the C libraries and CA certificates, a non-root user, nothing else.
 FROM debian:bookworm-slim AS runtime

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""Checks of the images scripts/build-images exported, run by scripts/test-images (which starts Redis and
+PostgreSQL on loopback and passes them in ROLLCALL_TEST_REDIS_PORT, ROLLCALL_TEST_DATABASE_URL).
+
+Each OCI archive is unpacked as a container runtime would: its layers in order into a root filesystem.
+The image's own config (user, entrypoint, environment) starts its entrypoint there the way the chart's
+pods run it: root filesystem read-only, uid 10001, no capabilities, secrets as read-only files, the
+host's loopback network. Then: the control plane answers /readyz, `worker seed` inserts rows, the worker
+leases a number and claims partitions, and an unreadable secret file stops a binary with a clear error.
+The images are also checked against the Dockerfile (packages, user, entrypoints, ports) so the two
+cannot drift."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGES = os.path.join(ROOT, ".build-images")
+SECRETS_MOUNT = "/run/secrets/rollcall"
+CHECKS = []
+
+
+def check(function):
+    CHECKS.append(function)
+    return function
+
+
+# --- The Dockerfile, read as the contract ------------------------------------------------------------
+
+def dockerfile():
+    """Stages of the Dockerfile: name -> {"from", "packages", "user", "uid", "entrypoint", "expose", "copy"}."""
+    text = open(os.path.join(ROOT, "Dockerfile")).read().replace("\\\n", " ")
+    stages, current = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if match := re.match(r"FROM\s+(\S+)\s+AS\s+(\S+)", line, re.I):
+            current = stages.setdefault(match[2], {"from": match[1], "packages": [], "copy": []})
+        elif current is None or not line or line.startswith("#"):
+            continue
+        elif line.startswith("RUN"):
+            if "apt-get install" in line:
+                install = line.split("apt-get install", 1)[1].split("&&")[0].split()
+                current["packages"] += [word for word in install if not word.startswith("-")]
+            if match := re.search(r"useradd\s.*--uid\s+(\d+)", line):
+                current["uid"] = match[1]
+        elif line.startswith("USER"):
+            current["user"] = line.split()[1]
+        elif line.startswith("ENTRYPOINT"):
+            current["entrypoint"] = json.loads(line[len("ENTRYPOINT"):])
+        elif line.startswith("EXPOSE"):
+            current["expose"] = line.split()[1:]
+        elif line.startswith("COPY"):
+            current["copy"].append(line.split()[-1])
+    return stages
+
+
+def inherited(stages, name, key):
+    while name in stages:
+        if key in stages[name] and stages[name][key]:
+            return stages[name][key]
+        name = stages[name]["from"]
+    return None
+
+
+# --- OCI archives ------------------------------------------------------------------------------------
+
+def unpack(archive, into):
+    """Unpacks an OCI archive's single image into `into`/rootfs; returns its config."""
+    blobs = os.path.join(into, "oci")
+    with tarfile.open(archive) as tar:
+        tar.extractall(blobs, filter="data")
+
+    def blob(digest):
+        algorithm, value = digest.split(":")
+        return os.path.join(blobs, "blobs", algorithm, value)
+
+    index = json.load(open(os.path.join(blobs, "index.json")))
+    assert len(index["manifests"]) == 1, index
+    manifest = json.load(open(blob(index["manifests"][0]["digest"])))
+    config = json.load(open(blob(manifest["config"]["digest"])))
+    rootfs = os.path.join(into, "rootfs")
+    os.makedirs(rootfs)
+    for layer in manifest["layers"]:
+        # GNU tar as root keeps owners and modes, as a runtime does (Python's tarfile filter would drop them).
+        subprocess.run(["tar", "-xf", blob(layer["digest"]), "-C", rootfs, "--numeric-owner"], check=True)
+    shutil.rmtree(blobs)
+    config["_sizes"] = [layer["size"] for layer in manifest["layers"]]
+    return config
+
+
+def installed_packages(rootfs):
+    """dpkg's database in the image: name -> {"priority", "depends"}."""
+    packages = {}
+    for entry in open(os.path.join(rootfs, "var/lib/dpkg/status")).read().split("\n\n"):
+        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", entry, re.M))
+        if fields.get("Status", "").endswith(" installed"):
+            depends = re.split(r"[,|]", fields.get("Depends", "") + "," + fields.get("Pre-Depends", ""))
+            packages[fields["Package"]] = {
+                "priority": fields.get("Priority"),
+                "depends": {d.split()[0].split(":")[0] for d in depends if d.strip()},
+            }
+    return packages
+
+
+# --- Starting an image the way a pod would ------------------------------------------------------------
+
+# In a mount namespace of its own: the root filesystem bound read-only, /proc, a /dev with the usual
+# nodes only, the secrets folder read-only; then the entrypoint as uid 10001 with no capabilities
+# (chroot --userspec drops them as the user is not root). The mounts vanish with the namespace.
+LAUNCH = r"""
+set -e
+root=$1 secrets=$2 user=$3; shift 3
+mount --bind "$root" "$root"
+mount -t proc proc "$root/proc"
+mount -t tmpfs -o mode=755,nosuid devtmp "$root/dev"
+for node in null zero random urandom full tty; do
+    touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"
+done
+mount --bind "$secrets" "$root/run/secrets/rollcall"
+mount -o remount,bind,ro "$root/run/secrets/rollcall"
+mount -o remount,bind,ro "$root"
+exec chroot --userspec="$user" "$root" "$@"
+"""
+
+
+class Image:
+    def __init__(self, name, work):
+        self.name = name
+        self.work = os.path.join(work, name)
+        self.config = unpack(os.path.join(IMAGES, f"{name}.oci.tar"), self.work)
+        self.rootfs = os.path.join(self.work, "rootfs")
+        # The runtime creates mount points in the container's own layer before making it read-only.
+        os.makedirs(os.path.join(self.rootfs, SECRETS_MOUNT.lstrip("/")), exist_ok=True)
+
+    @property
+    def user(self):
+        return self.config["config"]["User"]
+
+    def command(self, arguments=(), entrypoint=None):
+        return ["unshare", "--mount", "--propagation", "private", "--fork", "--", "sh", "-c", LAUNCH, "launch",
+                self.rootfs, SECRETS.folder, self.user, *(entrypoint or self.config["config"]["Entrypoint"]), *arguments]
+
+    def environment(self, extra):
+        base = dict(variable.split("=", 1) for variable in self.config["config"].get("Env", []))
+        return {**base, **extra}
+
+    def run(self, arguments, extra, timeout=60):
+        return subprocess.run(self.command(arguments), env=self.environment(extra), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def start(self, arguments, extra, log):
+        return subprocess.Popen(self.command(arguments), env=self.environment(extra), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+class Secrets:
+    """Files as Kubernetes mounts a Secret: one per key, in a folder the container sees read-only."""
+
+    def __init__(self, work):
+        self.folder = os.path.join(work, "secrets")
+        os.makedirs(self.folder)
+        os.chmod(self.folder, 0o755)
+
+    def put(self, key, value):
+        path = os.path.join(self.folder, key)
+        with open(path, "w") as file:
+            file.write(value + "\n")
+        os.chown(path, 0, 10001)  # as fsGroup 10001 does in the chart
+        os.chmod(path, 0o440)
+        return f"{SECRETS_MOUNT}/{key}"
+
+
+def http(url, token=None, timeout=2):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def eventually(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # not up yet
+            last = error
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not within {seconds} s (last: {last})")
+
+
+def processes_running(path):
+    """PIDs whose executable is `path` inside some root (the entrypoint of a started image)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0].decode() == path:
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def stop(process, expect_clean=True):
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise AssertionError("did not stop within 30 s of SIGTERM")
+    if expect_clean:
+        assert code == 0, f"exit status {code} after SIGTERM"
+
+
+def redis(*arguments):
+    return subprocess.run(["redis-cli", "-p", REDIS_PORT, "--no-auth-warning", "-a", REDIS_PASSWORD, *arguments],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def psql(sql):
+    return subprocess.run(["psql", DATABASE_URL, "-tAc", sql], capture_output=True, text=True, check=True).stdout.strip()
+
+
+# --- Checks ------------------------------------------------------------------------------------------
+
+@check
+def images_match_the_dockerfile():
+    stages = dockerfile()
+    packages = stages["runtime"]["packages"]
+    assert packages, "no apt-get install in the Dockerfile's runtime stage"
+    for image, target in ((CONTROL_PLANE, "control-plane"), (WORKER, "worker")):
+        config = image.config["config"]
+        assert config["User"] == inherited(stages, target, "user"), (config["User"], target)
+        assert config["Entrypoint"] == stages[target]["entrypoint"], (config["Entrypoint"], target)
+        assert sorted(config.get("ExposedPorts", {})) == [f"{port}/tcp" for port in stages[target]["expose"]], target
+        assert stages[target]["copy"] == config["Entrypoint"][:1], "the COPY target is the entrypoint"
+        assert config.get("WorkingDir", "/") == "/"
+        uid = inherited(stages, target, "uid")
+        passwd = open(os.path.join(image.rootfs, "etc/passwd")).read()
+        assert re.search(rf"^rollcall:x:{uid}:{uid}:", passwd, re.M), f"no rollcall user {uid} in {target}"
+        assert config["User"] == f"{uid}:{uid}"
+        installed = installed_packages(image.rootfs)
+        missing = [p for p in packages if p not in installed]
+        assert not missing, f"{target} lacks {missing}"
+        # Nothing else: every package is minbase (priority required, and apt: what debian:bookworm-slim is) or
+        # needed by a listed one.
+        needed, queue = set(), [p for p, info in installed.items() if info["priority"] == "required"] + ["apt"] + packages
+        while queue:
+            name = queue.pop()
+            if name in installed and name not in needed:
+                needed.add(name)
+                queue += installed[name]["depends"]
+        extra = sorted(set(installed) - needed)
+        assert not extra, f"{target} has packages the Dockerfile does not install: {extra}"
+        unpacked = subprocess.run(["du", "-sm", image.rootfs], capture_output=True, text=True).stdout.split()[0]
+        layers = " + ".join(f"{size / 1e6:.1f}" for size in image.config["_sizes"])
+        print(f"   {target}: {len(installed)} packages; layers {layers} MB compressed, {unpacked} MB unpacked; "
+              f"user {config['User']}, entrypoint {config['Entrypoint']}")
+
+
+@check
+def each_binary_finds_every_library_it_links():
+    for image, binary in ((CONTROL_PLANE, "control-plane"), (WORKER, "worker")):
+        result = subprocess.run(["chroot", image.rootfs, "ldd", f"/usr/local/bin/{binary}"], capture_output=True, text=True)
+        assert result.returncode == 0 and "not found" not in result.stdout, result.stdout + result.stderr
+        result = image.run(["--version"], {})
+        assert result.returncode == 0 and re.match(r"\d+\.\d+", result.stdout.strip()), result.stdout + result.stderr
+
+
+@check
+def an_unreadable_secret_file_stops_the_binary_with_a_clear_error():
+    result = CONTROL_PLANE.run([], {"AUTH_TOKEN_FILE": f"{SECRETS_MOUNT}/no-such-key"})
+    assert result.returncode != 0, result
+    assert f"AUTH_TOKEN_FILE={SECRETS_MOUNT}/no-such-key cannot be read" in result.stderr, result.stderr
+    root_only = SECRETS.put("root-only", "x")
+    os.chmod(os.path.join(SECRETS.folder, "root-only"), 0o400)
+    result = WORKER.run(["migrate"], {"DATABASE_PASSWORD_FILE": root_only})
+    assert result.returncode != 0 and "DATABASE_PASSWORD_FILE=" in result.stderr and "Permission denied" in result.stderr, result.stderr
+
+
+@check
+def the_started_images_serve_lease_and_claim():
+    token = SECRETS.put("auth-token", "image-test-token")
+    redis_password = SECRETS.put("redis-password", REDIS_PASSWORD)
+    database_password = SECRETS.put("database-password", DATABASE_PASSWORD)
+    database_url = DATABASE_URL.replace(f":{DATABASE_PASSWORD}@", "@")
+    assert database_url != DATABASE_URL
+
+    seeded = WORKER.run(["seed", "--items", "2000", "--partitions", "64"],
+                        {"DATABASE_URL": database_url, "DATABASE_PASSWORD_FILE": database_password})
+    assert seeded.returncode == 0 and "inserted 2000 work items over 64 partitions" in seeded.stdout, seeded.stdout + seeded.stderr
+
+    cp_port, worker_port = free_port(), free_port()
+    logs = open(os.path.join(WORK, "control-plane.log"), "w"), open(os.path.join(WORK, "worker.log"), "w")
+    control_plane = CONTROL_PLANE.start([], {
+        "HOST": "127.0.0.1", "PORT": str(cp_port), "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}",
+        "REDIS_PASSWORD_FILE": redis_password, "AUTH_TOKEN_FILE": token, "PARTITIONS": "64", "LEASE_TTL": "3s",
+        "REDIS_KEY_PREFIX": "image-test:"}, logs[0])
+    worker = None
+    try:
+        eventually(lambda: http(f"http://127.0.0.1:{cp_port}/readyz")[0] == 200, 60, "control plane /readyz")
+        pids = processes_running("/usr/local/bin/control-plane")
+        assert pids, "no control-plane process"
+        status = open(f"/proc/{pids[0]}/status").read()
+        assert re.search(r"^Uid:\s+10001\s+10001", status, re.M), "control plane does not run as uid 10001"
+        assert re.search(r"^CapEff:\s+0+$", status, re.M), "control plane holds capabilities"
+        root_mount = [line for line in open(f"/proc/{pids[0]}/mountinfo") if line.split()[4] == "/"]
+        assert root_mount and " ro," in f" {root_mount[0].split()[5]},", root_mount
+        status_code, body = http(f"http://127.0.0.1:{cp_port}/v1/layout", "image-test-token")
+        assert status_code == 200, body
+        try:
+            http(f"http://127.0.0.1:{cp_port}/v1/layout")
+            raise AssertionError("the control plane answered /v1 without the token from AUTH_TOKEN_FILE")
+        except urllib.error.HTTPError as error:
+            assert error.code == 401
+
+        worker = WORKER.start([], {
+            "POD_NAME": "image-worker-0", "HOST": "127.0.0.1", "PORT": str(worker_port),
+            "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}", "AUTH_TOKEN_FILE": token,
+            "DATABASE_URL": database_url, "DATABASE_PASSWORD_FILE": database_password, "WORK_INTERVAL": "200ms"}, logs[1])
+        eventually(lambda: http(f"http://127.0.0.1:{worker_port}/readyz")[0] == 200, 60, "worker /readyz")
+        state = eventually(lambda: (s := json.loads(http(f"http://127.0.0.1:{worker_port}/v1/status")[1]))["partitionCount"] == 64 and s,
+                           30, "the worker claiming all 64 partitions")
+        assert state["safe"] and state["number"] == 0, state
+        leased = redis("HGETALL", "image-test:workers")
+        assert "image-worker-0" in leased, leased
+        owners = psql("SELECT count(*) FROM partition_owners WHERE worker = 'image-worker-0'")
+        assert owners == "64", owners
+        eventually(lambda: int(psql("SELECT count(*) FROM work_items WHERE current_worker = 'image-worker-0'")) > 0, 30,
+                   "work items processed by the image's worker")
+        _, ids = http(f"http://127.0.0.1:{worker_port}/v1/ids?count=3")
+        assert len(json.loads(ids)["ids"]) == 3, ids
+        stop(worker)
+        worker = None
+        eventually(lambda: "image-worker-0" not in redis("HGETALL", "image-test:workers"), 10, "the lease released on SIGTERM")
+        print(f"   control plane ready, worker leased number {state['number']} and claimed {state['partitionCount']} partitions; "
+              f"{psql('SELECT count(*) FROM work_items WHERE current_worker = ' + chr(39) + 'image-worker-0' + chr(39))} "
+              f"work items processed; lease released on SIGTERM")
+    finally:
+        for process in (worker, control_plane):
+            if process is not None and process.poll() is None:
+                stop(process, expect_clean=False)
+        for log in logs:
+            log.close()
+    for name in ("control-plane.log", "worker.log"):
+        text = open(os.path.join(WORK, name)).read()
+        assert "image-test-token" not in text and REDIS_PASSWORD not in text and DATABASE_PASSWORD not in text, \
+            f"{name} shows a secret"
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main():
+    global WORK, SECRETS, CONTROL_PLANE, WORKER, REDIS_PORT, REDIS_PASSWORD, DATABASE_URL, DATABASE_PASSWORD
+    if os.geteuid() != 0:
+        sys.exit("scripts/test-images needs root (mount namespaces, chroot)")
+    REDIS_PORT = os.environ["ROLLCALL_TEST_REDIS_PORT"]
+    REDIS_PASSWORD = os.environ["ROLLCALL_TEST_REDIS_PASSWORD"]
+    DATABASE_URL = os.environ["ROLLCALL_TEST_DATABASE_URL"]
+    DATABASE_PASSWORD = re.match(r"postgres://[^:]+:([^@]+)@", DATABASE_URL)[1]
+    WORK = tempfile.mkdtemp(prefix="rollcall-images.")
+    os.chmod(WORK, 0o755)
+    failures = 0
+    try:
+        SECRETS = Secrets(WORK)
+        CONTROL_PLANE = Image("rollcall-control-plane", WORK)
+        WORKER = Image("rollcall-worker", WORK)
+        for function in CHECKS:
+            started = time.monotonic()
+            try:
+                function()
+                print(f"ok    {function.__name__} ({time.monotonic() - started:.1f} s)")
+            except Exception:
+                failures += 1
+                print(f"FAIL  {function.__name__}")
+                traceback.print_exc()
+                for name in ("control-plane.log", "worker.log"):
+                    path = os.path.join(WORK, name)
+                    if os.path.exists(path):
+                        print(f"--- {name} (last lines)\n" + "".join(open(path).readlines()[-20:]))
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    print(f"{len(CHECKS) - failures} of {len(CHECKS)} image checks passed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
