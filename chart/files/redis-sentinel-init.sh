@@ -8,7 +8,8 @@
 # Environment (the chart sets it; scripts/chart_checks.py runs this script on loopback with its own):
 #   POD_NAME          this pod, <statefulset>-<ordinal>
 #   PEERS             every pod's host name, space-separated, in ordinal order
-#   REDIS_PASSWORD    the password of the nodes and of the Sentinels
+#   REDIS_PASSWORD_FILE  a file holding the password of the nodes and of the Sentinels (the chart
+#                     mounts the Secret there; REDIS_PASSWORD itself is used when no file is named)
 #   MASTER_NAME QUORUM DOWN_AFTER_MS FAILOVER_TIMEOUT_MS
 #   REDIS_PORT SENTINEL_PORT (6379, 26379)  BIND (all interfaces)  DATA_DIR (/data)  CONFIG_DIR (/config)
 set -eu
@@ -19,6 +20,9 @@ SENTINEL_PORT=${SENTINEL_PORT:-26379}
 BIND=${BIND:-* -::*}
 DATA_DIR=${DATA_DIR:-/data}
 CONFIG_DIR=${CONFIG_DIR:-/config}
+if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
+    REDIS_PASSWORD=$(cat "$REDIS_PASSWORD_FILE")
+fi
 
 me=""
 first=""

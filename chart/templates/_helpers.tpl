@@ -26,9 +26,23 @@ app.kubernetes.io/part-of: rollcall
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{- define "rollcall.image" -}}
-{{- printf "%s/%s:%s" .root.Values.image.registry .name (default .root.Chart.AppVersion .root.Values.image.tag) -}}
+{{/* repository:tag, pinned as repository:tag@digest when a digest is given: (dict "repository" "tag" "digest") */}}
+{{- define "rollcall.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s:%s@%s" .repository (toString .tag) .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository (toString .tag) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* One of Rollcall's images: (dict "root" $ "name" "control-plane" "digest" "controlPlane") */}}
+{{- define "rollcall.image" -}}
+{{- $image := .root.Values.image -}}
+{{- include "rollcall.imageRef" (dict "repository" (printf "%s/rollcall-%s" $image.registry .name) "tag" (default .root.Chart.AppVersion $image.tag) "digest" (get $image.digest .digest)) -}}
+{{- end -}}
+
+{{/* Where the binaries read their credentials (the *_FILE variables), and where Redis and PostgreSQL read theirs. */}}
+{{- define "rollcall.secretsPath" -}}/run/secrets/rollcall{{- end -}}
 
 {{/* The generated Secret holding whatever credentials were not given as existing Secrets. */}}
 {{- define "rollcall.secretName" -}}
@@ -53,57 +67,94 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Environment: the API token, and the Redis and Postgres URLs with their passwords. */}}
+{{/* Environment: the API token, and the Redis and Postgres URLs; every secret is a file (*_FILE) in the
+     projected volume "rollcall.secretVolume" mounts, never an environment variable. */}}
 {{- define "rollcall.authEnv" -}}
-- name: AUTH_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ default (include "rollcall.secretName" .) .Values.auth.existingSecret }}
-      key: {{ .Values.auth.existingSecretKey }}
+- name: AUTH_TOKEN_FILE
+  value: {{ include "rollcall.secretsPath" . }}/auth-token
+{{- end -}}
+
+{{/* The credentials one binary reads, as one read-only projected volume: (dict "root" $ "for" "control-plane"|"worker") */}}
+{{- define "rollcall.secretVolume" -}}
+{{- $v := .root.Values -}}
+- name: secrets
+  projected:
+    defaultMode: 0440
+    sources:
+      - secret:
+          name: {{ default (include "rollcall.secretName" .root) $v.auth.existingSecret }}
+          items: [{key: {{ $v.auth.existingSecretKey }}, path: auth-token}]
+      {{- if eq .for "control-plane" }}
+      {{- if $v.redis.external.existingSecret }}
+      - secret:
+          name: {{ $v.redis.external.existingSecret }}
+          items: [{key: {{ $v.redis.external.existingSecretKey }}, path: redis-url}]
+      {{- else if include "rollcall.deployRedis" .root }}
+      - secret:
+          name: {{ default (include "rollcall.secretName" .root) $v.redis.auth.existingSecret }}
+          items: [{key: {{ $v.redis.auth.existingSecretKey }}, path: redis-password}]
+      {{- end }}
+      {{- if and $v.redis.external.sentinels $v.redis.external.sentinelExistingSecret }}
+      - secret:
+          name: {{ $v.redis.external.sentinelExistingSecret }}
+          items: [{key: {{ $v.redis.external.sentinelExistingSecretKey }}, path: sentinel-password}]
+      {{- end }}
+      {{- else }}
+      {{- if $v.postgresql.external.existingSecret }}
+      - secret:
+          name: {{ $v.postgresql.external.existingSecret }}
+          items: [{key: {{ $v.postgresql.external.existingSecretKey }}, path: database-url}]
+      {{- else if include "rollcall.deployPostgresql" .root }}
+      - secret:
+          name: {{ default (include "rollcall.secretName" .root) $v.postgresql.auth.existingSecret }}
+          items: [{key: {{ $v.postgresql.auth.existingSecretKey }}, path: database-password}]
+      {{- end }}
+      {{- end }}
+{{- end -}}
+
+{{/* The Redis password as a file for the Redis and Sentinel containers, at /run/secrets/redis/redis-password. */}}
+{{- define "rollcall.redisSecretVolume" -}}
+- name: redis-secret
+  secret:
+    secretName: {{ default (include "rollcall.secretName" .) .Values.redis.auth.existingSecret }}
+    defaultMode: 0440
+    items: [{key: {{ .Values.redis.auth.existingSecretKey }}, path: redis-password}]
 {{- end -}}
 
 {{- define "rollcall.redisEnv" -}}
+{{- $secrets := include "rollcall.secretsPath" . -}}
 {{- if .Values.redis.external.existingSecret }}
-- name: REDIS_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.redis.external.existingSecret }}
-      key: {{ .Values.redis.external.existingSecretKey }}
+- name: REDIS_URL_FILE
+  value: {{ $secrets }}/redis-url
 {{- else if .Values.redis.external.url }}
 - name: REDIS_URL
   value: {{ .Values.redis.external.url | quote }}
 {{- else if .Values.redis.external.sentinels }}
 {{- /* External Sentinels without a URL: a Redis without a password, database 0. */}}
 {{- else }}
-- name: REDIS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ default (include "rollcall.secretName" .) .Values.redis.auth.existingSecret }}
-      key: {{ .Values.redis.auth.existingSecretKey }}
+{{- /* With Sentinels only the password counts: the primary is whichever they name. */}}
 - name: REDIS_URL
-  {{- /* With Sentinels only the password counts: the primary is whichever they name. */}}
-  value: "redis://:$(REDIS_PASSWORD)@{{ include "rollcall.component" (dict "root" . "component" "redis") }}{{ if include "rollcall.redisSentinel" . }}-headless{{ end }}:6379"
+  value: "redis://{{ include "rollcall.component" (dict "root" . "component" "redis") }}{{ if include "rollcall.redisSentinel" . }}-headless{{ end }}:6379"
+- name: REDIS_PASSWORD_FILE
+  value: {{ $secrets }}/redis-password
 {{- end }}
 {{- if .Values.redis.external.sentinels }}
 - name: REDIS_SENTINELS
   value: {{ .Values.redis.external.sentinels | quote }}
 - name: REDIS_SENTINEL_MASTER
   value: {{ .Values.redis.external.masterName | quote }}
-{{- with .Values.redis.external.sentinelExistingSecret }}
-- name: REDIS_SENTINEL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ . }}
-      key: {{ $.Values.redis.external.sentinelExistingSecretKey }}
+{{- if .Values.redis.external.sentinelExistingSecret }}
+- name: REDIS_SENTINEL_PASSWORD_FILE
+  value: {{ $secrets }}/sentinel-password
 {{- end }}
 {{- else if include "rollcall.redisSentinel" . }}
-{{- /* The chart's Sentinels share the nodes' password; REDIS_URL above then gives only that password. */}}
+{{- /* The chart's Sentinels share the nodes' password. */}}
 - name: REDIS_SENTINELS
   value: {{ include "rollcall.redisSentinelList" . | quote }}
 - name: REDIS_SENTINEL_MASTER
   value: {{ .Values.redis.sentinel.masterName | quote }}
-- name: REDIS_SENTINEL_PASSWORD
-  value: "$(REDIS_PASSWORD)"
+- name: REDIS_SENTINEL_PASSWORD_FILE
+  value: {{ $secrets }}/redis-password
 {{- end }}
 {{- if or .Values.redis.external.sentinels (include "rollcall.redisSentinel" .) }}
 - name: REDIS_MIN_REPLICAS
@@ -138,22 +189,16 @@ seccompProfile:
 
 {{- define "rollcall.databaseEnv" -}}
 {{- if .Values.postgresql.external.existingSecret }}
-- name: DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.postgresql.external.existingSecret }}
-      key: {{ .Values.postgresql.external.existingSecretKey }}
+- name: DATABASE_URL_FILE
+  value: {{ include "rollcall.secretsPath" . }}/database-url
 {{- else if .Values.postgresql.external.url }}
 - name: DATABASE_URL
   value: {{ .Values.postgresql.external.url | quote }}
 {{- else }}
-- name: POSTGRES_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ default (include "rollcall.secretName" .) .Values.postgresql.auth.existingSecret }}
-      key: {{ .Values.postgresql.auth.existingSecretKey }}
 - name: DATABASE_URL
-  value: "postgres://{{ .Values.postgresql.username }}:$(POSTGRES_PASSWORD)@{{ include "rollcall.component" (dict "root" . "component" "postgresql") }}:5432/{{ .Values.postgresql.database }}"
+  value: "postgres://{{ .Values.postgresql.username }}@{{ include "rollcall.component" (dict "root" . "component" "postgresql") }}:5432/{{ .Values.postgresql.database }}"
+- name: DATABASE_PASSWORD_FILE
+  value: {{ include "rollcall.secretsPath" . }}/database-password
 {{- end }}
 {{- end -}}
 
@@ -163,4 +208,11 @@ seccompProfile:
 
 {{- define "rollcall.deployPostgresql" -}}
 {{- if and (not .Values.postgresql.external.url) (not .Values.postgresql.external.existingSecret) }}true{{ end -}}
+{{- end -}}
+
+{{/* NetworkPolicy egress rule: DNS to any resolver (cluster DNS runs under different labels in different clusters). */}}
+{{- define "rollcall.dnsEgress" -}}
+- ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
 {{- end -}}
