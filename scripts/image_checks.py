@@ -227,8 +227,9 @@ def redis(*arguments):
                           capture_output=True, text=True, check=True).stdout
 
 
-def psql(sql):
-    return subprocess.run(["psql", DATABASE_URL, "-tAc", sql], capture_output=True, text=True, check=True).stdout.strip()
+def psql(sql, database=None):
+    url = DATABASE_URL if database is None else DATABASE_URL.rsplit("/", 1)[0] + "/" + database
+    return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, check=True).stdout.strip()
 
 
 # --- Checks ------------------------------------------------------------------------------------------
@@ -288,25 +289,76 @@ def an_unreadable_secret_file_stops_the_binary_with_a_clear_error():
     assert result.returncode != 0 and "DATABASE_PASSWORD_FILE=" in result.stderr and "Permission denied" in result.stderr, result.stderr
 
 
-@check
-def the_started_images_serve_lease_and_claim():
-    token = SECRETS.put("auth-token", "image-test-token")
-    redis_password = SECRETS.put("redis-password", REDIS_PASSWORD)
-    database_password = SECRETS.put("database-password", DATABASE_PASSWORD)
-    database_url = DATABASE_URL.replace(f":{DATABASE_PASSWORD}@", "@")
-    assert database_url != DATABASE_URL
+def chart_pod(objects, deployment):
+    """The container and pod spec of one of the chart's Deployments."""
+    pod = objects[deployment]["spec"]["template"]["spec"]
+    return pod["containers"][0], pod
 
-    seeded = WORKER.run(["seed", "--items", "2000", "--partitions", "64"],
-                        {"DATABASE_URL": database_url, "DATABASE_PASSWORD_FILE": database_password})
-    assert seeded.returncode == 0 and "inserted 2000 work items over 64 partitions" in seeded.stdout, seeded.stdout + seeded.stderr
+
+def pod_environment(container, pod_name, replacements):
+    """The container's environment as the chart renders it, with Service addresses replaced by loopback ones."""
+    environment = {}
+    for variable in container["env"]:
+        if "value" in variable:
+            value = variable["value"]
+            for service, local in replacements.items():
+                value = value.replace(service, local)
+            environment[variable["name"]] = value
+        elif variable.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            environment[variable["name"]] = pod_name
+        else:
+            raise AssertionError(f"an environment variable from elsewhere than a value or the pod name: {variable}")
+    return environment
+
+
+def mount_chart_secrets(container, pod, values):
+    """Writes the files the chart's projected secrets volume holds, where the chart mounts it."""
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "secrets")
+    assert mount["mountPath"] == SECRETS_MOUNT and mount["readOnly"], mount
+    volume = next(v for v in pod["volumes"] if v["name"] == "secrets")
+    for source in volume["projected"]["sources"]:
+        for item in source["secret"]["items"]:
+            SECRETS.put(item["path"], values[item["path"]])
+
+
+@check
+def the_started_images_serve_lease_and_claim_with_the_charts_settings():
+    """Both images started with the environment and the secret files the chart gives their pods (its
+    defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback."""
+    import helm_python
+    import yaml
+    manifests = helm_python.Chart.load(os.path.join(ROOT, "chart")).render({}, name="rc", namespace="rollcall")
+    objects = {d["metadata"]["name"]: d for path, text in manifests.items() if path.endswith(".yaml")
+               for d in yaml.safe_load_all(text) if d and d["kind"] == "Deployment"}
+    cp_container, cp_pod = chart_pod(objects, "rc-rollcall-control-plane")
+    worker_container, worker_pod = chart_pod(objects, "rc-rollcall-worker")
+    assert cp_container["securityContext"]["readOnlyRootFilesystem"] and cp_pod["securityContext"]["runAsUser"] == 10001
+
+    # The chart's database user and database, with a password of their own.
+    role_password = "role-" + os.urandom(8).hex()
+    psql(f"CREATE ROLE rollcall LOGIN PASSWORD '{role_password}'")
+    psql("CREATE DATABASE rollcall OWNER rollcall")
+    secrets = {"auth-token": "image-test-token", "redis-password": REDIS_PASSWORD, "database-password": role_password}
+    mount_chart_secrets(cp_container, cp_pod, secrets)
+    mount_chart_secrets(worker_container, worker_pod, secrets)
 
     cp_port, worker_port = free_port(), free_port()
+    postgres_port = re.search(r"@[^:/]+:(\d+)/", DATABASE_URL)[1]
+    loopback = {"rc-rollcall-redis:6379": f"127.0.0.1:{REDIS_PORT}", "rc-rollcall-postgresql:5432": f"127.0.0.1:{postgres_port}",
+                "rc-rollcall-control-plane:8080": f"127.0.0.1:{cp_port}"}
+    cp_environment = {**pod_environment(cp_container, "rc-rollcall-control-plane-0", loopback), "HOST": "127.0.0.1", "PORT": str(cp_port)}
+    worker_environment = {**pod_environment(worker_container, "rc-rollcall-worker-7d9f-x2k4q", loopback),
+                          "HOST": "127.0.0.1", "PORT": str(worker_port)}
+    assert "REDIS_PASSWORD_FILE" in cp_environment and "DATABASE_PASSWORD_FILE" in worker_environment
+    partitions = int(cp_environment["PARTITIONS"])
+
+    seeded = WORKER.run(["seed", "--items", "5000", "--partitions", str(partitions)], worker_environment)
+    assert seeded.returncode == 0 and f"inserted 5000 work items over {partitions} partitions" in seeded.stdout, seeded.stdout + seeded.stderr
+
     logs = open(os.path.join(WORK, "control-plane.log"), "w"), open(os.path.join(WORK, "worker.log"), "w")
-    control_plane = CONTROL_PLANE.start([], {
-        "HOST": "127.0.0.1", "PORT": str(cp_port), "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}",
-        "REDIS_PASSWORD_FILE": redis_password, "AUTH_TOKEN_FILE": token, "PARTITIONS": "64", "LEASE_TTL": "3s",
-        "REDIS_KEY_PREFIX": "image-test:"}, logs[0])
+    control_plane = CONTROL_PLANE.start([], cp_environment, logs[0])
     worker = None
+    name = worker_environment["POD_NAME"]
     try:
         eventually(lambda: http(f"http://127.0.0.1:{cp_port}/readyz")[0] == 200, 60, "control plane /readyz")
         pids = processes_running("/usr/local/bin/control-plane")
@@ -324,38 +376,34 @@ def the_started_images_serve_lease_and_claim():
         except urllib.error.HTTPError as error:
             assert error.code == 401
 
-        worker = WORKER.start([], {
-            "POD_NAME": "image-worker-0", "HOST": "127.0.0.1", "PORT": str(worker_port),
-            "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}", "AUTH_TOKEN_FILE": token,
-            "DATABASE_URL": database_url, "DATABASE_PASSWORD_FILE": database_password, "WORK_INTERVAL": "200ms"}, logs[1])
+        worker = WORKER.start([], worker_environment, logs[1])
         eventually(lambda: http(f"http://127.0.0.1:{worker_port}/readyz")[0] == 200, 60, "worker /readyz")
-        state = eventually(lambda: (s := json.loads(http(f"http://127.0.0.1:{worker_port}/v1/status")[1]))["partitionCount"] == 64 and s,
-                           30, "the worker claiming all 64 partitions")
-        assert state["safe"] and state["number"] == 0, state
-        leased = redis("HGETALL", "image-test:workers")
-        assert "image-worker-0" in leased, leased
-        owners = psql("SELECT count(*) FROM partition_owners WHERE worker = 'image-worker-0'")
-        assert owners == "64", owners
-        eventually(lambda: int(psql("SELECT count(*) FROM work_items WHERE current_worker = 'image-worker-0'")) > 0, 30,
-                   "work items processed by the image's worker")
+        state = eventually(lambda: (s := json.loads(http(f"http://127.0.0.1:{worker_port}/v1/status")[1]))["partitionCount"] == partitions and s,
+                           60, f"the worker claiming all {partitions} partitions")
+        assert state["safe"] and state["number"] == 0 and state["consumerGroup"] == "inbox-0", state
+        leased = redis("HGETALL", "workers")
+        assert name in leased, leased
+        owners = psql(f"SELECT count(*) FROM partition_owners WHERE worker = '{name}'", database="rollcall")
+        assert owners == str(partitions), owners
+        processed = eventually(lambda: int(psql(f"SELECT count(*) FROM work_items WHERE current_worker = '{name}'", database="rollcall")),
+                               30, "work items processed by the image's worker")
         _, ids = http(f"http://127.0.0.1:{worker_port}/v1/ids?count=3")
         assert len(json.loads(ids)["ids"]) == 3, ids
         stop(worker)
         worker = None
-        eventually(lambda: "image-worker-0" not in redis("HGETALL", "image-test:workers"), 10, "the lease released on SIGTERM")
-        print(f"   control plane ready, worker leased number {state['number']} and claimed {state['partitionCount']} partitions; "
-              f"{psql('SELECT count(*) FROM work_items WHERE current_worker = ' + chr(39) + 'image-worker-0' + chr(39))} "
-              f"work items processed; lease released on SIGTERM")
+        eventually(lambda: name not in redis("HGETALL", "workers"), 10, "the lease released on SIGTERM")
+        print(f"   control plane ready; worker {name} leased number {state['number']} ({state['consumerGroup']}), claimed "
+              f"{state['partitionCount']} partitions, processed {processed}+ work items, served ids, released its lease on SIGTERM")
     finally:
         for process in (worker, control_plane):
             if process is not None and process.poll() is None:
                 stop(process, expect_clean=False)
         for log in logs:
             log.close()
-    for name in ("control-plane.log", "worker.log"):
-        text = open(os.path.join(WORK, name)).read()
-        assert "image-test-token" not in text and REDIS_PASSWORD not in text and DATABASE_PASSWORD not in text, \
-            f"{name} shows a secret"
+    for log_name in ("control-plane.log", "worker.log"):
+        text = open(os.path.join(WORK, log_name)).read()
+        for secret in secrets.values():
+            assert secret not in text, f"{log_name} shows a secret"
 
 
 def free_port():
