@@ -77,56 +77,107 @@ public struct Layout: Sendable, Hashable {
         return loads
     }
 
-    static func boundedLoadOwners(members: [Int], partitionCount: Int, capacity: Int) -> [Int?] {
-        var owners = [Int?](repeating: nil, count: partitionCount)
-        let memberCount = members.count
-        guard memberCount > 0 else { return owners }
+    /// How many candidates per partition are kept between passes over the members (see `Shortlists`).
+    static let shortlistDepth = 8
 
-        // scores[p * memberCount + i] is the score of members[i] for partition p.
-        var scores = [UInt64](repeating: 0, count: partitionCount * memberCount)
-        for partition in 0..<partitionCount {
-            for (index, member) in members.enumerated() {
-                scores[partition * memberCount + index] = score(partition: partition, member: member)
-            }
-        }
-        // Candidates of a partition, best first; built only for partitions whose first choice is full.
-        var ranked = [[Int]?](repeating: nil, count: partitionCount)
-        var nextRank = [Int](repeating: 1, count: partitionCount)
+    /// Step 3 without a score table: each partition keeps a shortlist of its best members (a pass of
+    /// `memberCount` hashes fills it); only a partition that finds every shortlisted member full
+    /// hashes the members again, for the next ones below its last. Memory is `partitionCount ×
+    /// shortlistDepth` entries instead of `partitionCount × memberCount` scores, time the
+    /// `partitionCount × memberCount` hashes the first choices need, plus the rare refills.
+    static func boundedLoadOwners(members: [Int], partitionCount: Int, capacity: Int, shortlistDepth: Int = shortlistDepth) -> [Int?] {
+        var owners = [Int?](repeating: nil, count: partitionCount)
+        guard !members.isEmpty else { return owners }
+        var shortlists = Shortlists(members: members, partitionCount: partitionCount, depth: max(1, min(shortlistDepth, members.count)))
+        var load = [Int](repeating: 0, count: members.count)
         var queue = CandidateQueue()
         queue.reserveCapacity(partitionCount)
         for partition in 0..<partitionCount {
-            var best = 0
-            for index in 1..<memberCount where scores[partition * memberCount + index] > scores[partition * memberCount + best] {
-                best = index
-            }
-            queue.push(Candidate(score: scores[partition * memberCount + best], partition: partition, memberIndex: best))
+            shortlists.fill(partition, below: nil, skippingFull: load, capacity: capacity)
+            queue.push(shortlists.current(partition))
         }
-
         // Pops pairs in global (score desc, partition asc) order: each unowned partition has exactly
         // one entry, its best member not yet found full. A full member stays full, so skipping it is final.
-        var load = [Int](repeating: 0, count: memberCount)
         while let candidate = queue.pop() {
             if load[candidate.memberIndex] < capacity {
                 load[candidate.memberIndex] += 1
                 owners[candidate.partition] = members[candidate.memberIndex]
                 continue
             }
-            let partition = candidate.partition
-            if ranked[partition] == nil {
-                let base = partition * memberCount
-                ranked[partition] = (0..<memberCount).sorted {
-                    scores[base + $0] != scores[base + $1] ? scores[base + $0] > scores[base + $1] : $0 < $1
-                }
-            }
-            let order = ranked[partition]!
-            while nextRank[partition] < memberCount, load[order[nextRank[partition]]] >= capacity {
-                nextRank[partition] += 1
-            }
             // capacity * memberCount >= partitionCount, so some member always has room.
-            let index = order[nextRank[partition]]
-            nextRank[partition] += 1
-            queue.push(Candidate(score: scores[partition * memberCount + index], partition: partition, memberIndex: index))
+            queue.push(shortlists.next(candidate.partition, load: load, capacity: capacity))
         }
         return owners
+    }
+}
+
+/// Per partition, its best members not yet found full, best first: flat arrays of `depth` entries a
+/// partition, so 32,768 partitions take 32,768 × 8 × 12 bytes, not a score for every member.
+struct Shortlists {
+    private let memberKeys: [UInt64]
+    private let depth: Int
+    private var scores: [UInt64]
+    private var indices: [Int32]
+    /// Entries in each partition's shortlist, and the one in use.
+    private var counts: [Int32]
+    private var cursors: [Int32]
+
+    init(members: [Int], partitionCount: Int, depth: Int) {
+        memberKeys = members.map { UInt64(UInt32(truncatingIfNeeded: $0)) << 32 }
+        self.depth = depth
+        scores = [UInt64](repeating: 0, count: partitionCount * depth)
+        indices = [Int32](repeating: 0, count: partitionCount * depth)
+        counts = [Int32](repeating: 0, count: partitionCount)
+        cursors = [Int32](repeating: 0, count: partitionCount)
+    }
+
+    /// The pair in use for `partition`.
+    func current(_ partition: Int) -> Candidate {
+        let slot = partition * depth + Int(cursors[partition])
+        return Candidate(score: scores[slot], partition: partition, memberIndex: Int(indices[slot]))
+    }
+
+    /// The best member of `partition` after the one in use that is not full, refilling the shortlist
+    /// from the members ranked below its last entry when it runs out.
+    mutating func next(_ partition: Int, load: [Int], capacity: Int) -> Candidate {
+        let base = partition * depth
+        var cursor = Int(cursors[partition]) + 1
+        while cursor < Int(counts[partition]), load[Int(indices[base + cursor])] >= capacity { cursor += 1 }
+        if cursor == Int(counts[partition]) {
+            let last = base + Int(counts[partition]) - 1
+            fill(partition, below: (scores[last], Int(indices[last])), skippingFull: load, capacity: capacity)
+        } else {
+            cursors[partition] = Int32(cursor)
+        }
+        return current(partition)
+    }
+
+    /// Fills `partition`'s shortlist with its best `depth` members ranked after `bound` (score
+    /// descending, then member index ascending) that are not full; with no bound, the best of all.
+    mutating func fill(_ partition: Int, below bound: (score: UInt64, index: Int)?, skippingFull load: [Int], capacity: Int) {
+        let base = partition * depth
+        let partitionKey = UInt64(UInt32(truncatingIfNeeded: partition))
+        var count = 0
+        memberKeys.withUnsafeBufferPointer { keys in
+            for index in keys.indices {
+                let score = XXHash64.hash(littleEndianWord: partitionKey | keys[index])
+                // Ranked no better than the worst kept, when the list is full: the common case, one comparison.
+                if count == depth, score <= scores[base + count - 1] { continue }
+                if let bound, score > bound.score || (score == bound.score && index <= bound.index) { continue }
+                if load[index] >= capacity { continue }  // none is, on the first fill
+                // Insert in order; equal scores keep the lower index first (indices arrive ascending).
+                var slot = min(count, depth - 1)
+                while slot > 0, scores[base + slot - 1] < score {
+                    scores[base + slot] = scores[base + slot - 1]
+                    indices[base + slot] = indices[base + slot - 1]
+                    slot -= 1
+                }
+                scores[base + slot] = score
+                indices[base + slot] = Int32(index)
+                count = min(count + 1, depth)
+            }
+        }
+        counts[partition] = Int32(count)
+        cursors[partition] = 0
     }
 }

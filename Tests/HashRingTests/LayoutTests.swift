@@ -18,6 +18,39 @@ struct LayoutTests {
         #expect(Self.digest(try Layout(members: 0..<1500, partitionCount: 1024).owners) == 0xCBC4_D608_D0EE_2E53)
     }
 
+    @Test("the shortlist walk gives the owners of the walk over every score, also when shortlists run out")
+    func shortlistsMatchTheFullWalk() throws {
+        var rng = SplitMix64(seed: 7)
+        for trial in 0..<300 {
+            let partitionCount = Int.random(in: 1...(trial % 5 == 0 ? 1024 : 300), using: &rng)
+            let most = trial % 7 == 0 && partitionCount <= 300 ? 2 * partitionCount : 96
+            let members = Self.randomMembers(count: Int.random(in: 1...most, using: &rng), using: &rng).sorted()
+            // Epsilon 0 fills members exactly, so many partitions pass their first choices on.
+            let capacity = Layout.capacity(partitionCount: partitionCount, memberCount: members.count, epsilon: [0.0, 0.1, 0.5][trial % 3])
+            let expected = Self.ownersFromEveryScore(members: members, partitionCount: partitionCount, capacity: capacity)
+            for depth in [1, 2, Layout.shortlistDepth] {
+                let owners = Layout.boundedLoadOwners(members: members, partitionCount: partitionCount, capacity: capacity, shortlistDepth: depth)
+                #expect(owners == expected, "P=\(partitionCount) N=\(members.count) capacity=\(capacity) depth=\(depth)")
+            }
+        }
+    }
+
+    /// Step 3 of the specification read literally: every (partition, member) pair sorted by score, walked once.
+    static func ownersFromEveryScore(members: [Int], partitionCount: Int, capacity: Int) -> [Int?] {
+        var pairs: [(score: UInt64, partition: Int, index: Int)] = []
+        for partition in 0..<partitionCount {
+            for (index, member) in members.enumerated() { pairs.append((Layout.score(partition: partition, member: member), partition, index)) }
+        }
+        pairs.sort { ($0.score, -$0.partition, -$0.index) > ($1.score, -$1.partition, -$1.index) }
+        var owners = [Int?](repeating: nil, count: partitionCount)
+        var load = [Int](repeating: 0, count: members.count)
+        for pair in pairs where owners[pair.partition] == nil && load[pair.index] < capacity {
+            owners[pair.partition] = members[pair.index]
+            load[pair.index] += 1
+        }
+        return owners
+    }
+
     @Test("the same inputs give the same layout, whatever the order or duplicates of the members")
     func deterministic() throws {
         var rng = SplitMix64(seed: 1)
