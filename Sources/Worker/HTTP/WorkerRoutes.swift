@@ -14,13 +14,14 @@ struct WorkerRoutes: Sendable {
             return Response.json(["status": "ready"])
         }
         router.get("/metrics") { _, _ in Response.prometheus(worker.metrics.exposition()) }
-        router.get("/v1/id") { _, _ in Response.json(["id": try issue(1)[0]]) }
+        router.get("/v1/id") { _, _ in Response.json(["id": try issue(1)[0].description]) }
         router.get("/v1/ids") { request, _ in
             let text = request.uri.queryParameters.get("count") ?? ""
             guard let count = Int(text), (1...SnowflakeGenerator<SystemMillisecondClock>.maxBatch).contains(count) else {
                 throw APIError.badRequest("invalid_count", "count must be an integer in 1...4096, got '\(text.prefix(32))'")
             }
-            return Response.json(["ids": try issue(count)])
+            let body = IDListBody.encode(try issue(count))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
         }
         router.get("/v1/status") { _, _ in Response.json(status()) }
         router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
@@ -29,9 +30,9 @@ struct WorkerRoutes: Sendable {
     private static let unsafe = APIError(
         status: .serviceUnavailable, code: "lease_unsafe", message: "this worker holds no safe lease right now", retryAfterMillis: 1000)
 
-    private func issue(_ count: Int) throws(APIError) -> [String] {
+    private func issue(_ count: Int) throws(APIError) -> [SnowflakeID] {
         do {
-            return try worker.issueIDs(count: count).map(\.description)
+            return try worker.issueIDs(count: count)
         } catch {
             switch error {
             case .leaseUnsafe:
