@@ -27,12 +27,30 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("layout: 1024 partitions over 64 members") { _ in
+    // Time, allocations, and bytes allocated (an upper bound of the extra memory a layout needs).
+    let layoutMetrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .mallocBytesCount, .peakMemoryResidentDelta]
+    Benchmark("layout: 1024 partitions over 64 members", configuration: .init(metrics: layoutMetrics)) { _ in
         blackHole(try! Layout(members: 0..<64, partitionCount: 1024))
     }
 
-    Benchmark("layout: 1024 partitions over 1024 members") { _ in
+    Benchmark("layout: 1024 partitions over 1024 members", configuration: .init(metrics: layoutMetrics)) { _ in
         blackHole(try! Layout(members: 0..<1024, partitionCount: 1024))
+    }
+
+    // At the README's recommended 32 partitions per worker, 1,024 workers; and twice that. The
+    // reference is the floor of any implementation of the specification: every score hashed once.
+    for partitionCount in [32_768, 65_536] {
+        let large = Benchmark.Configuration(metrics: layoutMetrics, maxDuration: .seconds(10), maxIterations: 30)
+        Benchmark("layout: \(partitionCount) partitions over 1024 members", configuration: large) { _ in
+            blackHole(try! Layout(members: 0..<1024, partitionCount: partitionCount))
+        }
+        Benchmark("layout reference: hash all \(partitionCount) x 1024 scores", configuration: large) { _ in
+            var best: UInt64 = 0
+            for partition in 0..<partitionCount {
+                for member in 0..<1024 { best = max(best, Layout.score(partition: partition, member: member)) }
+            }
+            blackHole(best)
+        }
     }
 
     // A million ids per sample, so samples run into the 4,096-per-millisecond ceiling and measure the sustained rate.
@@ -63,5 +81,26 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(peakPerMean, peak * 1000 * 64 / 1024)
         benchmark.measurement(joinMoved, LayoutDiff(from: sixtyFour.owners, to: sixtyFive.owners).movedCount * 1000 * 65 / 1024)
         benchmark.measurement(leaveMoved, LayoutDiff(from: sixtyFour.owners, to: sixtyThree.owners).movedCount * 1000 * 64 / 1024)
+    }
+
+    // The same at 1,024 members over 32,768 and 65,536 partitions (32 and 64 per member): a 1,025th
+    // member joins, or one of the 1,024 leaves.
+    for partitionCount in [32_768, 65_536] {
+        Benchmark(
+            "layout quality: \(partitionCount) partitions, 1024 members",
+            configuration: .init(metrics: [peakPerMean, joinMoved, leaveMoved], maxDuration: .seconds(60), maxIterations: 20)
+        ) { benchmark in
+            var rng = SystemRandomNumberGenerator()
+            var members = Set<Int>()
+            while members.count < 1025 { members.insert(Int.random(in: 0..<4096, using: &rng)) }
+            let all = Array(members)
+            let before = try! Layout(members: all.dropLast(), partitionCount: partitionCount)
+            let joined = try! Layout(members: all, partitionCount: partitionCount)
+            let leaver = all.dropLast().randomElement(using: &rng)!
+            let left = try! Layout(members: all.dropLast().filter { $0 != leaver }, partitionCount: partitionCount)
+            benchmark.measurement(peakPerMean, before.loads.values.max()! * 1000 * 1024 / partitionCount)
+            benchmark.measurement(joinMoved, LayoutDiff(from: before.owners, to: joined.owners).movedCount * 1000 * 1025 / partitionCount)
+            benchmark.measurement(leaveMoved, LayoutDiff(from: before.owners, to: left.owners).movedCount * 1000 * 1024 / partitionCount)
+        }
     }
 }

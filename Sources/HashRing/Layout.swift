@@ -92,8 +92,12 @@ public struct Layout: Sendable, Hashable {
         var load = [Int](repeating: 0, count: members.count)
         var queue = CandidateQueue()
         queue.reserveCapacity(partitionCount)
+        // With room for several partitions per member, most partitions never need a second choice, and
+        // finding the best is cheaper than the best eight; with room for few, many do, and a second pass over
+        // the members for each would cost more than keeping eight from the start.
+        let firstDepth = capacity >= 8 ? 1 : shortlistDepth
         for partition in 0..<partitionCount {
-            shortlists.fill(partition, below: nil, skippingFull: load, capacity: capacity)
+            shortlists.fill(partition, below: nil, skippingFull: load, capacity: capacity, limit: firstDepth)
             queue.push(shortlists.current(partition))
         }
         // Pops pairs in global (score desc, partition asc) order: each unowned partition has exactly
@@ -154,30 +158,40 @@ struct Shortlists {
 
     /// Fills `partition`'s shortlist with its best `depth` members ranked after `bound` (score
     /// descending, then member index ascending) that are not full; with no bound, the best of all.
-    mutating func fill(_ partition: Int, below bound: (score: UInt64, index: Int)?, skippingFull load: [Int], capacity: Int) {
+    mutating func fill(
+        _ partition: Int, below bound: (score: UInt64, index: Int)?, skippingFull load: [Int], capacity: Int, limit: Int? = nil
+    ) {
         let base = partition * depth
+        let depth = min(limit ?? depth, depth)
         let partitionKey = UInt64(UInt32(truncatingIfNeeded: partition))
         var count = 0
-        memberKeys.withUnsafeBufferPointer { keys in
-            for index in keys.indices {
-                let score = XXHash64.hash(littleEndianWord: partitionKey | keys[index])
-                // Ranked no better than the worst kept, when the list is full: the common case, one comparison.
-                if count == depth, score <= scores[base + count - 1] { continue }
-                if let bound, score > bound.score || (score == bound.score && index <= bound.index) { continue }
-                if load[index] >= capacity { continue }  // none is, on the first fill
-                // Insert in order; equal scores keep the lower index first (indices arrive ascending).
-                var slot = min(count, depth - 1)
-                while slot > 0, scores[base + slot - 1] < score {
-                    scores[base + slot] = scores[base + slot - 1]
-                    indices[base + slot] = indices[base + slot - 1]
-                    slot -= 1
+        scores.withUnsafeMutableBufferPointer { scores in
+            indices.withUnsafeMutableBufferPointer { indices in
+                memberKeys.withUnsafeBufferPointer { keys in
+                    // Once the list is full, anything ranked no better than its last entry is passed over with
+                    // one comparison: the common case, so this loop runs at about the speed of the hashing.
+                    var worstKept: UInt64 = 0
+                    for index in 0..<keys.count {
+                        let score = XXHash64.hash(littleEndianWord: partitionKey | keys[index])
+                        if count == depth, score <= worstKept { continue }
+                        if let bound, score > bound.score || (score == bound.score && index <= bound.index) { continue }
+                        if bound != nil, load[index] >= capacity { continue }
+                        // Insert in order; equal scores keep the lower index first (indices arrive ascending).
+                        var slot = min(count, depth - 1)
+                        while slot > 0, scores[base + slot - 1] < score {
+                            scores[base + slot] = scores[base + slot - 1]
+                            indices[base + slot] = indices[base + slot - 1]
+                            slot -= 1
+                        }
+                        scores[base + slot] = score
+                        indices[base + slot] = Int32(truncatingIfNeeded: index)
+                        count = min(count + 1, depth)
+                        worstKept = scores[base + count - 1]
+                    }
                 }
-                scores[base + slot] = score
-                indices[base + slot] = Int32(index)
-                count = min(count + 1, depth)
             }
         }
-        counts[partition] = Int32(count)
+        counts[partition] = Int32(truncatingIfNeeded: count)
         cursors[partition] = 0
     }
 }
