@@ -15,10 +15,15 @@ struct Rebalancer: Service {
     let leaderLease: Duration
     let logger: Logger
     let token = UUID().uuidString
+    /// How often the leader refreshes `rollcall_handoffs_pending`: it reads every grant (an HGETALL of
+    /// `partitionCount` fields), far too much to repeat every round at 32,768 partitions, and a gauge
+    /// scraped every few seconds needs no fresher value.
+    static let handoffGaugePeriod: Duration = .seconds(1)
 
     func run() async throws {
         var published: (membership: Int64, owners: [Int?])? = nil
         var wasLeader = false
+        var nextHandoffGauge = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let leads = try await leases.lead(token: token, lease: leaderLease)
@@ -28,6 +33,10 @@ struct Rebalancer: Service {
                     if leads { published = nil }
                 }
                 if leads { published = try await round(after: published) }
+                if leads, let owners = published?.owners, ContinuousClock.now >= nextHandoffGauge {
+                    try await leases.recordPendingHandoffs(owners: owners)
+                    nextHandoffGauge = ContinuousClock.now + Self.handoffGaugePeriod
+                }
             } catch {
                 logger.warning("rebalancer could not reach Redis", metadata: ["error": "\(error)"])
             }
@@ -35,7 +44,7 @@ struct Rebalancer: Service {
         }
     }
 
-    /// One leader round: publish if the membership moved on, then refresh the handoff gauge.
+    /// One leader round: publish if the membership moved on.
     private func round(after published: (membership: Int64, owners: [Int?])?) async throws -> (membership: Int64, owners: [Int?])? {
         let members = try await leases.members()
         var current = published
@@ -55,7 +64,6 @@ struct Rebalancer: Service {
                 ])
             current = (members.membership, layout.owners)
         }
-        if let owners = current?.owners { try await leases.recordPendingHandoffs(owners: owners) }
         return current
     }
 }
