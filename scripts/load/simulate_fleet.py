@@ -112,9 +112,36 @@ async def main():
     start = time.monotonic() + 0.5
     tasks = [asyncio.create_task(w.run(start + INTERVAL * i / WORKERS)) for i, w in enumerate(fleet)]
 
+    published = {}
+    polling = {"on": True}  # off while latency and memory are measured: the layout is a large answer
+
+    async def poll_layout():
+        while True:
+            if not polling["on"]:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v1/layout", timeout=5).read())
+                published.clear()
+                published.update(json.loads(text))
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+
+    poller = asyncio.create_task(poll_layout())
+
     def steady():
+        # Every live worker a member of the published layout, holding exactly its share there, alone.
+        live = [w for w in fleet if w.running]
+        members = set(published.get("members", []))
+        if not members or any(w.number not in members for w in live) or len(members) != len(live):
+            return False
+        shares = {}
+        for partition, owner in enumerate(published["owners"]):
+            shares.setdefault(owner, set()).add(partition)
         owned = holders(fleet)
-        return len(owned) == PARTITIONS and all(len(h) == 1 for h in owned.values())
+        return all(set(w.held) == shares.get(w.number, set()) for w in live) and all(len(h) == 1 for h in owned.values()) \
+            and len(owned) == PARTITIONS
 
     took = await wait_until(steady, 20 * TTL, "steady state")
     numbers = sorted(w.number for w in fleet)
@@ -128,8 +155,10 @@ async def main():
         await asyncio.sleep(float(hold))
         for worker in fleet:
             worker.running = False
+        poller.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         return
+    polling["on"] = False
     await asyncio.sleep(3 * INTERVAL)
     latencies.clear()
     await asyncio.sleep(5)
@@ -151,21 +180,12 @@ async def main():
     print(f"kill: {len(lost)} partitions of {victim.name} granted to others after {takeover:.2f} s "
           f"= {takeover / TTL:.2f} x TTL = {takeover / INTERVAL:.1f} x heartbeat interval")
     # A new worker joins (it gets the freed number once its quarantine ends).
+    polling["on"] = True
     await wait_until(steady, 5 * TTL, "steady again")
     newcomer = Worker("sim-joiner")
     fleet.append(newcomer)
     joined = time.monotonic()
     tasks.append(asyncio.create_task(newcomer.run(joined)))
-
-    published = {}
-
-    async def poll_layout():
-        while True:
-            text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v1/layout", timeout=5).read())
-            published.update(json.loads(text))
-            await asyncio.sleep(0.1)
-
-    poller = asyncio.create_task(poll_layout())
 
     def settled():
         # Its share in the published layout, all held by it and by nobody else.
