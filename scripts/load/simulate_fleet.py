@@ -23,6 +23,8 @@ import sys
 import time
 import urllib.request
 
+from http1 import read_response
+
 PORT, WORKERS, PARTITIONS = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 TTL, INTERVAL = float(sys.argv[4]), float(sys.argv[5])
 CP_PID = int(sys.argv[6]) if len(sys.argv) > 6 else None
@@ -65,17 +67,8 @@ class Worker:
             writer.write((f"POST /v1/workers/{self.name}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
             sent = time.monotonic()
-            status = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            payload = await reader.readexactly(length)
+            code, payload = await read_response(reader)
             latencies.append(time.monotonic() - sent)
-            code = status.split()[1].decode() if status else "closed"
             if code == "200":
                 answer = json.loads(payload)
                 self.number, self.epoch, self.generation = answer["number"], answer["epoch"], answer.get("generation")

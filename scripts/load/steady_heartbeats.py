@@ -10,6 +10,8 @@ import statistics
 import sys
 import time
 
+from http1 import read_response
+
 PORT = int(sys.argv[1])
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 15.0
@@ -29,16 +31,8 @@ async def worker(index: int, start: float):
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
         sent = time.monotonic()
         writer.write(request)
-        status = await reader.readline()
-        length = 0
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
-        if b" 200 " in status:
+        code, _ = await read_response(reader)
+        if code == "200":
             latencies.append(time.monotonic() - sent)
         else:
             errors += 1
