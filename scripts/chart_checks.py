@@ -251,12 +251,19 @@ def redis_cli(host, port, *args, password):
 
 
 def eventually(condition, seconds, what):
+    """The first true value `condition` returns within `seconds`; an exception counts as not yet (a server
+    still starting), and the last one is reported if the time runs out. Also used by scripts/image_checks.py."""
     deadline = time.monotonic() + seconds
+    last = None
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:
+            last = error
         time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
+    raise AssertionError(f"not within {seconds} s: {what}" + (f" (last: {last})" if last else ""))
 
 
 @check

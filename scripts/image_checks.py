@@ -22,6 +22,8 @@ import time
 import traceback
 import urllib.request
 
+from chart_checks import eventually, loopback_port, render
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = os.path.join(ROOT, ".build-images")
 SECRETS_MOUNT = "/run/secrets/rollcall"
@@ -184,20 +186,6 @@ def http(url, token=None, timeout=2):
         return response.status, response.read().decode()
 
 
-def eventually(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception as error:  # not up yet
-            last = error
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not within {seconds} s (last: {last})")
-
-
 def processes_running(path):
     """PIDs whose executable is `path` inside some root (the entrypoint of a started image)."""
     found = []
@@ -291,7 +279,7 @@ def an_unreadable_secret_file_stops_the_binary_with_a_clear_error():
 
 def chart_pod(objects, deployment):
     """The container and pod spec of one of the chart's Deployments."""
-    pod = objects[deployment]["spec"]["template"]["spec"]
+    pod = objects[("Deployment", deployment)]["spec"]["template"]["spec"]
     return pod["containers"][0], pod
 
 
@@ -325,11 +313,7 @@ def mount_chart_secrets(container, pod, values):
 def the_started_images_serve_lease_and_claim_with_the_charts_settings():
     """Both images started with the environment and the secret files the chart gives their pods (its
     defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback."""
-    import helm_python
-    import yaml
-    manifests = helm_python.Chart.load(os.path.join(ROOT, "chart")).render({}, name="rc", namespace="rollcall")
-    objects = {d["metadata"]["name"]: d for path, text in manifests.items() if path.endswith(".yaml")
-               for d in yaml.safe_load_all(text) if d and d["kind"] == "Deployment"}
+    objects, _ = render()
     cp_container, cp_pod = chart_pod(objects, "rc-rollcall-control-plane")
     worker_container, worker_pod = chart_pod(objects, "rc-rollcall-worker")
     assert cp_container["securityContext"]["readOnlyRootFilesystem"] and cp_pod["securityContext"]["runAsUser"] == 10001
@@ -342,7 +326,7 @@ def the_started_images_serve_lease_and_claim_with_the_charts_settings():
     mount_chart_secrets(cp_container, cp_pod, secrets)
     mount_chart_secrets(worker_container, worker_pod, secrets)
 
-    cp_port, worker_port = free_port(), free_port()
+    cp_port, worker_port = loopback_port(), loopback_port()
     postgres_port = re.search(r"@[^:/]+:(\d+)/", DATABASE_URL)[1]
     loopback = {"rc-rollcall-redis:6379": f"127.0.0.1:{REDIS_PORT}", "rc-rollcall-postgresql:5432": f"127.0.0.1:{postgres_port}",
                 "rc-rollcall-control-plane:8080": f"127.0.0.1:{cp_port}"}
@@ -404,13 +388,6 @@ def the_started_images_serve_lease_and_claim_with_the_charts_settings():
         text = open(os.path.join(WORK, log_name)).read()
         for secret in secrets.values():
             assert secret not in text, f"{log_name} shows a secret"
-
-
-def free_port():
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main():
