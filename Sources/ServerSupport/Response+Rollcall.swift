@@ -5,8 +5,12 @@ import NIOCore
 extension Response {
     /// `value` as a JSON body.
     public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let body = (try? JSONEncoder().encode(value)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        json(encoded: ByteBuffer(bytes: (try? JSONEncoder().encode(value)) ?? Data()), status: status)
+    }
+
+    /// A JSON body already encoded (a route that writes its JSON itself).
+    public static func json(encoded body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     /// A Prometheus text exposition.

@@ -20,8 +20,7 @@ struct WorkerRoutes: Sendable {
             guard let count = Int(text), (1...SnowflakeGenerator<SystemMillisecondClock>.maxBatch).contains(count) else {
                 throw APIError.badRequest("invalid_count", "count must be an integer in 1...4096, got '\(text.prefix(32))'")
             }
-            let body = IDListBody.encode(try issue(count))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+            return Response.json(encoded: IDListBody.encode(try issue(count)))
         }
         router.get("/v1/status") { _, _ in Response.json(status()) }
         router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
