@@ -6,6 +6,11 @@ import Testing
 
 @testable import ControlPlane
 
+/// The heartbeat script's array, as hiredis hands it over: strings as bulk strings, numbers as integers.
+private func scriptArray(_ fields: Any...) -> RedisValue {
+    .array(fields.map { field in (field as? Int).map { RedisValue.integer(Int64($0)) } ?? .bulkString(Array("\(field)".utf8)) })
+}
+
 /// The scripts' contract: keys in one order, typed replies, a typed error for anything else.
 struct LeaseScriptContractTests {
     @Test("the Lua key table is generated from LeaseKey, in the order the Swift side passes the keys")
@@ -29,10 +34,8 @@ struct LeaseScriptContractTests {
     @Test("a heartbeat reply decodes into a typed outcome, epochs from strings")
     func decodesLeased() throws {
         let reply = try HeartbeatScript.decode(
-            .bulkString(
-                Array(
-                    #"{"kind":"leased","expired":2,"number":3,"epoch":"1732270000123456","grants":"4:1732270000123457,9:1732270000123458","revoked":"7","layoutVersion":12,"newLease":true,"adopted":false,"consumerGroup":"inbox-3","generation":"ab:1","leaseKind":"worker"}"#
-                        .utf8)))
+            scriptArray(
+                "leased", 2, 3, "1732270000123456", "4:1732270000123457,9:1732270000123458", "7", 12, 1, 0, "inbox-3", "ab:1", "worker"))
         #expect(reply.expired == 2)
         #expect(
             reply.outcome
@@ -43,30 +46,32 @@ struct LeaseScriptContractTests {
                             PartitionGrant(partition: 4, epoch: Epoch(rawValue: 1_732_270_000_123_457)),
                             PartitionGrant(partition: 9, epoch: Epoch(rawValue: 1_732_270_000_123_458)),
                         ], revoked: [7], layoutVersion: 12, consumerGroup: "inbox-3", generation: "ab:1", kind: .worker)))
-        let conflict = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"conflict","expired":0,"retryAfterMs":"1500"}"#.utf8)))
-        #expect(conflict.outcome == .conflict(retryAfterMillis: 1500))
-        let recovering = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"recovering","expired":0,"retryAfterMs":"2500"}"#.utf8)))
-        #expect(recovering.outcome == .recovering(retryAfterMillis: 2500))
-        let stale = try HeartbeatScript.decode(.bulkString(Array(#"{"kind":"stale","expired":1}"#.utf8)))
+        let none = try HeartbeatScript.decode(scriptArray("leased", 0, 0, "5", "", "", 0, 0, 1, "g-0", "ab:1", "numberOnly"))
+        #expect(
+            none.outcome
+                == .leased(
+                    .init(
+                        number: 0, epoch: Epoch(rawValue: 5), newLease: false, adopted: true, grants: [], revoked: [], layoutVersion: 0,
+                        consumerGroup: "g-0", generation: "ab:1", kind: .numberOnly)))
+        #expect(try HeartbeatScript.decode(scriptArray("conflict", 0, "1500")).outcome == .conflict(retryAfterMillis: 1500))
+        #expect(try HeartbeatScript.decode(scriptArray("recovering", 0, "2500")).outcome == .recovering(retryAfterMillis: 2500))
+        #expect(try HeartbeatScript.decode(scriptArray("exhausted", 0, "1")).outcome == .exhausted(retryAfterMillis: 1))
+        let stale = try HeartbeatScript.decode(scriptArray("stale", 1))
         #expect(stale.outcome == .stale && stale.expired == 1)
+        #expect(try HeartbeatScript.decode(scriptArray("kindMismatch", 0)).outcome == .kindMismatch)
     }
 
     @Test(
         "a reply outside the contract is a malformedReply naming the script",
         arguments: [
-            RedisValue.integer(1), .bulkString(Array("not json".utf8)), .bulkString(Array(#"{"kind":"granted","expired":0}"#.utf8)),
-            .bulkString(
-                Array(
-                    #"{"kind":"leased","expired":0,"number":3,"epoch":"x","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
-                        .utf8)),
-            .bulkString(
-                Array(
-                    #"{"kind":"leased","expired":0,"number":3,"epoch":"5","grants":"4:","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
-                        .utf8)),
-            .bulkString(
-                Array(
-                    #"{"kind":"leased","expired":0,"number":4096,"epoch":"5","grants":"","revoked":"","layoutVersion":1,"newLease":false,"consumerGroup":"g"}"#
-                        .utf8)),
+            RedisValue.integer(1), .bulkString(Array("not an array".utf8)), .null, scriptArray("granted", 0), scriptArray("stale"),
+            scriptArray("stale", -1), scriptArray("stale", 0, "extra"), scriptArray("conflict", 0), scriptArray("conflict", 0, "-5"),
+            scriptArray("leased", 0, 3, "x", "", "", 1, 0, 0, "g", "ab:1", "worker"),  // epoch not a number
+            scriptArray("leased", 0, 3, "5", "4:", "", 1, 0, 0, "g", "ab:1", "worker"),  // a grant without its epoch
+            scriptArray("leased", 0, 4096, "5", "", "", 1, 0, 0, "g", "ab:1", "worker"),  // beyond any number
+            scriptArray("leased", 0, 3, "5", "", "", 1, 2, 0, "g", "ab:1", "worker"),  // newLease neither 0 nor 1
+            scriptArray("leased", 0, 3, "5", "", "", 1, 0, 0, "g", "ab:1", "other"),  // no such kind
+            scriptArray("leased", 0, 3, "5", "", "", 1, 0, 0, "g", "ab:1"),  // one field short
         ])
     func malformed(reply: RedisValue) {
         #expect {

@@ -7,12 +7,13 @@ import RedisAdapter
 /// ARGV: name, instance, held partitions (CSV of `p` or `p:grantEpoch`), lease TTL ms, quarantine ms,
 /// max workers, consumer-group stem, sequence, claimed number, claimed epoch (each of those three empty
 /// when unknown), lease kind.
-/// Reply: `{"kind": "leased", "expired", "number", "epoch", "grants": "p:epoch,…", "revoked": "p,…",
-/// "layoutVersion", "newLease", "adopted", "consumerGroup", "generation", "leaseKind"}`, or
-/// `{"kind": "conflict" | "exhausted" | "recovering", "expired", "retryAfterMs"}`, or
-/// `{"kind": "stale" | "kindMismatch", "expired"}`. `expired` counts the leases this run found past their expiry and
-/// released. Not idempotent: a second run may lease a number anew (a second run with the same
-/// sequence answers `stale`).
+/// Reply: a flat array, first its kind and the leases this run found past their expiry and released:
+/// `["leased", expired, number, "epoch", "p:epoch,…" (grants), "p,…" (revoked), layoutVersion, newLease
+/// (0/1), adopted (0/1), consumerGroup, generation, leaseKind]`, or `["conflict" | "exhausted" |
+/// "recovering", expired, "retryAfterMs"]`, or `["stale" | "kindMismatch", expired]`. An array, not the
+/// JSON object the other scripts answer: every worker runs this once a second, and decoding JSON was
+/// a tenth of the control plane's time per heartbeat. Not idempotent: a second run may lease a number
+/// anew (a second run with the same sequence answers `stale`).
 struct HeartbeatScript: LeaseScript {
     var name: WorkerName
     var instance: String
@@ -58,7 +59,7 @@ struct HeartbeatScript: LeaseScript {
     }
 
     /// What the heartbeat did.
-    struct Reply: Decodable, Sendable, Equatable {
+    struct Reply: Sendable, Equatable {
         var outcome: Outcome
         /// Leases found expired (and released) on the way.
         var expired: Int
@@ -95,56 +96,55 @@ struct HeartbeatScript: LeaseScript {
             var kind: LeaseKind
         }
 
-        private enum Key: String, CodingKey {
-            case kind, expired, retryAfterMs, number, epoch, grants, revoked, layoutVersion, newLease, adopted, consumerGroup, generation
-            case leaseKind
-        }
-
         init(outcome: Outcome, expired: Int) {
             self.outcome = outcome
             self.expired = expired
         }
 
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: Key.self)
-            expired = try container.decode(Int.self, forKey: .expired)
-            switch try container.decode(String.self, forKey: .kind) {
-            case "leased":
-                guard let epoch = Int64(try container.decode(String.self, forKey: .epoch)), epoch >= 0 else {
-                    throw DecodingError.dataCorruptedError(forKey: .epoch, in: container, debugDescription: "not an epoch")
-                }
+        /// The script's array, or nil when it is not one the contract allows.
+        init?(fields: [RedisValue]) {
+            guard fields.count >= 2, let kind = fields[0].string, let expired = fields[1].integer, expired >= 0 else { return nil }
+            self.expired = Int(expired)
+            switch (kind, fields.count) {
+            case ("leased", 12):
+                guard let number = fields[2].integer.flatMap({ WorkerNumber(rawValue: Int($0)) }),
+                    let epoch = fields[3].string.flatMap({ Int64($0) }), epoch >= 0,
+                    let grants = fields[4].string.flatMap({ try? ReplyList.grants($0) }),
+                    let revoked = fields[5].string.flatMap({ try? ReplyList.partitions($0) }),
+                    let layoutVersion = fields[6].integer, let newLease = Self.flag(fields[7]), let adopted = Self.flag(fields[8]),
+                    let consumerGroup = fields[9].string, let generation = fields[10].string,
+                    let leaseKind = fields[11].string.flatMap(LeaseKind.init(rawValue:))
+                else { return nil }
                 outcome = .leased(
                     Leased(
-                        number: try container.decode(WorkerNumber.self, forKey: .number), epoch: Epoch(rawValue: epoch),
-                        newLease: try container.decode(Bool.self, forKey: .newLease),
-                        adopted: try container.decode(Bool.self, forKey: .adopted),
-                        grants: try ReplyList.grants(try container.decode(String.self, forKey: .grants)),
-                        revoked: try ReplyList.partitions(try container.decode(String.self, forKey: .revoked)),
-                        layoutVersion: try container.decode(Int64.self, forKey: .layoutVersion),
-                        consumerGroup: try container.decode(String.self, forKey: .consumerGroup),
-                        generation: try container.decode(String.self, forKey: .generation),
-                        kind: try container.decode(LeaseKind.self, forKey: .leaseKind)))
-            case "conflict":
-                outcome = .conflict(retryAfterMillis: try Self.millis(container))
-            case "exhausted":
-                outcome = .exhausted(retryAfterMillis: try Self.millis(container))
-            case "recovering":
-                outcome = .recovering(retryAfterMillis: try Self.millis(container))
-            case "stale":
+                        number: number, epoch: Epoch(rawValue: epoch), newLease: newLease, adopted: adopted, grants: grants,
+                        revoked: revoked, layoutVersion: layoutVersion, consumerGroup: consumerGroup, generation: generation,
+                        kind: leaseKind))
+            case ("conflict", 3), ("exhausted", 3), ("recovering", 3):
+                guard let millis = fields[2].string.flatMap({ Int64($0) }), millis >= 0 else { return nil }
+                outcome = kind == "conflict" ? .conflict(retryAfterMillis: millis)
+                    : kind == "exhausted" ? .exhausted(retryAfterMillis: millis) : .recovering(retryAfterMillis: millis)
+            case ("stale", 2):
                 outcome = .stale
-            case "kindMismatch":
+            case ("kindMismatch", 2):
                 outcome = .kindMismatch
-            case let kind:
-                throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown kind \(kind)")
+            default:
+                return nil
             }
         }
 
-        private static func millis(_ container: KeyedDecodingContainer<Key>) throws -> Int64 {
-            guard let millis = Int64(try container.decode(String.self, forKey: .retryAfterMs)), millis >= 0 else {
-                throw DecodingError.dataCorruptedError(forKey: .retryAfterMs, in: container, debugDescription: "not milliseconds")
+        private static func flag(_ value: RedisValue) -> Bool? {
+            switch value.integer {
+            case 0: false
+            case 1: true
+            default: nil
             }
-            return millis
         }
+    }
+
+    static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
+        guard let fields = value.array, let reply = Reply(fields: fields) else { throw malformed(value) }
+        return reply
     }
 
     static let name = "heartbeat"
@@ -165,7 +165,7 @@ struct HeartbeatScript: LeaseScript {
         local expired = expire(quarantineMs)
 
         local function recovering(untilMs)
-            return cjson.encode({kind = 'recovering', expired = expired, retryAfterMs = string.format('%d', math.max(untilMs - nowMs, 1))})
+            return {'recovering', expired, string.format('%d', math.max(untilMs - nowMs, 1))}
         end
 
         local number, epoch
@@ -175,12 +175,11 @@ struct HeartbeatScript: LeaseScript {
             local w = cjson.decode(record)
             if w.instance ~= instance then
                 local until_ = tonumber(redis.call('ZSCORE', K.expiry, name)) or nowMs
-                return cjson.encode({kind = 'conflict', expired = expired,
-                    retryAfterMs = string.format('%d', math.max(until_ - nowMs, 0))})
+                return {'conflict', expired, string.format('%d', math.max(until_ - nowMs, 0))}
             end
             -- A late, duplicated or reordered request changes nothing.
-            if sequence and w.sequence and sequence <= w.sequence then return cjson.encode({kind = 'stale', expired = expired}) end
-            if (w.kind or 'worker') ~= kind then return cjson.encode({kind = 'kindMismatch', expired = expired}) end
+            if sequence and w.sequence and sequence <= w.sequence then return {'stale', expired} end
+            if (w.kind or 'worker') ~= kind then return {'kindMismatch', expired} end
             number, epoch = w.number, w.epoch
             lastSequence = math.max(lastSequence, w.sequence or 0)
         else
@@ -191,7 +190,7 @@ struct HeartbeatScript: LeaseScript {
                 retiredSequence, retiredNumber = tonumber(s), tonumber(n)
             end
             if sequence and retiredSequence and sequence <= retiredSequence then
-                return cjson.encode({kind = 'stale', expired = expired})
+                return {'stale', expired}
             end
             -- While lost state is waited out, a worker that still believes its lease (number and epoch) may
             -- re-adopt it if nobody holds it. A claim alone never starts recovery: any client could send one.
@@ -222,7 +221,7 @@ struct HeartbeatScript: LeaseScript {
                     if q[2] then retry = math.min(retry, tonumber(q[2]) - nowMs) end
                     local e = redis.call('ZRANGE', K.expiry, 0, 0, 'WITHSCORES')
                     if e[2] then retry = math.min(retry, tonumber(e[2]) - nowMs) end
-                    return cjson.encode({kind = 'exhausted', expired = expired, retryAfterMs = string.format('%d', math.max(retry, 1))})
+                    return {'exhausted', expired, string.format('%d', math.max(retry, 1))}
                 end
                 epoch = nextEpoch()
                 isNew = true
@@ -314,8 +313,7 @@ struct HeartbeatScript: LeaseScript {
         redis.call('HSET', K.workers, name, string.format(
             '{"number":%d,"epoch":%.0f,"instance":"%s","expiresAt":"%s","partitions":%d,"consumerGroup":"%s","layoutVersion":%d,"sequence":%.0f,"kind":"%s"}',
             number, epoch, instance, iso8601(expiresAt), #granted, group, version, lastSequence, kind))
-        return cjson.encode({kind = 'leased', expired = expired, number = number, epoch = string.format('%.0f', epoch),
-            grants = grantCSV(granted, grantEpochs), revoked = csv(revoked), layoutVersion = version, newLease = isNew,
-            adopted = adopted, consumerGroup = group, generation = generation, leaseKind = kind})
+        return {'leased', expired, number, string.format('%.0f', epoch), grantCSV(granted, grantEpochs), csv(revoked), version,
+            isNew and 1 or 0, adopted and 1 or 0, group, generation, kind}
         """#, idempotent: false)
 }
