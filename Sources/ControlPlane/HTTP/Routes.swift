@@ -16,9 +16,10 @@ struct Routes: Sendable {
         router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
         router.post("/v1/workers/:name/heartbeat") { request, context in
             Response.json(
-                try await leases.heartbeat(rawName: context.parameters.get("name")) {
-                    try await Self.decode(HeartbeatRequest.self, request, context)
-                })
+                encoded: HeartbeatResponseBody.encode(
+                    try await leases.heartbeat(rawName: context.parameters.get("name")) {
+                        try await Self.decode(HeartbeatRequest.self, request, context)
+                    }))
         }
         router.delete("/v1/workers/:name") { request, context in
             try await leases.release(rawName: context.parameters.get("name"), instance: request.uri.queryParameters.get("instance"))
