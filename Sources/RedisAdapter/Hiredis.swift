@@ -51,12 +51,16 @@ final class HiredisConnection {
 
     deinit { redisFree(context) }
 
+    /// Whether hiredis gave up on the connection or the node said it is no primary: the cheap part of
+    /// `isBroken`, with no system call.
+    var hasFailed: Bool { context.pointee.err != 0 || notPrimary }
+
     /// Whether the connection must not be used again: hiredis gave up on it (I/O error, EOF, timeout,
     /// protocol error), or the server closed it while it sat idle (Redis restarted, say). The second
     /// check is one non-blocking peek: without it, the first command on every pooled connection after a
     /// Redis restart would fail, and a call that is not idempotent cannot be sent again.
     var isBroken: Bool {
-        if context.pointee.err != 0 || notPrimary { return true }
+        if hasFailed { return true }
         var byte: UInt8 = 0
         let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if peeked == 0 { return true }  // the server closed the connection
@@ -69,6 +73,37 @@ final class HiredisConnection {
     func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisValue {
         let raw = withArgv(arguments) { count, pointers, lengths in redisCommandArgv(context, count, pointers, lengths) }
         guard let raw else { throw connectionError(call: "redisCommandArgv") }
+        return try reply(raw)
+    }
+
+    /// Sends every command in one write and reads their replies in order: one round trip for all.
+    /// An error reply fails its own command only; a broken connection fails the command whose reply
+    /// it cut off and every one after it (each may or may not have run, as for `command`).
+    func pipeline(_ commands: [[[UInt8]]]) -> [Result<RedisValue, RedisError>] {
+        for arguments in commands {
+            let appended = withArgv(arguments) { count, pointers, lengths in redisAppendCommandArgv(context, count, pointers, lengths) }
+            guard appended == REDIS_OK else {
+                // Out of memory in hiredis's buffer; nothing was sent, and the context is marked broken.
+                let error = connectionError(call: "redisAppendCommandArgv")
+                return commands.map { _ in .failure(error) }
+            }
+        }
+        var results: [Result<RedisValue, RedisError>] = []
+        results.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer? = nil
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                let error = connectionError(call: "redisGetReply")
+                while results.count < commands.count { results.append(.failure(error)) }
+                break
+            }
+            results.append(Result { () throws(RedisError) in try reply(raw) })
+        }
+        return results
+    }
+
+    /// The value of a reply hiredis handed over (and frees here); an error reply is thrown.
+    private func reply(_ raw: UnsafeMutableRawPointer) throws(RedisError) -> RedisValue {
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         defer { freeReplyObject(raw) }
         if reply.pointee.type == REDIS_REPLY_ERROR {
@@ -126,21 +161,26 @@ final class HiredisConnection {
         return Self.value(pending.assumingMemoryBound(to: redisReply.self))
     }
 
-    /// Calls `body` with hiredis's argv form of `arguments`: C copies (binary-safe, with explicit lengths).
+    /// Calls `body` with hiredis's argv form of `arguments`: pointers into one C copy of them all
+    /// (binary-safe, with explicit lengths), one allocation however many arguments there are.
     private func withArgv<T, E: Error>(
         _ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, [Int]) throws(E) -> T
     ) throws(E) -> T {
-        let argv = arguments.map { argument -> UnsafeMutablePointer<CChar> in
-            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(argument.count, 1))
+        let lengths = arguments.map(\.count)
+        let storage = UnsafeMutablePointer<CChar>.allocate(capacity: max(lengths.reduce(0, +), 1))
+        defer { storage.deallocate() }
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(arguments.count)
+        var offset = 0
+        for argument in arguments {
             argument.withUnsafeBufferPointer { source in
-                source.withMemoryRebound(to: CChar.self) { copy.update(from: $0.baseAddress!, count: argument.count) }
+                source.withMemoryRebound(to: CChar.self) { (storage + offset).update(from: $0.baseAddress!, count: argument.count) }
             }
-            return copy
+            pointers.append(UnsafePointer(storage + offset))
+            offset += argument.count
         }
-        defer { argv.forEach { $0.deallocate() } }
-        var pointers = argv.map { UnsafePointer<CChar>?(UnsafePointer($0)) }
         return try pointers.withUnsafeMutableBufferPointer { buffer throws(E) in
-            try body(Int32(arguments.count), buffer.baseAddress!, arguments.map(\.count))
+            try body(Int32(arguments.count), buffer.baseAddress!, lengths)
         }
     }
 

@@ -1,4 +1,5 @@
 import BlockingPool
+import Synchronization
 
 /// A small pool of hiredis connections, usable from async code; see `BlockingPool`.
 /// A broken connection is dropped and made anew on next use.
@@ -14,6 +15,7 @@ public final class RedisPool: Sendable {
     public let configuration: RedisConfiguration
     private let pool: BlockingPool<HiredisConnection, RedisError>
     private let locator: RedisPrimaryLocator
+    private let waiting = ScriptQueue()
 
     /// `onPrimaryChange` hears of every primary the pool learns of: the first, and each after a failover.
     public init(
@@ -50,20 +52,167 @@ public final class RedisPool: Sendable {
     }
 
     /// Runs `script` with EVALSHA, loading it first if this server does not know it (yet, or any more).
-    /// Sent again after a lost connection only if the script is idempotent. With `minReplicas` set, the
-    /// reply is returned only once that many replicas have the script's writes (`WAIT` on the same
-    /// connection); else the call fails with `notReplicated`.
+    /// With `minReplicas` set, the reply is returned only once that many replicas have the script's
+    /// writes (`WAIT` on the same connection); else the call fails with `notReplicated`.
+    ///
+    /// Script calls that arrive while others are on their way share one round trip: one connection
+    /// sends every waiting call in one write (with one `WAIT` after them, which covers them all) and
+    /// reads the replies in order, while the next calls gather (see `drain`). Redis still runs each
+    /// script alone and whole. A call is sent once more, alone, when that first attempt found the node
+    /// no primary or the script unknown (nothing ran), or lost its connection and the script is
+    /// idempotent: the same retries as every other call.
     public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RedisValue {
         let tail = ([String(keys.count)] + keys + arguments).map { Array($0.utf8) }
-        let wait = Self.waitCommand(configuration)
-        let required = configuration.minReplicas
-        return try await perform(retry: script.isIdempotent ? .retryOnceOnConnectionLoss : .never) { connection throws(RedisError) in
-            let reply = try Self.evaluate(script, tail: tail, on: connection)
-            if let wait {
-                let acknowledged = Int(try connection.command(wait).integer ?? 0)
-                guard acknowledged >= required else { throw .notReplicated(acknowledged: acknowledged, required: required) }
-            }
+        let first = await withCheckedContinuation { continuation in
+            if waiting.enqueue(ScriptCall(script: script, tail: tail, continuation: continuation)) { Task { await drain() } }
+        }
+        switch first {
+        case .success(let reply):
             return reply
+        case .failure(let error):
+            guard Self.mayRunAgain(after: error, script) else { throw error }
+            let (wait, required) = (Self.waitCommand(configuration), configuration.minReplicas)
+            return try await pool.withConnection { connection throws(RedisError) in
+                let reply = try Self.evaluate(script, tail: tail, on: connection)
+                if let wait {
+                    let acknowledged = Int(try connection.command(wait).integer ?? 0)
+                    guard acknowledged >= required else { throw .notReplicated(acknowledged: acknowledged, required: required) }
+                }
+                return reply
+            }
+        }
+    }
+
+    /// Whether a script call that failed with `error` is sent once more: nothing ran (a node that is no
+    /// primary, a script it did not know), or the connection broke and running it twice is harmless.
+    private static func mayRunAgain(after error: RedisError, _ script: RedisScript) -> Bool {
+        switch error {
+        case .notPrimary: true
+        case .connectionLost: script.isIdempotent
+        case .reply(let message): message.hasPrefix("NOSCRIPT")
+        default: false
+        }
+    }
+
+    /// One script call waiting for its round trip.
+    private struct ScriptCall: Sendable {
+        let script: RedisScript
+        let tail: [[UInt8]]
+        let continuation: CheckedContinuation<Result<RedisValue, RedisError>, Never>
+    }
+
+    /// The calls waiting, and whether a `drain` is serving them (there is at most one).
+    private final class ScriptQueue: Sendable {
+        private struct State {
+            var calls: [ScriptCall] = []
+            var draining = false
+        }
+        private let state = Mutex(State())
+
+        /// Adds `call`; true when no drain is under way, and the caller must start one.
+        func enqueue(_ call: ScriptCall) -> Bool {
+            state.withLock { state in
+                state.calls.append(call)
+                defer { state.draining = true }
+                return !state.draining
+            }
+        }
+
+        /// The next calls to send, at most `limit`, or nil (and no drain under way any more) when none is waiting.
+        func take(limit: Int) -> [ScriptCall]? {
+            state.withLock { state in
+                guard !state.calls.isEmpty else {
+                    state.draining = false
+                    return nil
+                }
+                let count = min(state.calls.count, limit)
+                defer { state.calls.removeFirst(count) }
+                return Array(state.calls.prefix(count))
+            }
+        }
+    }
+
+    /// The most calls one round trip carries.
+    private static let batchLimit = 128
+    /// The most round trips one drain makes on a connection before it lets other calls have it.
+    private static let roundTripsPerConnection = 64
+
+    /// Serves the waiting script calls, a round trip at a time, until none is left; the first call
+    /// that finds no drain under way starts one. Each round trip takes every call that arrived while
+    /// the previous one was out, so a busy replica sends fewer, fuller writes.
+    private func drain() async {
+        let (wait, required) = (Self.waitCommand(configuration), configuration.minReplicas)
+        let (waiting, locator) = (self.waiting, self.locator)
+        while true {
+            let served: Result<Bool, RedisError>
+            do throws(RedisError) {
+                served = .success(
+                    try await pool.withConnection { connection throws(RedisError) -> Bool in
+                        for _ in 0..<Self.roundTripsPerConnection {
+                            // A connection that broke, or whose node is no longer the primary, is not used again.
+                            if connection.hasFailed || !locator.isCurrent(connection) { return false }
+                            guard let calls = waiting.take(limit: Self.batchLimit) else { return true }
+                            Self.serve(calls, on: connection, wait: wait, required: required)
+                        }
+                        return false
+                    })
+            } catch {
+                served = .failure(error)
+            }
+            switch served {
+            case .success(true):
+                return
+            case .success(false):
+                continue  // the next round trips, on a sound connection
+            case .failure(let error):
+                // No connection could be made (or the pool is shut down): every waiting call fails as a
+                // call of its own would have, and a later call starts a new drain.
+                while let calls = waiting.take(limit: Int.max) {
+                    for call in calls { call.continuation.resume(returning: Result<RedisValue, RedisError>.failure(error)) }
+                }
+                return
+            }
+        }
+    }
+
+    /// One round trip: every call's EVALSHA (after loading a script this server has not seen), then
+    /// the WAIT, in one write; each call is answered with its own reply, or the WAIT's verdict on it.
+    private static func serve(_ calls: [ScriptCall], on connection: HiredisConnection, wait: [[UInt8]]?, required: Int) {
+        var results = [Result<RedisValue, RedisError>?](repeating: nil, count: calls.count)
+        var commands: [[[UInt8]]] = []
+        var sent: [Int] = []
+        for (index, call) in calls.enumerated() {
+            do throws(RedisError) {
+                let sha: String
+                if let known = call.script.sha.withLock({ $0 }) { sha = known } else { sha = try load(call.script, on: connection) }
+                commands.append([Array("EVALSHA".utf8), Array(sha.utf8)] + call.tail)
+                sent.append(index)
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        if let wait { commands.append(wait) }
+        let replies = commands.isEmpty ? [] : connection.pipeline(commands)
+        var verdict: RedisError? = nil
+        if wait != nil, let last = replies.last {
+            switch last {
+            case .success(let value):
+                let acknowledged = Int(value.integer ?? 0)
+                if acknowledged < required { verdict = .notReplicated(acknowledged: acknowledged, required: required) }
+            case .failure(let error):
+                verdict = error
+            }
+        }
+        for (position, index) in sent.enumerated() {
+            var result = replies[position]
+            if case .success = result, let verdict { result = .failure(verdict) }
+            if case .failure(.reply(let message)) = result, message.hasPrefix("NOSCRIPT") {
+                calls[index].script.sha.withLock { $0 = nil }
+            }
+            results[index] = result
+        }
+        for (call, result) in zip(calls, results) {
+            call.continuation.resume(returning: result ?? .failure(.client(call: "pipeline", message: "no reply")))
         }
     }
 

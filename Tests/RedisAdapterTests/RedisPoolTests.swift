@@ -82,6 +82,79 @@ struct RedisPoolTests {
         }
     }
 
+    /// Reads the server processed (INFO stats `total_reads_processed`): one per round trip a client made.
+    private func readsProcessed(_ pool: RedisPool) async throws -> Int {
+        let info = try #require(try await pool.command(["INFO", "stats"], retry: .never).string)
+        let line = try #require(info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("total_reads_processed:") })
+        return try #require(Int(line.split(separator: ":")[1]))
+    }
+
+    @Test("script calls made together share round trips: each gets its own reply and runs exactly once")
+    func scriptCallsShareRoundTrips() async throws {
+        let script = RedisScript("redis.call('INCR', KEYS[1]); return ARGV[1]", idempotent: false)
+        let server = try RedisServerProcess()
+        try server.start()
+        defer { server.stop() }
+        try await withPool(url: server.url, poolSize: 1) { pool async throws in
+            _ = try await pool.run(script, keys: [key], arguments: ["load"])
+            let before = try await readsProcessed(pool)
+            let calls = 500
+            let replies = try await withThrowingTaskGroup(of: (Int, RedisValue).self) { group in
+                for call in 0..<calls { group.addTask { (call, try await pool.run(script, keys: [key], arguments: ["\(call)"])) } }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            let reads = try await readsProcessed(pool) - before - 1
+            #expect(replies.count == calls && replies.allSatisfy { $0.value == .bulkString(Array("\($0.key)".utf8)) })
+            #expect(try await pool.command(["GET", key], retry: .never).integer == Int64(calls) + 1)
+            #expect(reads < calls, "\(calls) calls took \(reads) round trips")
+        }
+    }
+
+    @Test("in a shared round trip an error reply fails its own call only")
+    func errorInSharedRoundTrip() async throws {
+        let script = RedisScript("if ARGV[1] == 'bad' then return redis.error_reply('ERR refused') end return ARGV[1]", idempotent: false)
+        try await withPool(poolSize: 1) { pool async throws in
+            let outcomes = await withTaskGroup(of: (String, Result<RedisValue, RedisError>).self) { group in
+                for call in 0..<200 {
+                    let argument = call % 3 == 0 ? "bad" : "\(call)"
+                    group.addTask {
+                        do throws(RedisError) {
+                            return (argument, .success(try await pool.run(script, keys: [key], arguments: [argument])))
+                        } catch {
+                            return (argument, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.count == 200)
+            for (argument, outcome) in outcomes {
+                switch outcome {
+                case .success(let reply): #expect(argument != "bad" && reply == .bulkString(Array(argument.utf8)))
+                case .failure(let error): #expect(argument == "bad" && error == .reply("ERR refused"), "\(argument): \(error)")
+                }
+            }
+        }
+    }
+
+    @Test("calls in flight when the script cache is flushed are each run once: loaded anew and sent again")
+    func sharedRoundTripsAcrossFlush() async throws {
+        let script = RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false)
+        let server = try RedisServerProcess()
+        try server.start()
+        defer { server.stop() }
+        try await withPool(url: server.url, poolSize: 2) { pool async throws in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for call in 0..<400 {
+                    if call == 200 { group.addTask { _ = try await pool.command(["SCRIPT", "FLUSH"], retry: .never) } }
+                    group.addTask { _ = try await pool.run(script, keys: [key], arguments: []) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await pool.command(["GET", key], retry: .never).integer == 400)
+        }
+    }
+
     @Test("after CLIENT KILL the pool reconnects and the next command succeeds on a new connection")
     func reconnectAfterKill() async throws {
         try await withPool(poolSize: 1) { pool async throws in
