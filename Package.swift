@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "Coordination", "HashRing", "RedisAdapter", "ServerSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
