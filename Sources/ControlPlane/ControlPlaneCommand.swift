@@ -2,8 +2,6 @@ import ArgumentParser
 import Coordination
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ServerSupport
 
 /// `control-plane`: serves leases, numbers and the partition layout. Every flag falls back to an environment
@@ -36,24 +34,6 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Kafka consumer group prefix (CONSUMER_GROUP_PREFIX, default inbox).") var consumerGroupPrefix: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
     @OptionGroup var http: HTTPLimitOptions
-
-    /// ArgumentParser's own `main`, after making the NIO event loops Swift's global executor: a request's
-    /// task then runs on the loop that read it, with no hop to another thread pool and back (measured:
-    /// part of the heartbeat path's gain, see the README's load table). Nothing may block on them:
-    /// hiredis calls run on the Redis pool's threads, and the layout on `NIOThreadPool.singleton`.
-    static func main() async {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 
     func run() async throws {
         let configuration = try resolve(ProcessInfo.processInfo.environment)

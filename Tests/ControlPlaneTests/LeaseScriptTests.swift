@@ -122,3 +122,25 @@ struct LeaseScriptRedisTests {
         #expect(listed.map(\.consumerGroup) == [lease.consumerGroup])
     }
 }
+
+@Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
+struct GrantScanTests {
+    @Test("every grant is read, however many HSCAN slices the hash takes, and the pending-handoff count follows them")
+    func readsEveryGrant() async throws {
+        let harness = try ControlPlaneHarness(.test())
+        let partitions = 5000
+        var fields: [String] = ["HSET", harness.store.keys[.grants]]
+        for partition in 0..<partitions { fields += [String(partition), String(partition % 7)] }
+        _ = try await harness.app.redis.command(fields, retry: .never)
+        let grants = try await harness.store.grants()
+        #expect(grants.count == partitions)
+        #expect((0..<partitions).allSatisfy { grants[$0]?.rawValue == $0 % 7 })
+        // Owners that agree with every grant but the first 100, and no owner for the last one: 100 pending.
+        var owners: [Int?] = (0..<partitions).map { $0 < 100 ? ($0 % 7) + 1 : $0 % 7 }
+        owners[partitions - 1] = nil
+        try await harness.leases.recordPendingHandoffs(owners: owners)
+        let exposition = harness.leases.metrics.exposition()
+        #expect(exposition.contains("rollcall_handoffs_pending 100"), "\(exposition.split(separator: "\n").filter { $0.contains("handoffs") })")
+        await harness.app.redis.shutdown()
+    }
+}
