@@ -36,6 +36,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @OptionGroup var http: HTTPLimitOptions
 
     func run() async throws {
+        tuneMalloc(environment: ProcessInfo.processInfo.environment)
         let configuration = try resolve(ProcessInfo.processInfo.environment)
         bootstrapLogging(level: configuration.logLevel)
         let logger = Logger(label: "rollcall.control-plane")

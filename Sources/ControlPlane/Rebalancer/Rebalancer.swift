@@ -53,8 +53,8 @@ struct Rebalancer: Service {
             // Movement is counted against what this leader published last, else what is in Redis.
             let previous: [Int?]
             if let owners = current?.owners { previous = owners } else { previous = try await leases.publishedOwners() }
-            // Off the event loops, which also run every request's task (ControlPlaneCommand.main): at 32,768
-            // partitions the layout takes a tenth of a second of CPU.
+            // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
+            // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
             let (numbers, partitionCount, epsilon) = (members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon)
             let layout = try await NIOThreadPool.singleton.runIfActive {
                 try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
