@@ -27,6 +27,7 @@ extension WorkerCommand {
         @OptionGroup var http: HTTPLimitOptions
 
         func run() async throws {
+            tuneMalloc(environment: ProcessInfo.processInfo.environment)
             let configuration = try resolve(ProcessInfo.processInfo.environment)
             bootstrapLogging(level: configuration.logLevel)
             try await WorkerApp(configuration: configuration, logger: Logger(label: "rollcall.worker")).run()
