@@ -144,6 +144,7 @@ async def main():
           f"share min {min(shares)} / mean {PARTITIONS / WORKERS:.1f} / max {max(shares)}")
     hold = os.environ.get("FLEET_HOLD_SECONDS")
     if hold:
+        polling["on"] = False
         print("steady", flush=True)
         await asyncio.sleep(float(hold))
         for worker in fleet:
