@@ -63,10 +63,13 @@ public final class RedisPool: Sendable {
     /// idempotent: the same retries as every other call.
     public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RedisValue {
         let tail = ([String(keys.count)] + keys + arguments).map { Array($0.utf8) }
-        let first = await withCheckedContinuation { continuation in
-            if waiting.enqueue(ScriptCall(script: script, tail: tail, continuation: continuation)) { Task { await drain() } }
+        let reply = ScriptReply()
+        if waiting.enqueue(ScriptCall(script: script, tail: tail, reply: reply)) {
+            // No round trip under way: this call makes one itself, on its own task (no hop to another
+            // at low load), for itself and whatever else is waiting by then.
+            await drain(roundTrips: 1)
         }
-        switch first {
+        switch await reply.value() {
         case .success(let reply):
             return reply
         case .failure(let error):
@@ -98,7 +101,39 @@ public final class RedisPool: Sendable {
     private struct ScriptCall: Sendable {
         let script: RedisScript
         let tail: [[UInt8]]
-        let continuation: CheckedContinuation<Result<RedisValue, RedisError>, Never>
+        let reply: ScriptReply
+    }
+
+    /// Where a call's first attempt is answered: it may be answered before its caller waits for it (the
+    /// caller that made the round trip itself), or after.
+    private final class ScriptReply: Sendable {
+        private enum State {
+            case pending
+            case waiting(CheckedContinuation<Result<RedisValue, RedisError>, Never>)
+            case done(Result<RedisValue, RedisError>)
+        }
+        private let state = Mutex(State.pending)
+
+        func deliver(_ result: Result<RedisValue, RedisError>) {
+            let waiter = state.withLock { state -> CheckedContinuation<Result<RedisValue, RedisError>, Never>? in
+                defer { state = .done(result) }
+                if case .waiting(let continuation) = state { return continuation }
+                return nil
+            }
+            waiter?.resume(returning: result)
+        }
+
+        func value() async -> Result<RedisValue, RedisError> {
+            if case .done(let result) = state.withLock({ $0 }) { return result }
+            return await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Result<RedisValue, RedisError>? in
+                    if case .done(let result) = state { return result }
+                    state = .waiting(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
     }
 
     /// The calls waiting, and whether a `drain` is serving them (there is at most one).
@@ -137,42 +172,52 @@ public final class RedisPool: Sendable {
     /// The most round trips one drain makes on a connection before it lets other calls have it.
     private static let roundTripsPerConnection = 64
 
-    /// Serves the waiting script calls, a round trip at a time, until none is left; the first call
-    /// that finds no drain under way starts one. Each round trip takes every call that arrived while
-    /// the previous one was out, so a busy replica sends fewer, fuller writes.
-    private func drain() async {
+    /// Serves the waiting script calls, a round trip at a time, until none is left. The call that finds
+    /// no round trip under way makes the first itself; if calls are still waiting after it, a task of
+    /// their own goes on serving them (at most `roundTripsPerConnection` on one connection before it
+    /// takes the next). Each round trip takes every call that arrived while the previous one was out,
+    /// so a busy replica sends fewer, fuller writes.
+    private func drain(roundTrips budget: Int) async {
         let (wait, required) = (Self.waitCommand(configuration), configuration.minReplicas)
         let (waiting, locator) = (self.waiting, self.locator)
         while true {
-            let served: Result<Bool, RedisError>
+            let stop: Result<DrainStop, RedisError>
             do throws(RedisError) {
-                served = .success(
-                    try await pool.withConnection { connection throws(RedisError) -> Bool in
-                        for _ in 0..<Self.roundTripsPerConnection {
+                stop = .success(
+                    try await pool.withConnection { connection throws(RedisError) -> DrainStop in
+                        for _ in 0..<budget {
                             // A connection that broke, or whose node is no longer the primary, is not used again.
-                            if connection.hasFailed || !locator.isCurrent(connection) { return false }
-                            guard let calls = waiting.take(limit: Self.batchLimit) else { return true }
+                            if connection.hasFailed || !locator.isCurrent(connection) { return .connectionUnusable }
+                            guard let calls = waiting.take(limit: Self.batchLimit) else { return .nothingWaiting }
                             Self.serve(calls, on: connection, wait: wait, required: required)
                         }
-                        return false
+                        return .budgetSpent
                     })
             } catch {
-                served = .failure(error)
+                stop = .failure(error)
             }
-            switch served {
-            case .success(true):
+            switch stop {
+            case .success(.nothingWaiting):
                 return
-            case .success(false):
+            case .success(.connectionUnusable):
                 continue  // the next round trips, on a sound connection
+            case .success(.budgetSpent):
+                Task { await drain(roundTrips: Self.roundTripsPerConnection) }
+                return
             case .failure(let error):
                 // No connection could be made (or the pool is shut down): every waiting call fails as a
                 // call of its own would have, and a later call starts a new drain.
                 while let calls = waiting.take(limit: Int.max) {
-                    for call in calls { call.continuation.resume(returning: Result<RedisValue, RedisError>.failure(error)) }
+                    for call in calls { call.reply.deliver(.failure(error)) }
                 }
                 return
             }
         }
+    }
+
+    /// Why a drain let go of its connection.
+    private enum DrainStop: Sendable {
+        case nothingWaiting, connectionUnusable, budgetSpent
     }
 
     /// One round trip: every call's EVALSHA (after loading a script this server has not seen), then
@@ -212,7 +257,7 @@ public final class RedisPool: Sendable {
             results[index] = result
         }
         for (call, result) in zip(calls, results) {
-            call.continuation.resume(returning: result ?? .failure(.client(call: "pipeline", message: "no reply")))
+            call.reply.deliver(result ?? .failure(.client(call: "pipeline", message: "no reply")))
         }
     }
 
