@@ -2,7 +2,11 @@
 """N workers each send one heartbeat per second to a control plane for a bounded time (open loop,
 staggered), over keep-alive connections; prints p50/p99/max latency. Loopback only.
 
-usage: steady_heartbeats.py PORT [WORKERS=1000] [SECONDS=15]
+At the same time, PROBES clients (default N/5) each send `GET /healthz` once a second the same way:
+the same client, pacing and machine, without Redis or a lease. Their latency is the reference the
+heartbeats' is printed against: on a shared 2-core machine the tail is as much the scheduler's as ours.
+
+usage: steady_heartbeats.py PORT [WORKERS=1000] [SECONDS=15] [PROBES=WORKERS/5]
 Worker i is named w-%012d with instance "bench", the names heartbeat.lua leases, so a run after it renews.
 """
 import asyncio
@@ -15,38 +19,53 @@ from http1 import read_response
 PORT = int(sys.argv[1])
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 15.0
-latencies, errors = [], 0
+PROBES = int(sys.argv[4]) if len(sys.argv) > 4 else WORKERS // 5
+latencies, probe_latencies, errors = [], [], 0
 
 
-async def worker(index: int, start: float):
+async def client(request: bytes, offset: float, start: float, into: list):
     global errors
     reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
-    body = b'{"instance":"bench"}'
-    request = (
-        f"POST /v1/workers/w-{index:012d}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    tick = start + index / WORKERS  # stagger the fleet across the second
+    tick = start + offset  # stagger the fleet across the second
     while tick < start + SECONDS:
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
         sent = time.monotonic()
         writer.write(request)
         code, _ = await read_response(reader)
         if code == "200":
-            latencies.append(time.monotonic() - sent)
+            into.append(time.monotonic() - sent)
         else:
             errors += 1
         tick += 1.0
     writer.close()
 
 
+def heartbeat(index: int) -> bytes:
+    body = b'{"instance":"bench"}'
+    return (
+        f"POST /v1/workers/w-{index:012d}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def summary(values: list) -> str:
+    values.sort()
+    q = statistics.quantiles(values, n=100)
+    return f"p50 {q[49] * 1000:.2f} ms, p99 {q[98] * 1000:.2f} ms, max {values[-1] * 1000:.2f} ms"
+
+
 async def main():
     start = time.monotonic() + 1.0
-    await asyncio.gather(*(worker(i, start) for i in range(WORKERS)))
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
-    print(f"steady: {WORKERS} workers x 1 Hz for {SECONDS:.0f} s: {len(latencies)} heartbeats, {errors} errors, "
-          f"p50 {q[49] * 1000:.2f} ms, p99 {q[98] * 1000:.2f} ms, max {latencies[-1] * 1000:.2f} ms")
+    probe = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    await asyncio.gather(
+        *(client(heartbeat(i), i / WORKERS, start, latencies) for i in range(WORKERS)),
+        *(client(probe, (i + 0.5) / max(PROBES, 1), start, probe_latencies) for i in range(PROBES)))
+    print(f"steady: {WORKERS} workers x 1 Hz for {SECONDS:.0f} s: {len(latencies)} heartbeats, {errors} errors, {summary(latencies)}")
+    if probe_latencies:
+        heartbeat_p99 = sorted(latencies)[int(len(latencies) * 0.99)]
+        probe_p99 = sorted(probe_latencies)[int(len(probe_latencies) * 0.99)]
+        print(f"reference: {PROBES} x GET /healthz at 1 Hz in the same run: {len(probe_latencies)} requests, {summary(probe_latencies)}; "
+              f"heartbeat p99 = {heartbeat_p99 / probe_p99:.1f} x the reference's")
 
 
 asyncio.run(main())
