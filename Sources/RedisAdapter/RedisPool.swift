@@ -62,7 +62,12 @@ public final class RedisPool: Sendable {
     /// no primary or the script unknown (nothing ran), or lost its connection and the script is
     /// idempotent: the same retries as every other call.
     public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RedisValue {
-        let tail = ([String(keys.count)] + keys + arguments).map { Array($0.utf8) }
+        try await run(script, keys: RedisScriptKeys(keys), arguments: arguments)
+    }
+
+    /// `run(_:keys:arguments:)` with keys encoded once, for a caller that passes the same keys every time.
+    public func run(_ script: RedisScript, keys: RedisScriptKeys, arguments: [String]) async throws(RedisError) -> RedisValue {
+        let tail = keys.encoded + arguments.map { Array($0.utf8) }
         let reply = ScriptReply()
         if waiting.enqueue(ScriptCall(script: script, tail: tail, reply: reply)) {
             // No round trip under way: this call makes one itself, on its own task (no hop to another
@@ -230,7 +235,9 @@ public final class RedisPool: Sendable {
             do throws(RedisError) {
                 let sha: String
                 if let known = call.script.sha.withLock({ $0 }) { sha = known } else { sha = try load(call.script, on: connection) }
-                commands.append([Array("EVALSHA".utf8), Array(sha.utf8)] + call.tail)
+                var command = [evalsha, Array(sha.utf8)]
+                command.append(contentsOf: call.tail)
+                commands.append(command)
                 sent.append(index)
             } catch {
                 results[index] = .failure(error)
@@ -309,6 +316,17 @@ public final class RedisPool: Sendable {
         }
     }
 }
+
+/// The KEYS of a script call, encoded once (their count first, as EVALSHA wants): a caller that passes
+/// the same keys on every call keeps one of these.
+public struct RedisScriptKeys: Sendable {
+    let encoded: [[UInt8]]
+
+    public init(_ keys: [String]) { encoded = ([String(keys.count)] + keys).map { Array($0.utf8) } }
+}
+
+/// The command name of every script call.
+private let evalsha = Array("EVALSHA".utf8)
 
 /// What `RedisPool.replicationStatus()` found on the primary.
 public struct RedisReplicationStatus: Sendable, Hashable {

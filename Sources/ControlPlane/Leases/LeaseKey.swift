@@ -1,3 +1,5 @@
+import RedisAdapter
+
 /// The Redis keys of one Rollcall installation, in the order every lease script receives them.
 ///
 /// `workers` is the operator's view (`redis-cli hgetall workers`); the rest is bookkeeping under
@@ -55,8 +57,13 @@ enum LeaseKey: String, CaseIterable, Sendable {
 struct LeaseKeys: Sendable {
     /// In `LeaseKey.allCases` order, as every script call passes them.
     let all: [String]
+    /// `all`, encoded once for the script calls.
+    let script: RedisScriptKeys
 
-    init(prefix: String) { all = LeaseKey.allCases.map { $0.redisKey(prefix: prefix) } }
+    init(prefix: String) {
+        all = LeaseKey.allCases.map { $0.redisKey(prefix: prefix) }
+        script = RedisScriptKeys(all)
+    }
 
     subscript(key: LeaseKey) -> String { all[LeaseKey.allCases.firstIndex(of: key)!] }
 }

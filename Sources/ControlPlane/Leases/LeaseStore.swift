@@ -15,7 +15,7 @@ struct LeaseStore: Sendable {
     func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply {
         let reply: RedisValue
         do {
-            reply = try await redis.run(Script.script, keys: keys.all, arguments: call.arguments)
+            reply = try await redis.run(Script.script, keys: keys.script, arguments: call.arguments)
         } catch {
             throw .redis(error)
         }
