@@ -158,6 +158,14 @@ public final class RedisPool: Sendable {
             }
         }
 
+        /// True, and no drain under way any more, when no call is waiting.
+        func finishIfEmpty() -> Bool {
+            state.withLock { state in
+                if state.calls.isEmpty { state.draining = false }
+                return !state.draining
+            }
+        }
+
         /// The next calls to send, at most `limit`, or nil (and no drain under way any more) when none is waiting.
         func take(limit: Int) -> [ScriptCall]? {
             state.withLock { state in
@@ -190,13 +198,15 @@ public final class RedisPool: Sendable {
             do throws(RedisError) {
                 stop = .success(
                     try await pool.withConnection { connection throws(RedisError) -> DrainStop in
-                        for _ in 0..<budget {
+                        var roundTrips = 0
+                        while true {
                             // A connection that broke, or whose node is no longer the primary, is not used again.
                             if connection.hasFailed || !locator.isCurrent(connection) { return .connectionUnusable }
                             guard let calls = waiting.take(limit: Self.batchLimit) else { return .nothingWaiting }
                             Self.serve(calls, on: connection, wait: wait, required: required)
+                            roundTrips += 1
+                            if roundTrips == budget { return waiting.finishIfEmpty() ? .nothingWaiting : .budgetSpent }
                         }
-                        return .budgetSpent
                     })
             } catch {
                 stop = .failure(error)
