@@ -25,7 +25,7 @@ struct LeaseStore: Sendable {
     /// The published layout, or version 0 with every partition unowned before the first.
     func layout() async throws(LeaseStoreError) -> LayoutSnapshot {
         let reply = try await read(["HMGET", keys[.layout], "version", "owners", "members"])
-        guard let fields = reply.array, fields.count == 3 else { throw malformed("HMGET layout", reply) }
+        guard let fields = reply.array, fields.count == 3 else { throw .malformed("HMGET layout", reply) }
         guard let version = fields[0].integer, let owners = fields[1].string else {
             return LayoutSnapshot(
                 version: 0, partitionCount: partitionCount, members: [], owners: Array(repeating: nil, count: partitionCount))
@@ -60,7 +60,7 @@ struct LeaseStore: Sendable {
         repeat {
             let reply = try await read(["HSCAN", keys[.grants], cursor, "COUNT", "1024"])
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let fields = parts[1].array, fields.count % 2 == 0
-            else { throw malformed("HSCAN", reply) }
+            else { throw .malformed("HSCAN", reply) }
             for index in stride(from: 0, to: fields.count, by: 2) {
                 if let partition = fields[index].integer, let number = fields[index + 1].integer.flatMap({ WorkerNumber(rawValue: Int($0)) }) {
                     grants[Int(partition)] = number
@@ -92,11 +92,7 @@ struct LeaseStore: Sendable {
     /// The (field, value) pairs of the hash at `key`.
     private func hash(_ key: String) async throws(LeaseStoreError) -> [(RedisValue, RedisValue)] {
         let reply = try await read(["HGETALL", key])
-        guard let fields = reply.array, fields.count % 2 == 0 else { throw malformed("HGETALL", reply) }
+        guard let fields = reply.array, fields.count % 2 == 0 else { throw .malformed("HGETALL", reply) }
         return stride(from: 0, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) }
-    }
-
-    private func malformed(_ call: String, _ reply: RedisValue) -> LeaseStoreError {
-        .malformedReply(script: call, reply: String(describing: reply).prefix(200).description)
     }
 }

@@ -5,6 +5,11 @@ enum LeaseStoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case redis(RedisError)
     case malformedReply(script: String, reply: String)
 
+    /// `malformedReply` for what `script` (a script's or a command's name) answered, shortened to 200 characters.
+    static func malformed(_ script: String, _ reply: RedisValue) -> LeaseStoreError {
+        .malformedReply(script: script, reply: String(String(describing: reply).prefix(200)))
+    }
+
     var description: String {
         switch self {
         case .redis(let error): "\(error)"

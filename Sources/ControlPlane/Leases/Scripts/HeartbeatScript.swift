@@ -143,7 +143,7 @@ struct HeartbeatScript: LeaseScript {
     }
 
     static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
-        guard let fields = value.array, let reply = Reply(fields: fields) else { throw malformed(value) }
+        guard let fields = value.array, let reply = Reply(fields: fields) else { throw .malformed(name, value) }
         return reply
     }
 

@@ -24,17 +24,12 @@ extension LeaseScript {
     static func make(_ body: String, idempotent: Bool) -> RedisScript {
         RedisScript(LuaPrelude.source + "\n" + body, idempotent: idempotent)
     }
-
-    /// `malformedReply` for `value`, shortened to 200 characters.
-    static func malformed(_ value: RedisValue) -> LeaseStoreError {
-        .malformedReply(script: name, reply: String(String(describing: value).prefix(200)))
-    }
 }
 
 extension LeaseScript where Reply: Decodable {
     /// The reply of one run, a JSON object, or `malformedReply` naming the script and what came back.
     static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
-        guard let bytes = value.bytes else { throw .malformedReply(script: name, reply: "\(value)") }
+        guard let bytes = value.bytes else { throw .malformed(name, value) }
         do {
             return try JSONDecoder().decode(Reply.self, from: Data(bytes))
         } catch {
