@@ -243,11 +243,7 @@ public final class RedisPool: Sendable {
         var sent: [Int] = []
         for (index, call) in calls.enumerated() {
             do throws(RedisError) {
-                let sha: String
-                if let known = call.script.sha.withLock({ $0 }) { sha = known } else { sha = try load(call.script, on: connection) }
-                var command = [evalsha, Array(sha.utf8)]
-                command.append(contentsOf: call.tail)
-                commands.append(command)
+                commands.append(try evalshaCommand(call.script, tail: call.tail, on: connection))
                 sent.append(index)
             } catch {
                 results[index] = .failure(error)
@@ -278,12 +274,19 @@ public final class RedisPool: Sendable {
         }
     }
 
+    /// `EVALSHA sha` + `tail`, loading `script` on this server first if its SHA1 is not known (yet, or any more).
+    private static func evalshaCommand(_ script: RedisScript, tail: [[UInt8]], on connection: HiredisConnection) throws(RedisError)
+        -> [[UInt8]]
+    {
+        let sha: String
+        if let known = script.sha.withLock({ $0 }) { sha = known } else { sha = try load(script, on: connection) }
+        return [evalsha, Array(sha.utf8)] + tail
+    }
+
     private static func evaluate(_ script: RedisScript, tail: [[UInt8]], on connection: HiredisConnection) throws(RedisError) -> RedisValue {
         for _ in 0..<2 {
-            let sha: String
-            if let known = script.sha.withLock({ $0 }) { sha = known } else { sha = try Self.load(script, on: connection) }
             do throws(RedisError) {
-                return try connection.command([Array("EVALSHA".utf8), Array(sha.utf8)] + tail)
+                return try connection.command(try evalshaCommand(script, tail: tail, on: connection))
             } catch .reply(let message) where message.hasPrefix("NOSCRIPT") {
                 script.sha.withLock { $0 = nil }
             }
