@@ -120,10 +120,15 @@ struct HeartbeatScript: LeaseScript {
                         number: number, epoch: Epoch(rawValue: epoch), newLease: newLease, adopted: adopted, grants: grants,
                         revoked: revoked, layoutVersion: layoutVersion, consumerGroup: consumerGroup, generation: generation,
                         kind: leaseKind))
-            case ("conflict", 3), ("exhausted", 3), ("recovering", 3):
-                guard let millis = fields[2].string.flatMap({ Int64($0) }), millis >= 0 else { return nil }
-                outcome = kind == "conflict" ? .conflict(retryAfterMillis: millis)
-                    : kind == "exhausted" ? .exhausted(retryAfterMillis: millis) : .recovering(retryAfterMillis: millis)
+            case ("conflict", 3):
+                guard let millis = Self.millis(fields[2]) else { return nil }
+                outcome = .conflict(retryAfterMillis: millis)
+            case ("exhausted", 3):
+                guard let millis = Self.millis(fields[2]) else { return nil }
+                outcome = .exhausted(retryAfterMillis: millis)
+            case ("recovering", 3):
+                guard let millis = Self.millis(fields[2]) else { return nil }
+                outcome = .recovering(retryAfterMillis: millis)
             case ("stale", 2):
                 outcome = .stale
             case ("kindMismatch", 2):
@@ -131,6 +136,11 @@ struct HeartbeatScript: LeaseScript {
             default:
                 return nil
             }
+        }
+
+        /// A `retryAfterMs` field: a non-negative decimal string.
+        private static func millis(_ value: RedisValue) -> Int64? {
+            value.string.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
         }
 
         private static func flag(_ value: RedisValue) -> Bool? {
