@@ -16,9 +16,9 @@ struct Rebalancer: Service {
     let leaderLease: Duration
     let logger: Logger
     let token = UUID().uuidString
-    /// How often the leader refreshes `rollcall_handoffs_pending`: it reads every grant (an HGETALL of
-    /// `partitionCount` fields), far too much to repeat every round at 32,768 partitions, and a gauge
-    /// scraped every few seconds needs no fresher value.
+    /// How often the leader refreshes `rollcall_handoffs_pending`: it reads every grant (`partitionCount`
+    /// fields, with HSCAN), far too much to repeat every round at 32,768 partitions, and a gauge scraped
+    /// every few seconds needs no fresher value.
     static let handoffGaugePeriod: Duration = .seconds(1)
 
     func run() async throws {
