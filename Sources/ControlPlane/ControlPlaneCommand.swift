@@ -36,8 +36,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @OptionGroup var http: HTTPLimitOptions
 
     func run() async throws {
-        tuneMalloc(environment: ProcessInfo.processInfo.environment)
-        let configuration = try resolve(ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        tuneMalloc(environment: environment)
+        let configuration = try resolve(environment)
         bootstrapLogging(level: configuration.logLevel)
         let logger = Logger(label: "rollcall.control-plane")
         try await ControlPlaneApp(configuration: configuration, logger: logger).run()

@@ -27,8 +27,9 @@ extension WorkerCommand {
         @OptionGroup var http: HTTPLimitOptions
 
         func run() async throws {
-            tuneMalloc(environment: ProcessInfo.processInfo.environment)
-            let configuration = try resolve(ProcessInfo.processInfo.environment)
+            let environment = ProcessInfo.processInfo.environment
+            tuneMalloc(environment: environment)
+            let configuration = try resolve(environment)
             bootstrapLogging(level: configuration.logLevel)
             try await WorkerApp(configuration: configuration, logger: Logger(label: "rollcall.worker")).run()
         }
