@@ -25,6 +25,15 @@ struct RedisPoolTests {
         }
     }
 
+    /// `withPool` on a redis-server of the test's own, for tests that flush the script cache or count
+    /// the round trips the server saw (the shared server serves other tests at the same time).
+    func withPrivateServerPool<T>(poolSize: Int = 2, _ body: (RedisPool) async throws -> T) async throws -> T {
+        let server = try RedisServerProcess()
+        try server.start()
+        defer { server.stop() }
+        return try await withPool(url: server.url, poolSize: poolSize, body)
+    }
+
     @Test("commands run and replies come back typed")
     func roundTrip() async throws {
         try await withPool { pool async throws in
@@ -68,10 +77,7 @@ struct RedisPoolTests {
     @Test("a script runs by EVALSHA, and again after SCRIPT FLUSH by loading it anew")
     func scriptAfterFlush() async throws {
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])", idempotent: false)
-        let server = try RedisServerProcess()
-        try server.start()
-        defer { server.stop() }
-        try await withPool(url: server.url) { pool async throws in
+        try await withPrivateServerPool { pool async throws in
             #expect(try await pool.run(script, keys: [key], arguments: ["2"]) == .integer(2))
             let sha = try #require(script.sha.withLock { $0 })
             #expect(try await pool.command(["SCRIPT", "EXISTS", sha], retry: .never) == .array([.integer(1)]))
@@ -92,10 +98,7 @@ struct RedisPoolTests {
     @Test("script calls made together share round trips: each gets its own reply and runs exactly once")
     func scriptCallsShareRoundTrips() async throws {
         let script = RedisScript("redis.call('INCR', KEYS[1]); return ARGV[1]", idempotent: false)
-        let server = try RedisServerProcess()
-        try server.start()
-        defer { server.stop() }
-        try await withPool(url: server.url, poolSize: 1) { pool async throws in
+        try await withPrivateServerPool(poolSize: 1) { pool async throws in
             _ = try await pool.run(script, keys: [key], arguments: ["load"])
             let before = try await readsProcessed(pool)
             let calls = 500
@@ -140,10 +143,7 @@ struct RedisPoolTests {
     @Test("calls in flight when the script cache is flushed are each run once: loaded anew and sent again")
     func sharedRoundTripsAcrossFlush() async throws {
         let script = RedisScript("return redis.call('INCR', KEYS[1])", idempotent: false)
-        let server = try RedisServerProcess()
-        try server.start()
-        defer { server.stop() }
-        try await withPool(url: server.url, poolSize: 2) { pool async throws in
+        try await withPrivateServerPool(poolSize: 2) { pool async throws in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for call in 0..<400 {
                     if call == 200 { group.addTask { _ = try await pool.command(["SCRIPT", "FLUSH"], retry: .never) } }
