@@ -43,6 +43,41 @@ struct WireSampleTests {
                     ]))
             ),
             ("LayoutSnapshot", "partial", encode(LayoutSnapshot(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))),
+            (
+                "Overview", "moving",
+                encode(
+                    Overview(
+                        nowMillis: 1_796_187_634_891, leaseTTLMillis: 10_000, heartbeatIntervalMillis: 1000,
+                        redis: .init(
+                            primary: "10.0.0.7:6379", connectedReplicas: 1, minReplicas: 1, latencyMillis: 0.42, generation: "c80e:1",
+                            recoveryMillisLeft: 0),
+                        workers: [
+                            .init(
+                                name: "pod-a", number: 0, kind: .worker, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120, partitions: 2,
+                                revokedHeld: 1, consumerGroup: "inbox-0"),
+                            .init(
+                                name: "ids", number: 1, kind: .numberOnly, epoch: epoch, instance: "get-shortcut", leaseMillisLeft: -3,
+                                partitions: 0, revokedHeld: 0, consumerGroup: "inbox-1"),
+                        ],
+                        quarantine: [.init(number: 2, millisLeft: 1500)],
+                        layout: .init(version: 7, partitionCount: 4, owners: [0, 0, 3, nil], holders: [0, 0, 0, nil]),
+                        handoffs: .init(pending: 1, unowned: 1, first: [.init(partition: 2, from: 0, to: 3)]),
+                        events: [
+                            .init(atMillis: 1_796_187_634_800, kind: .layout, version: 7, moved: 1, members: 2),
+                            .init(atMillis: 1_796_187_634_700, kind: .leased, name: "pod-b", number: 3, epoch: epoch, lease: .worker),
+                            .init(atMillis: 1_796_187_634_600, kind: .expired, name: "pod-c", number: 2, epoch: epoch, lease: .worker),
+                            .init(atMillis: 1_796_187_630_000, kind: .recovery, until: "2026-12-02T05:00:00.000Z"),
+                        ]))
+            ),
+            (
+                "Overview", "empty",
+                encode(
+                    Overview(
+                        nowMillis: 1, leaseTTLMillis: 10_000, heartbeatIntervalMillis: 1000,
+                        redis: .init(primary: "127.0.0.1:6379", connectedReplicas: 0, minReplicas: 0, latencyMillis: 0.1, generation: "", recoveryMillisLeft: 9000),
+                        workers: [], quarantine: [], layout: .init(version: 0, partitionCount: 2, owners: [nil, nil], holders: [nil, nil]),
+                        handoffs: .init(pending: 0, unowned: 2, first: [.init(partition: 1, from: nil, to: 0)]), events: []))
+            ),
             ("ErrorBody", "conflict", encode(ErrorBody(error: "conflict", message: "pod-a is held by another live instance"))),
         ]
     }()

@@ -28,6 +28,9 @@ struct Routes: Sendable {
         }
         router.get("/v1/workers") { _, _ in Response.json(WorkerList(workers: try await leases.workers())) }
         router.get("/v1/layout") { _, _ in Response.json(try await leases.layout()) }
+        router.get("/v1/overview") { _, _ in Response.json(try await leases.overview()) }
+        // `_` never begins a worker name (a DNS-1123 subdomain), so `GET /{name}` keeps every valid name.
+        router.get("/_status") { _, _ in StatusPage.response() }
         router.get("/:name") { _, context in
             let number = try await leases.number(rawName: context.parameters.get("name"))
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "\(number)\n")))

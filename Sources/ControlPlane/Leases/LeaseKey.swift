@@ -39,6 +39,9 @@ enum LeaseKey: String, CaseIterable, Sendable {
     case retiredAt
     /// set: the numbers leased number-only; never members of the layout
     case numberOnly
+    /// stream: what happened, newest last (leases granted, expired, released, adopted; layouts
+    /// published; recovery begun), about the last 500 entries, for the status page
+    case events
 
     /// The key's name in Redis, after `prefix` (empty in production, unique per test).
     func redisKey(prefix: String) -> String {

@@ -130,6 +130,20 @@ struct LeaseService: Sendable {
         try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
     }
 
+    /// `GET /v1/overview`: the status page's data, with the lease store's health as this replica sees it.
+    func overview() async throws -> Overview {
+        let start = ContinuousClock.now
+        let reply = try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.overview(eventCount: 50) } }
+        let latency = ContinuousClock.now - start
+        let replication = try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() } }
+        return Overview(
+            reply, settings: settings,
+            redis: .init(
+                primary: replication.primary, connectedReplicas: replication.connectedReplicas,
+                minReplicas: store.redis.configuration.minReplicas, latencyMillis: Double(latency.nanoseconds) / 1e6,
+                generation: reply.generation, recoveryMillisLeft: max(reply.recoveryUntilMillis - reply.nowMillis, 0)))
+    }
+
     /// `GET /readyz`: whether Redis answers as a primary with at least REDIS_MIN_REPLICAS replicas connected.
     func checkReady() async throws -> ReadinessReport {
         let status: RedisReplicationStatus
@@ -170,9 +184,10 @@ struct LeaseService: Sendable {
     func publish(_ layout: Layout, membership: Int64, token: String, replacing previous: [Int?]) async throws(LeaseStoreError)
         -> PublishScript.Reply
     {
-        let reply = try await run(PublishScript(layout: layout, membership: membership, token: token))
+        let moved = LayoutDiff(from: previous, to: layout.owners).movedCount
+        let reply = try await run(PublishScript(layout: layout, membership: membership, token: token, moved: moved))
         if reply.kind == .published, let version = reply.version {
-            metrics.partitionsMoved.increment(by: LayoutDiff(from: previous, to: layout.owners).movedCount)
+            metrics.partitionsMoved.increment(by: moved)
             metrics.layoutVersion.record(version)
         }
         return reply
@@ -183,11 +198,13 @@ struct LeaseService: Sendable {
         try await timed { () async throws(LeaseStoreError) in try await store.layout() }.owners.map { $0?.rawValue }
     }
 
-    /// Records how many partitions are granted to a number other than their owner in `owners`, or to none.
+    /// Records how many partitions are granted to a number other than their owner in `owners`, or to none
+    /// (handoffs pending), and how many are granted to nobody (unowned).
     func recordPendingHandoffs(owners: [Int?]) async throws(LeaseStoreError) {
         let grants = try await timed { () async throws(LeaseStoreError) in try await store.grants() }
         let pending = owners.enumerated().filter { partition, owner in owner != nil && grants[partition]?.rawValue != owner }.count
         metrics.handoffsPending.record(pending)
+        metrics.partitionsUnowned.record(owners.indices.filter { grants[$0] == nil }.count)
     }
 
     /// The metrics every heartbeat script run reports, from either route.

@@ -22,6 +22,15 @@ struct LeaseStore: Sendable {
         return try Script.decode(reply)
     }
 
+    /// One read of everything the status page shows. Sent with EVAL, not through `run`: it writes
+    /// nothing, so it waits for no replica (a page that shows replication falling short must not fail
+    /// for it), and at the page's poll rate the script's source costs nothing to resend.
+    func overview(eventCount: Int) async throws(LeaseStoreError) -> OverviewScript.Reply {
+        let script = OverviewScript(eventCount: eventCount)
+        let reply = try await read(["EVAL", OverviewScript.script.source, String(keys.all.count)] + keys.all + script.arguments)
+        return try OverviewScript.decode(reply)
+    }
+
     /// The published layout, or version 0 with every partition unowned before the first.
     func layout() async throws(LeaseStoreError) -> LayoutSnapshot {
         let reply = try await read(["HMGET", keys[.layout], "version", "owners", "members"])

@@ -21,6 +21,11 @@ struct ControlPlaneMetrics: Sendable {
     let layoutVersion: CoreMetrics.Gauge
     let partitionsMoved: CoreMetrics.Counter
     let handoffsPending: CoreMetrics.Gauge
+    /// Partitions no live worker holds a grant on (nobody may process them), as the leader last counted.
+    let partitionsUnowned: CoreMetrics.Gauge
+    /// 1 while this replica leads the rebalancer. Only the leader refreshes the two gauges above, so
+    /// alerts read them from the replica where this is 1.
+    let rebalancerLeader: CoreMetrics.Gauge
     let redisLatency: CoreMetrics.Timer
     /// 1 while the last lease script's writes reached REDIS_MIN_REPLICAS replicas (always 1 with none required).
     let replicationAcknowledged: CoreMetrics.Gauge
@@ -49,6 +54,8 @@ struct ControlPlaneMetrics: Sendable {
         layoutVersion = CoreMetrics.Gauge(label: "rollcall_layout_version", dimensions: [], factory: factory)
         partitionsMoved = CoreMetrics.Counter(label: "rollcall_partitions_moved_total", dimensions: [], factory: factory)
         handoffsPending = CoreMetrics.Gauge(label: "rollcall_handoffs_pending", dimensions: [], factory: factory)
+        partitionsUnowned = CoreMetrics.Gauge(label: "rollcall_partitions_unowned", dimensions: [], factory: factory)
+        rebalancerLeader = CoreMetrics.Gauge(label: "rollcall_rebalancer_leader", dimensions: [], factory: factory)
         redisLatency = CoreMetrics.Timer(label: "rollcall_redis_call_duration_seconds", dimensions: [], factory: factory)
         replicationAcknowledged = CoreMetrics.Gauge(label: "rollcall_redis_replication_acknowledged", dimensions: [], factory: factory)
         replicasConnected = CoreMetrics.Gauge(label: "rollcall_redis_replicas_connected", dimensions: [], factory: factory)

@@ -30,6 +30,7 @@ struct Rebalancer: Service {
                 let leads = try await leases.lead(token: token, lease: leaderLease)
                 if leads != wasLeader {
                     logger.info(leads ? "leading the rebalancer" : "no longer leading the rebalancer")
+                    leases.metrics.rebalancerLeader.record(leads ? 1 : 0)
                     wasLeader = leads
                     if leads { published = nil }
                 }

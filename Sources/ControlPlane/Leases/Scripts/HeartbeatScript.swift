@@ -244,6 +244,10 @@ struct HeartbeatScript: LeaseScript {
         if joined then
             if kind == 'numberOnly' then redis.call('SADD', K.numberOnly, number) else redis.call('INCR', K.membership) end
         end
+        if isNew or adopted then
+            event('kind', isNew and 'leased' or 'adopted', 'name', name, 'number', string.format('%d', number),
+                'epoch', string.format('%.0f', epoch), 'lease', kind)
+        end
         local inRecovery = nowMs < recoveryUntil
 
         -- Grants: keep what is still ours; revoke what moved away (held until the worker lets go);

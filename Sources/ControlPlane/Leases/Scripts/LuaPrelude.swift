@@ -70,6 +70,13 @@ enum LuaPrelude {
             return table.concat(parts, ',')
         end
 
+        -- Appends one entry to the event stream (the status page's "recent events"); its id is Redis's clock.
+        -- Only rare changes are recorded (a lease begins or ends, a layout is published, recovery begins),
+        -- never a renewal, so the heartbeat path writes nothing here.
+        local function event(...)
+            redis.call('XADD', K.events, 'MAXLEN', '~', '500', '*', ...)
+        end
+
         -- The next fencing epoch: larger than every epoch issued before, also after a failover lost the newest.
         local function nextEpoch()
             local epoch = math.max(tonumber(redis.call('GET', K.epoch) or '0') + 1, nowUs)
@@ -88,6 +95,7 @@ enum LuaPrelude {
         local function beginRecovery(ttl)
             local untilMs = math.max(tonumber(redis.call('GET', K.recovery) or '0'), nowMs + ttl)
             redis.call('SET', K.recovery, string.format('%d', untilMs))
+            event('kind', 'recovery', 'until', iso8601(untilMs))
             return untilMs
         end
 
@@ -112,12 +120,15 @@ enum LuaPrelude {
         -- Frees a worker's number (quarantined), its grants and its entry in the operator view.
         -- The number waits quarantineMs from sinceMs: from the release, or from the lease's expiry (not from
         -- when a script noticed it), so a control plane that was down for long does not quarantine anew.
-        local function release(name, quarantineMs, sinceMs)
+        -- `why` ('released' or 'expired') names the event recorded.
+        local function release(name, quarantineMs, sinceMs, why)
             local record = redis.call('HGET', K.workers, name)
             local member = true
             if record then
                 local w = cjson.decode(record)
                 local number = w.number
+                event('kind', why, 'name', name, 'number', string.format('%d', number), 'epoch', string.format('%.0f', w.epoch),
+                    'lease', w.kind or 'worker')
                 -- Remember the instance's last sequence: a late request of it must not lease anew.
                 redis.call('HSET', K.retired, name .. ' ' .. w.instance, string.format('%.0f:%d', w.sequence or 0, number))
                 redis.call('ZADD', K.retiredAt, string.format('%d', nowMs), name .. ' ' .. w.instance)
@@ -141,7 +152,7 @@ enum LuaPrelude {
         -- Releases every lease whose expiry has passed; returns how many.
         local function expire(quarantineMs)
             local dead = redis.call('ZRANGEBYSCORE', K.expiry, '-inf', '(' .. string.format('%d', nowMs), 'WITHSCORES')
-            for i = 1, #dead, 2 do release(dead[i], quarantineMs, tonumber(dead[i + 1])) end
+            for i = 1, #dead, 2 do release(dead[i], quarantineMs, tonumber(dead[i + 1]), 'expired') end
             redis.call('ZREMRANGEBYSCORE', K.quarantine, '-inf', string.format('%d', nowMs))
             -- Ended leases are remembered for 10 minutes, at most 100 forgotten per run.
             local forgotten = redis.call('ZRANGEBYSCORE', K.retiredAt, '-inf', string.format('(%d', nowMs - 600000), 'LIMIT', 0, 100)

@@ -30,7 +30,7 @@ struct ReleaseScript: LeaseScript {
         local record = redis.call('HGET', K.workers, ARGV[1])
         if not record then return cjson.encode({kind = 'unknown'}) end
         if cjson.decode(record).instance ~= ARGV[2] then return cjson.encode({kind = 'conflict'}) end
-        release(ARGV[1], tonumber(ARGV[3]), nowMs)
+        release(ARGV[1], tonumber(ARGV[3]), nowMs, 'released')
         return cjson.encode({kind = 'released'})
         """#, idempotent: false)
 }
