@@ -11,15 +11,16 @@ public struct APIError: Error, Sendable {
     public var code: String
     public var message: String
     public var retryAfterMillis: Int64?
-    /// `WWW-Authenticate` of a 401: the schemes that would be accepted.
-    public var challenge: String?
+    /// The `WWW-Authenticate` fields of a 401, one per scheme that would be accepted (browsers read one
+    /// challenge per field).
+    public var challenges: [String]
 
-    public init(status: HTTPResponse.Status, code: String, message: String, retryAfterMillis: Int64? = nil, challenge: String? = nil) {
+    public init(status: HTTPResponse.Status, code: String, message: String, retryAfterMillis: Int64? = nil, challenges: [String] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.retryAfterMillis = retryAfterMillis
-        self.challenge = challenge
+        self.challenges = challenges
     }
 
     public static func badRequest(_ code: String, _ message: String) -> APIError {
@@ -33,7 +34,7 @@ public struct APIError: Error, Sendable {
     public func response() -> Response {
         var response = Response.json(ErrorBody(error: code, message: message), status: status)
         if let retryAfterMillis { response.headers[.retryAfter] = String(max(1, (retryAfterMillis + 999) / 1000)) }
-        if let challenge { response.headers[.wwwAuthenticate] = challenge }
+        for challenge in challenges { response.headers.append(.init(name: .wwwAuthenticate, value: challenge)) }
         return response
     }
 }

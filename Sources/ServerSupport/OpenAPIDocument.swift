@@ -15,7 +15,7 @@ public enum OpenAPIDocument {
             (a path no worker name can take: `GET /{name}` keeps working for every valid name).
             Every error is `{"error": code, "message": text}`; 409 and 503 carry `Retry-After` (seconds).
             With `AUTH_TOKEN` set, every control-plane route but the health routes needs
-            `Authorization: Bearer <token>`. docs/design.md explains what the fields mean.
+            `Authorization: Bearer <token>` (or HTTP Basic with the token as the password). docs/design.md explains what the fields mean.
           license:
             name: Apache-2.0
             identifier: Apache-2.0
@@ -107,6 +107,40 @@ public enum OpenAPIDocument {
                       schema: { $ref: "#/components/schemas/LayoutSnapshot" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/overview:
+            get:
+              tags: [control-plane]
+              operationId: overview
+              summary: Everything the status page draws, in one consistent read of the lease store.
+              description: |
+                Live leases, numbers in quarantine, the published layout beside the grants (who may process
+                each partition now), pending handoffs, the newest 50 events and the store's health. Times are
+                milliseconds on the lease store's clock. Reads only: it waits for no replica.
+              security: [{}, {bearer: []}, {basic: []}]
+              responses:
+                "200":
+                  description: the overview
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Overview" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /_status:
+            get:
+              tags: [control-plane]
+              operationId: statusPage
+              summary: The operator's live status page (one self-contained HTML document polling /v1/overview).
+              description: |
+                `_` never begins a worker name, so `GET /{name}` keeps every valid name. With `AUTH_TOKEN` set,
+                a browser is asked to log in (HTTP Basic, any user name, the token as the password).
+              security: [{}, {bearer: []}, {basic: []}]
+              responses:
+                "200":
+                  description: the page
+                  content:
+                    text/html:
+                      schema: { type: string }
+                "401": { $ref: "#/components/responses/Unauthorized" }
           /{name}:
             get:
               tags: [control-plane]
@@ -238,6 +272,10 @@ public enum OpenAPIDocument {
               type: http
               scheme: bearer
               description: The AUTH_TOKEN of the control plane, when it has one.
+            basic:
+              type: http
+              scheme: basic
+              description: The AUTH_TOKEN as the password, any user name (what a browser sends after its login prompt); accepted wherever the bearer token is.
           parameters:
             name:
               name: name
@@ -390,6 +428,101 @@ public enum OpenAPIDocument {
                     oneOf:
                       - { $ref: "#/components/schemas/WorkerNumber" }
                       - { type: "null" }
+            Overview:
+              type: object
+              additionalProperties: false
+              required: [nowMillis, leaseTTLMillis, heartbeatIntervalMillis, redis, workers, quarantine, layout, handoffs, events]
+              properties:
+                nowMillis: { type: integer, description: the lease store's clock (Unix ms) when it was read }
+                leaseTTLMillis: { type: integer, minimum: 1 }
+                heartbeatIntervalMillis: { type: integer, minimum: 1 }
+                redis:
+                  type: object
+                  additionalProperties: false
+                  required: [primary, connectedReplicas, minReplicas, latencyMillis, generation, recoveryMillisLeft]
+                  properties:
+                    primary: { type: string }
+                    connectedReplicas: { type: integer, minimum: 0 }
+                    minReplicas: { type: integer, minimum: 0 }
+                    latencyMillis: { type: number, minimum: 0, description: this read's round trip }
+                    generation: { type: string, description: "run_id:µs of the Redis process that wrote the lease state; empty before the first" }
+                    recoveryMillisLeft: { type: integer, minimum: 0, description: how much longer lost state is waited out; 0 when it is not }
+                workers:
+                  type: array
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [name, number, kind, epoch, instance, leaseMillisLeft, partitions, revokedHeld, consumerGroup]
+                    properties:
+                      name: { type: string }
+                      number: { $ref: "#/components/schemas/WorkerNumber" }
+                      kind: { $ref: "#/components/schemas/LeaseKind" }
+                      epoch: { $ref: "#/components/schemas/Epoch" }
+                      instance: { type: string }
+                      leaseMillisLeft: { type: integer, description: until expiry unless renewed; a little below 0 until the reaper's next round }
+                      partitions: { type: integer, minimum: 0, description: granted at its last heartbeat }
+                      revokedHeld: { type: integer, minimum: 0, description: partitions it still holds that the layout gives another number }
+                      consumerGroup: { type: string }
+                quarantine:
+                  type: array
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [number, millisLeft]
+                    properties:
+                      number: { $ref: "#/components/schemas/WorkerNumber" }
+                      millisLeft: { type: integer, minimum: 0 }
+                layout:
+                  type: object
+                  additionalProperties: false
+                  required: [version, partitionCount, owners, holders]
+                  properties:
+                    version: { type: integer, minimum: 0 }
+                    partitionCount: { type: integer, minimum: 1 }
+                    owners:
+                      description: the number the published layout gives each partition
+                      type: array
+                      items: { oneOf: [{ $ref: "#/components/schemas/WorkerNumber" }, { type: "null" }] }
+                    holders:
+                      description: the number granted each partition now (null: nobody may process it)
+                      type: array
+                      items: { oneOf: [{ $ref: "#/components/schemas/WorkerNumber" }, { type: "null" }] }
+                handoffs:
+                  type: object
+                  additionalProperties: false
+                  required: [pending, unowned, first]
+                  properties:
+                    pending: { type: integer, minimum: 0, description: partitions whose owner does not hold their grant yet }
+                    unowned: { type: integer, minimum: 0, description: partitions nobody holds a grant on }
+                    first:
+                      type: array
+                      maxItems: 100
+                      items:
+                        type: object
+                        additionalProperties: false
+                        required: [partition, to]
+                        properties:
+                          partition: { type: integer, minimum: 0 }
+                          from: { $ref: "#/components/schemas/WorkerNumber", description: "the holder, revoked; absent when nobody holds it" }
+                          to: { $ref: "#/components/schemas/WorkerNumber" }
+                events:
+                  description: newest first, at most 50
+                  type: array
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [atMillis, kind]
+                    properties:
+                      atMillis: { type: integer }
+                      kind: { type: string, enum: [leased, adopted, released, expired, layout, recovery] }
+                      name: { type: string }
+                      number: { $ref: "#/components/schemas/WorkerNumber" }
+                      epoch: { $ref: "#/components/schemas/Epoch" }
+                      lease: { $ref: "#/components/schemas/LeaseKind" }
+                      version: { type: integer, minimum: 1 }
+                      moved: { type: integer, minimum: 0 }
+                      members: { type: integer, minimum: 0 }
+                      until: { type: string, format: date-time }
             WorkerStatus:
               type: object
               required: [name, instance, safe, leaseRemainingMillis, partitionCount, partitions, grantedCount]

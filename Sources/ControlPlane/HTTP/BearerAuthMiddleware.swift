@@ -9,13 +9,14 @@ import ServerSupport
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
     static var openPaths: Set<String> { ["/healthz", "/readyz", "/metrics"] }
-    static var challenge: String { #"Bearer realm="rollcall", Basic realm="rollcall", charset="UTF-8""# }
+    /// Basic first: a browser prompts for the first scheme it supports.
+    static var challenges: [String] { [#"Basic realm="rollcall", charset="UTF-8""#, #"Bearer realm="rollcall""#] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !Self.openPaths.contains(request.uri.path) else { return try await next(request, context) }
         guard let presented = Self.presentedToken(request.headers[.authorization] ?? ""), constantTimeEquals(presented, Array(token.utf8))
         else {
-            throw APIError(status: .unauthorized, code: "unauthorized", message: "missing or wrong bearer token", challenge: Self.challenge)
+            throw APIError(status: .unauthorized, code: "unauthorized", message: "missing or wrong token (a bearer token, or the Basic password)", challenges: Self.challenges)
         }
         return try await next(request, context)
     }
