@@ -1,6 +1,7 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import RollcallClient
 
 /// What the worker counts, in its own Prometheus registry served at /metrics.
 struct WorkerMetrics: Sendable {
@@ -14,6 +15,9 @@ struct WorkerMetrics: Sendable {
     let claimsCommitted: CoreMetrics.Counter
     let claimFailures: CoreMetrics.Counter
     let idsIssued: CoreMetrics.Counter
+    /// `rollcall_worker_leases_lost_total{reason}`: times the lease stopped being safe, by why (a release
+    /// at shutdown is not a loss). Repeated losses alert (chart/templates/prometheusrule.yaml).
+    private let leasesLost: [String: CoreMetrics.Counter]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -28,6 +32,22 @@ struct WorkerMetrics: Sendable {
         claimsCommitted = counter("rollcall_worker_claims_total")
         claimFailures = counter("rollcall_worker_claim_failures_total")
         idsIssued = counter("rollcall_worker_ids_issued_total")
+        leasesLost = Dictionary(
+            uniqueKeysWithValues: ["expired", "replaced", "conflict", "unknownToStore"].map { reason in
+                (reason, CoreMetrics.Counter(label: "rollcall_worker_leases_lost_total", dimensions: [("reason", reason)], factory: factory))
+            })
+    }
+
+    func leaseLost(_ reason: LeaseLossReason) {
+        let label: String
+        switch reason {
+        case .expired: label = "expired"
+        case .replaced: label = "replaced"
+        case .conflict: label = "conflict"
+        case .unknownToStore: label = "unknownToStore"
+        case .released: return
+        }
+        leasesLost[label]?.increment()
     }
 
     func claims(claimed: Int, fenced: Int) {

@@ -240,9 +240,14 @@ struct RedisOutageTests {
             #expect(ContinuousClock.now - start < .seconds(15))
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
             #expect(try await client.get("/healthz").status == .ok)
+            // The reaper's round is the health probe the RollcallRedisUnreachable alert reads.
+            #expect(try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 0") })
+            let overview = try await client.get("/v1/overview")
+            #expect(overview.status == .serviceUnavailable && overview.errorCode == "store_unavailable")
 
             try server.start()
             #expect(try await eventually(within: .seconds(5)) { try await client.get("/readyz").status == .ok })
+            #expect(try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 1") })
             // The restarted Redis is empty and this replica had seen it before: lost state is waited out
             // (503 recovering) for a lease TTL plus the quarantine, then the worker gets a fresh lease and
             // the scripts load again.

@@ -27,6 +27,8 @@ struct ControlPlaneMetrics: Sendable {
     /// alerts read them from the replica where this is 1.
     let rebalancerLeader: CoreMetrics.Gauge
     let redisLatency: CoreMetrics.Timer
+    /// 1 while this replica's last reaper round (every 250 ms) reached Redis, 0 after one failed.
+    let redisReachable: CoreMetrics.Gauge
     /// 1 while the last lease script's writes reached REDIS_MIN_REPLICAS replicas (always 1 with none required).
     let replicationAcknowledged: CoreMetrics.Gauge
     /// Replicas connected to the primary, as its ROLE listed them at the last /readyz.
@@ -57,6 +59,7 @@ struct ControlPlaneMetrics: Sendable {
         partitionsUnowned = CoreMetrics.Gauge(label: "rollcall_partitions_unowned", dimensions: [], factory: factory)
         rebalancerLeader = CoreMetrics.Gauge(label: "rollcall_rebalancer_leader", dimensions: [], factory: factory)
         redisLatency = CoreMetrics.Timer(label: "rollcall_redis_call_duration_seconds", dimensions: [], factory: factory)
+        redisReachable = CoreMetrics.Gauge(label: "rollcall_redis_reachable", dimensions: [], factory: factory)
         replicationAcknowledged = CoreMetrics.Gauge(label: "rollcall_redis_replication_acknowledged", dimensions: [], factory: factory)
         replicasConnected = CoreMetrics.Gauge(label: "rollcall_redis_replicas_connected", dimensions: [], factory: factory)
         primaryChanges = CoreMetrics.Counter(label: "rollcall_redis_primary_changes_total", dimensions: [], factory: factory)

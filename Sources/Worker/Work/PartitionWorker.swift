@@ -65,7 +65,9 @@ final class PartitionWorker: Service, Sendable {
         case .event(let event):
             ownership.withLock { $0.apply(event) }
             switch event {
-            case .leaseLost: metrics.leaseSafe.record(0)
+            case .leaseLost(let reason):
+                metrics.leaseSafe.record(0)
+                metrics.leaseLost(reason)
             case .leaseAcquired, .leaseRegained: metrics.leaseSafe.record(1)
             case .granted, .revoked: break
             }
