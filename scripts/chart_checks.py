@@ -66,10 +66,12 @@ def secret_sources(objects, deployment):
 
 
 def kubernetes_validate(manifests):
+    """Every object but the Prometheus Operator's (kubernetes-validate has no schema of its CRDs; the
+    monitoring checks below check those)."""
     with tempfile.TemporaryDirectory() as directory:
         paths = []
         for index, (path, text) in enumerate(manifests.items()):
-            if path.endswith(".yaml") and text.strip():
+            if path.endswith(".yaml") and text.strip() and "apiVersion: monitoring.coreos.com/" not in text:
                 paths.append(os.path.join(directory, f"{index}.yaml"))
                 with open(paths[-1], "w") as file:
                     file.write(text)
@@ -91,6 +93,9 @@ VALUE_SETS = {
     "pinned": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                "redis": {"image": {"digest": "sha256:" + "c3" * 32}}, "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}},
                "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
+    "monitoring": {"monitoring": {"podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+                                  "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+                                  "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Rollcall"}}}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                         "redis": {"mode": "sentinel", "image": {"digest": "sha256:" + "c3" * 32}},
                         "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}}, "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
@@ -687,6 +692,223 @@ def checkov_passes_every_rendering_but_the_skips_it_names():
     assert not unexpected, "\n".join(f"{r}: {c} {res} ({name})" for r, c, res, name in unexpected)
     print(f"     checkov over {len(VALUE_SETS)} renders: {passed} passed, {len(failed)} failed, all {len(failed)} "
           f"skipped with a reason ({', '.join(sorted({f[1] for f in failed}))})")
+
+
+PROMTOOL = os.environ.get("ROLLCALL_PROMTOOL", "promtool")
+MONITORING = VALUE_SETS["monitoring"]
+ALERTS = {"RollcallNoLiveWorkers", "RollcallHandoffsPending", "RollcallRedisUnreachable", "RollcallWorkerLosingLeases",
+          "RollcallPartitionsUnowned", "RollcallControlPlaneDown"}
+# Grafana's variables, as a query of the dashboard sees them once Grafana substituted them.
+DASHBOARD_VARIABLES = {"$__rate_interval": "1m", "$namespace": "rollcall", "$release": "rc", "${datasource}": "prometheus"}
+
+
+def dashboard(objects):
+    config_map = objects[("ConfigMap", "rc-rollcall-dashboard")]
+    return config_map, json.loads(config_map["data"]["rollcall.json"])
+
+
+def dashboard_queries(board):
+    queries = []
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for variable, value in DASHBOARD_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            queries.append((panel["title"], expr))
+    return queries
+
+
+def rule_groups(objects):
+    return objects[("PrometheusRule", "rc-rollcall")]["spec"]["groups"]
+
+
+def metric_names(expr):
+    """Every metric an expression selects, from its parse tree (promql-parser, the Prometheus parser's Rust port)."""
+    import promql_parser
+    names = set()
+
+    def walk(node):
+        kind = type(node).__name__
+        if kind == "VectorSelector":
+            names.add(node.name)
+        elif kind == "MatrixSelector":
+            walk(node.vector_selector)
+        for child in ("expr", "lhs", "rhs", "param"):
+            if hasattr(node, child) and getattr(node, child) is not None and not isinstance(getattr(node, child), (str, int, float)):
+                walk(getattr(node, child))
+        if hasattr(node, "args"):
+            for arg in node.args:
+                walk(arg)
+
+    walk(promql_parser.parse(expr))
+    return names
+
+
+@check
+def monitoring_is_opt_in():
+    for kind in ("PodMonitor", "PrometheusRule"):
+        assert not of_kind(all_objects({}), kind), kind
+    assert ("ConfigMap", "rc-rollcall-dashboard") not in all_objects({})
+
+
+@check
+def pod_monitors_scrape_every_control_plane_and_worker_pod():
+    objects = all_objects(MONITORING)
+    monitors = of_kind(objects, "PodMonitor")
+    assert set(monitors) == {"rc-rollcall-control-plane", "rc-rollcall-worker"}, set(monitors)
+    for component in ("control-plane", "worker"):
+        monitor = monitors[f"rc-rollcall-{component}"]
+        assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        pod = objects[("Deployment", f"rc-rollcall-{component}")]["spec"]["template"]
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod["metadata"]["labels"].items(), (selector, pod["metadata"]["labels"])
+        assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["rollcall"]}
+        endpoint, = monitor["spec"]["podMetricsEndpoints"]
+        assert endpoint["path"] == "/metrics" and endpoint["interval"] == "15s"
+        assert endpoint["port"] in {p["name"] for p in pod["spec"]["containers"][0]["ports"]}
+        assert {(r["targetLabel"], r["replacement"]) for r in endpoint["relabelings"]} == {("rollcall_release", "rc"), ("rollcall_component", component)}
+
+
+@check
+def the_dashboard_is_grafana_json_whose_queries_parse():
+    import promql_parser
+    config_map, board = dashboard(all_objects(MONITORING))
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1", "the Grafana sidecar's label"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "Rollcall"}
+    assert board["uid"] == "rollcall" and board["title"] and isinstance(board["schemaVersion"], int)
+    ids = [panel["id"] for panel in board["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids are unique"
+    defined = {variable["name"] for variable in board["templating"]["list"]}
+    for panel in board["panels"]:
+        position = panel["gridPos"]
+        assert position["x"] + position["w"] <= 24 and position["w"] > 0 and position["h"] > 0, panel["title"]
+        if panel["type"] == "row":
+            continue
+        assert panel["targets"], f"{panel['title']} has no query"
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            used = set(re.findall(r"\$\{?(\w+)", target["expr"])) - {"__rate_interval"}
+            assert used <= defined, f"{panel['title']}: undefined variables {used - defined}"
+    for title, expr in dashboard_queries(board):
+        try:
+            promql_parser.parse(expr)
+        except Exception as error:
+            raise AssertionError(f"{title}: {expr}: {error}")
+    wanted = ["Live workers", "Heartbeats by outcome", "Leases granted, expired, released", "Partitions moved by layouts",
+              "Handoffs pending, partitions unowned", "Redis latency", "Lease safe, per worker", "Partitions owned, per worker",
+              "Rows touched, per worker", "Claim failures and fenced partitions", "Snowflake ids issued"]
+    titles = [panel["title"] for panel in board["panels"]]
+    assert all(title in titles for title in wanted), set(wanted) - set(titles)
+
+
+def alert_unit_tests():
+    """promtool unit tests: each alert fires on the condition it names, after its `for`, and not on its near miss."""
+    s = {"namespace": "rollcall", "rollcall_release": "rc"}
+
+    def series(name, values, **labels):
+        label_text = ",".join(f'{k}="{v}"' for k, v in {**s, **labels}.items())
+        return {"series": f"{name}{{{label_text}}}", "values": values}
+
+    def alert(name, at, *fired):
+        return {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": labels} for labels in fired]}
+
+    return [
+        {"name": "no live workers: live leases are all number-only, for 2m", "interval": "15s",
+         "input_series": [series("rollcall_live_workers", "3x8 1x40", pod="cp-a"), series("rollcall_number_only_leases", "0x8 1x40", pod="cp-a"),
+                          series("rollcall_live_workers", "3x8 1x40", pod="cp-b"), series("rollcall_number_only_leases", "0x8 1x40", pod="cp-b")],
+         "alert_rule_test": [alert("RollcallNoLiveWorkers", "1m"), alert("RollcallNoLiveWorkers", "3m"),
+                             alert("RollcallNoLiveWorkers", "5m", {**s, "severity": "critical"})]},
+        {"name": "handoffs pending on the leader for 1m; a stale figure of a former leader is ignored", "interval": "15s",
+         "input_series": [series("rollcall_handoffs_pending", "0x8 5x40", pod="cp-a"), series("rollcall_rebalancer_leader", "1x48", pod="cp-a"),
+                          series("rollcall_handoffs_pending", "900x48", pod="cp-b"), series("rollcall_rebalancer_leader", "0x48", pod="cp-b")],
+         "alert_rule_test": [alert("RollcallHandoffsPending", "1m"), alert("RollcallHandoffsPending", "2m30s"),
+                             alert("RollcallHandoffsPending", "4m", {**s, "severity": "warning"})]},
+        {"name": "Redis unreachable from one replica for 30s", "interval": "15s",
+         "input_series": [series("rollcall_redis_reachable", "1x4 0x20", pod="cp-a"), series("rollcall_redis_reachable", "1x24", pod="cp-b")],
+         "alert_rule_test": [alert("RollcallRedisUnreachable", "1m"),
+                             alert("RollcallRedisUnreachable", "2m", {**s, "pod": "cp-a", "severity": "critical"})]},
+        {"name": "a worker that lost its lease 4 times in 15m; another that lost it once does not fire", "interval": "1m",
+         "input_series": [series("rollcall_worker_leases_lost_total", "0 0 1 2 3 4 4 4 4 4", pod="w-1", reason="expired", rollcall_component="worker"),
+                          series("rollcall_worker_leases_lost_total", "0 0 0 1 1 1 1 1 1 1", pod="w-2", reason="expired", rollcall_component="worker")],
+         "alert_rule_test": [alert("RollcallWorkerLosingLeases", "2m"),
+                             alert("RollcallWorkerLosingLeases", "8m", {**s, "pod": "w-1", "severity": "warning"})]},
+        {"name": "partitions unowned on the leader for 2m", "interval": "15s",
+         "input_series": [series("rollcall_partitions_unowned", "0x4 12x40", pod="cp-a"), series("rollcall_rebalancer_leader", "1x44", pod="cp-a"),
+                          series("rollcall_partitions_unowned", "1024x44", pod="cp-b"), series("rollcall_rebalancer_leader", "0x44", pod="cp-b")],
+         "alert_rule_test": [alert("RollcallPartitionsUnowned", "2m"), alert("RollcallPartitionsUnowned", "4m", {**s, "severity": "critical"})]},
+        {"name": "no control plane up for 2m; one up is enough", "interval": "15s",
+         "input_series": [series("up", "1x4 0x40", pod="cp-a", rollcall_component="control-plane"),
+                          series("up", "1x20 0x24", pod="cp-b", rollcall_component="control-plane"),
+                          series("up", "1x44", pod="w-1", rollcall_component="worker")],
+         "alert_rule_test": [alert("RollcallControlPlaneDown", "4m"), alert("RollcallControlPlaneDown", "6m"),
+                             alert("RollcallControlPlaneDown", "9m", {**s, "severity": "critical"})]},
+    ]
+
+
+@check
+def the_alert_rules_pass_promtool_and_fire_on_their_conditions():
+    groups = rule_groups(all_objects(MONITORING))
+    assert {rule["alert"] for group in groups for rule in group["rules"]} == ALERTS
+    with tempfile.TemporaryDirectory() as directory:
+        with open(os.path.join(directory, "rules.yaml"), "w") as file:
+            yaml.safe_dump({"groups": groups}, file)
+        result = subprocess.run([PROMTOOL, "check", "rules", "rules.yaml"], cwd=directory, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # The unit tests compare labels and annotations; the annotations are prose, so the tested copy has none.
+        bare = [{**group, "rules": [{k: v for k, v in rule.items() if k != "annotations"} for rule in group["rules"]]} for group in groups]
+        with open(os.path.join(directory, "bare.yaml"), "w") as file:
+            yaml.safe_dump({"groups": bare}, file)
+        with open(os.path.join(directory, "tests.yaml"), "w") as file:
+            yaml.safe_dump({"rule_files": ["bare.yaml"], "evaluation_interval": "15s", "tests": alert_unit_tests()}, file)
+        result = subprocess.run([PROMTOOL, "test", "rules", "tests.yaml"], cwd=directory, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    tested = {case["alertname"] for test in alert_unit_tests() for case in test["alert_rule_test"]}
+    assert tested == ALERTS, ALERTS - tested
+
+
+def scrape(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0) for line in text.splitlines() if line and not line.startswith("#")}
+
+
+@check
+def every_metric_the_dashboard_and_alerts_use_is_one_the_binaries_export():
+    """Starts a control plane and a worker (binaries from ROLLCALL_METRICS_BIN, against the Redis and
+    PostgreSQL scripts/test-chart started) and scrapes both."""
+    bin_dir = os.environ["ROLLCALL_METRICS_BIN"]
+    cp_port, worker_port = loopback_port(), loopback_port()
+    env = dict(os.environ, REDIS_URL=os.environ["ROLLCALL_METRICS_REDIS_URL"], DATABASE_URL=os.environ["ROLLCALL_METRICS_DATABASE_URL"],
+               HOST="127.0.0.1", LOG_LEVEL="warning")
+    subprocess.run([os.path.join(bin_dir, "worker"), "migrate"], env=env, check=True, capture_output=True)
+    processes = [subprocess.Popen([os.path.join(bin_dir, "control-plane")], env={**env, "PORT": str(cp_port)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                 subprocess.Popen([os.path.join(bin_dir, "worker")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env={**env, "PORT": str(worker_port), "POD_NAME": "metrics-check", "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}"})]
+    try:
+        exported = set()
+        for port in (cp_port, worker_port):
+            eventually(lambda: scrape(f"http://127.0.0.1:{port}/metrics"), 30, f"/metrics on {port}")
+            exported |= scrape(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+    objects = all_objects(MONITORING)
+    used = {}
+    for _, expr in dashboard_queries(dashboard(objects)[1]):
+        for name in metric_names(expr):
+            used.setdefault(name, "the dashboard")
+    for group in rule_groups(objects):
+        for rule in group["rules"]:
+            for name in metric_names(rule["expr"]):
+                used.setdefault(name, rule["alert"])
+    # `up` is Prometheus's own, one per scraped target.
+    missing = {name: where for name, where in used.items() if name != "up" and name not in exported}
+    assert not missing, f"used but not exported: {missing}"
+    print(f"     {len(used)} metrics used by the dashboard and the alerts, all among the {len(exported)} series names the binaries export")
 
 
 @check

@@ -216,3 +216,8 @@ seccompProfile:
     - {port: 53, protocol: UDP}
     - {port: 53, protocol: TCP}
 {{- end -}}
+
+{{/* The label matchers every alert and dashboard query of this release uses (added by its PodMonitors). */}}
+{{- define "rollcall.metricSelector" -}}
+namespace="{{ .Release.Namespace }}", rollcall_release="{{ .Release.Name }}"
+{{- end -}}
