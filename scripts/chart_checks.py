@@ -500,6 +500,10 @@ def notes_tell_how_to_watch_and_scale():
     _, manifests = render()
     notes = manifests["rollcall/templates/NOTES.txt"]
     assert "redis-cli hgetall workers" in notes and "worker.replicaCount" in notes
+    assert "/_status" in notes and "Monitoring:" not in notes
+    notes = render(MONITORING)[1]["rollcall/templates/NOTES.txt"]
+    assert "PodMonitors rc-rollcall-control-plane and rc-rollcall-worker" in notes and "RollcallNoLiveWorkers" in notes, notes
+    assert 'Grafana dashboard "Rollcall" in ConfigMap rc-rollcall-dashboard' in notes, notes
     # With Sentinels: against the primary they name now.
     for values in (VALUE_SETS["sentinel"], VALUE_SETS["external-sentinels"]):
         notes = render(values)[1]["rollcall/templates/NOTES.txt"]

@@ -459,7 +459,7 @@ public enum OpenAPIDocument {
                       kind: { $ref: "#/components/schemas/LeaseKind" }
                       epoch: { $ref: "#/components/schemas/Epoch" }
                       instance: { type: string }
-                      leaseMillisLeft: { type: integer, description: until expiry unless renewed; a little below 0 until the reaper's next round }
+                      leaseMillisLeft: { type: integer, description: "until expiry unless renewed; a little below 0 until the reaper's next round" }
                       partitions: { type: integer, minimum: 0, description: granted at its last heartbeat }
                       revokedHeld: { type: integer, minimum: 0, description: partitions it still holds that the layout gives another number }
                       consumerGroup: { type: string }
@@ -484,7 +484,7 @@ public enum OpenAPIDocument {
                       type: array
                       items: { oneOf: [{ $ref: "#/components/schemas/WorkerNumber" }, { type: "null" }] }
                     holders:
-                      description: the number granted each partition now (null: nobody may process it)
+                      description: "the number granted each partition now (null: nobody may process it)"
                       type: array
                       items: { oneOf: [{ $ref: "#/components/schemas/WorkerNumber" }, { type: "null" }] }
                 handoffs:
