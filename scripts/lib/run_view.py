@@ -226,9 +226,12 @@ class Supervisor:
             " (select current_worker as worker, count(*) as rows from work_items where current_worker is not null group by current_worker) w"
             " on o.worker = w.worker"
         )
-        result = subprocess.run(
-            ["psql", os.environ["DATABASE_URL"], "-qtAX", "-F", " ", "-c", query], capture_output=True, text=True, timeout=5
-        )
+        try:
+            result = subprocess.run(
+                ["psql", os.environ["DATABASE_URL"], "-qtAX", "-F", " ", "-c", query], capture_output=True, text=True, timeout=5
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return
         self.claims = {}
         for line in result.stdout.splitlines():
             parts = line.split()
@@ -244,6 +247,8 @@ class Supervisor:
             f" {live_workers}/{len(self.workers)} workers running, up {int(now - started)} s",
             f"status page: http://127.0.0.1:{o.service_port}/_status  (any user name; password: the token in {o.token_file})",
             f"Redis {os.environ['REDIS_URL']}  PostgreSQL {os.environ['DATABASE_URL'].split('@')[-1]}  logs {self.logs}/",
+            KEYS,
+            self.message,
             "",
         ]
         leases = {w["name"]: w for w in (self.overview or {}).get("workers", [])}
@@ -284,7 +289,6 @@ class Supervisor:
                 lines.append(f"  {(self.overview['nowMillis'] - event['atMillis']) / 1000:6.1f} s ago  {describe(event)}")
         else:
             lines.append(f"control planes: {self.overview_error}")
-        lines += ["", KEYS, self.message]
         return lines
 
     # Keys
@@ -401,8 +405,9 @@ def main():
                 supervisor.refresh()
                 lines = supervisor.frame(started)
                 if interactive:
-                    width = os.get_terminal_size().columns
-                    sys.stdout.write("\x1b[H" + "".join(line[:width] + "\x1b[K\r\n" for line in lines) + "\x1b[J")
+                    # Cut to the window: a line that wrapped or a frame taller than the window would scroll it.
+                    width, height = os.get_terminal_size()
+                    sys.stdout.write("\x1b[H" + "\x1b[K\r\n".join(line[:width] for line in lines[:height]) + "\x1b[K\x1b[J")
                 else:
                     sys.stdout.write("\n".join(lines) + "\n---\n")
                 sys.stdout.flush()
