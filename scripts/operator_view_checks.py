@@ -6,7 +6,8 @@
    logging in through the browser's own HTTP Basic prompt with the token), with screenshots under
    .build/: 3 workers with their numbers, one cell per partition in 3 owner colours;
 3. a worker killed by key: the page shows 2 workers and 2 colours within LEASE_TTL + 2 s, the view shows
-   it gone (killed by SIGKILL), its partitions held by the others, and the script still running;
+   it gone (killed by SIGKILL), its partitions held by the others, and the script still running; then a
+   control plane killed by key: shown gone, the workers keep their numbers, the page keeps updating;
 4. pause and resume, a graceful stop, restart of what is gone, a worker added, then q: everything
    stopped, nothing left running;
 5. scripts/run piped (plain frames, no terminal codes) until Redis is killed under it: it exits 1 and
@@ -237,6 +238,18 @@ def main(state, artifacts):
         check(bool(after), f"the view shows worker-1 gone (killed by SIGKILL) and its partitions granted to worker-0 and worker-2: {rows(screen())}")
         check(pane_alive(), "scripts/run is still running")
 
+        # A control plane killed by key: the workers keep their leases through the other replica.
+        tmux("send-keys", "-t", SESSION, "0", "Up", "Up", "k")
+        cp_gone = wait_for(lambda: "killed by SIGKILL" in rows(screen())["control-plane-0"][1], 10)
+        check(bool(cp_gone), f"the view shows control-plane-0 gone: {rows(screen())['control-plane-0']}")
+        numbers_before = {name: rows(screen())[name][2] for name in ("worker-0", "worker-2")}
+        time.sleep(3)
+        kept = {name: rows(screen())[name][2] for name in ("worker-0", "worker-2")}
+        check(kept == numbers_before and None not in kept.values() and pane_alive(),
+              f"the workers keep their numbers through control-plane-1 ({numbers_before} -> {kept}), and scripts/run runs on")
+        check(page_state(browser).get("state") == "ok" and len(page_state(browser)["workers"]) == 2,
+              "the status page, served by the other replica through the same address, still updates")
+
         # 4. Pause and resume, a graceful stop, restart, add, quit.
         tmux("send-keys", "-t", SESSION, "2", "p")
         check(bool(wait_for(lambda: "paused" in rows(screen())["worker-2"][1], 5)), "p pauses worker-2 (SIGSTOP)")
@@ -248,7 +261,7 @@ def main(state, artifacts):
         stopped = wait_for(lambda: "exited 0 after SIGTERM" in rows(screen())["worker-0"][1], 15)
         check(bool(stopped), f"t stops worker-0 gracefully: {rows(screen())['worker-0']}")
         tmux("send-keys", "-t", SESSION, "r")
-        restarted = wait_for(lambda: (t := rows(screen())) and t["worker-0"][1] == "running" and t["worker-1"][1] == "running" and t, 10)
+        restarted = wait_for(lambda: (t := rows(screen())) and all(t[n][1] == "running" for n in ("worker-0", "worker-1", "control-plane-0")) and t, 10)
         check(bool(restarted), f"r restarts what is gone: {rows(screen())}")
         tmux("send-keys", "-t", SESSION, "a")
         added = wait_for(lambda: (t := rows(screen())) and "worker-3" in t and t["worker-3"][2] is not None and (t["worker-3"][3] or 0) > 0 and t, 40)
