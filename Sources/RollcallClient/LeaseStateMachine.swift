@@ -4,7 +4,8 @@ import Coordination
 /// and the next wake-up time come out. `RollcallClient` performs the I/O; tests drive this with a manual clock.
 public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
     public let name: WorkerName
-    public let instance: String
+    /// This process's instance id; a new random one once another process is found using it.
+    public private(set) var instance: String
     public let driftAllowance: Double
     public let backoff: Backoff
     /// What the lease is for, sent with every heartbeat.
@@ -27,6 +28,8 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     public private(set) var lastRefusal: HeartbeatRefusal?
     private var everLeased = false
     private var failures = 0
+    /// Answers `stale` in a row, since the last success.
+    private var staleInARow = 0
     private var isReleased = false
 
     public init(
@@ -105,6 +108,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         if !added.isEmpty { events.append(.granted(added)) }
 
         failures = 0
+        staleInARow = 0
         lastRefusal = nil
         // A revocation is acknowledged by the next heartbeat: send it now, so the handoff waits for no interval.
         nextHeartbeat = revoked.isEmpty ? sentAt.advanced(by: granted.heartbeatInterval) : now
@@ -131,8 +135,20 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
             if lease != nil { events = lose(.unknownToStore) }
             floor = min(retryAfter ?? .zero, backoff.cap)
         case .stale:
-            // A newer request of ours was applied before this one arrived: nothing changed, nothing to do.
-            break
+            // Requests go one at a time, so a stale answer to this one means a request with this instance
+            // and a higher sequence was applied that this process did not send after it: a copy of this one
+            // (a proxy that sent it twice; nothing changed), or another process using this instance id
+            // (read from GET /v1/workers, say). The second in a row is the impostor: what it renewed or
+            // acknowledged in this instance's name is not ours, and its sequence (up to 2^53) would keep
+            // this instance's requests stale for as long as the store remembers it. Start over as a new
+            // instance; the old one's lease, if any, is a conflict until it lapses.
+            staleInARow += 1
+            if staleInARow >= 2 {
+                staleInARow = 0
+                if lease != nil { events = lose(.conflict) }
+                believed = nil
+                instance = RollcallClientConfiguration.randomInstance(using: &random)
+            }
         case .refused(let status, let message):
             // A 4xx will be refused again unless the request changes, and the only part of it that is not
             // this process's own identity is the number hint (stale after MAX_WORKERS was lowered, say):

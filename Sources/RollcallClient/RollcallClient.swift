@@ -40,6 +40,10 @@ public final class RollcallClient: Service, Sendable {
         return state.withLock { $0.safeLease(at: now) }
     }
 
+    /// The instance id heartbeats are sent as: `configuration.instance`, until another process is found
+    /// using it (then a new random one).
+    public var instance: String { state.withLock { $0.instance } }
+
     /// The last client error (4xx) the control plane refused a heartbeat with, until one succeeds again.
     public func lastRefusal() -> HeartbeatRefusal? { state.withLock { $0.lastRefusal } }
 
@@ -77,11 +81,11 @@ public final class RollcallClient: Service, Sendable {
     /// plane confirmed the release (otherwise the lease lapses after its TTL).
     @discardableResult
     public func release() async -> Bool {
-        let (events, leased) = state.withLock { ($0.released(), $0.hasLeased) }
+        let (events, leased, instance) = state.withLock { ($0.released(), $0.hasLeased, $0.instance) }
         publish(events)
         continuation.finish()
         guard leased else { return false }
-        var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(configuration.instance)")
+        var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(instance)")
         delete.method = .DELETE
         authorize(&delete)
         do {
@@ -121,10 +125,15 @@ public final class RollcallClient: Service, Sendable {
             let failure = error as? HeartbeatFailure ?? .transport("\(error)")
             var random = SystemRandomNumberGenerator()
             let now = clock.now
-            let (events, refusal, newRefusal) = state.withLock { machine in
-                let before = machine.lastRefusal
+            let (events, refusal, newRefusal, instance) = state.withLock { machine in
+                let before = (refusal: machine.lastRefusal, instance: machine.instance)
                 let events = machine.failed(failure, now: now, using: &random)
-                return (events, machine.lastRefusal, machine.lastRefusal != before)
+                return (events, machine.lastRefusal, machine.lastRefusal != before.refusal, (was: before.instance, now: machine.instance))
+            }
+            if instance.was != instance.now {
+                logger.error(
+                    "another process sends heartbeats as this instance; carrying on as a new instance",
+                    metadata: ["name": "\(configuration.name)", "instance": "\(instance.was)", "newInstance": "\(instance.now)"])
             }
             if let refusal, newRefusal {
                 // Logged once per distinct refusal, not once per retry: it needs a person, not a retry.

@@ -5,7 +5,8 @@ public struct RollcallClientConfiguration: Sendable {
     /// The control plane's base URL, e.g. `http://127.0.0.1:8080` (no trailing slash needed).
     public var baseURL: String
     public var name: WorkerName
-    /// Tells this process apart from an earlier one with the same name; random by default.
+    /// Tells this process apart from an earlier one with the same name; random by default. The first
+    /// one heartbeats are sent as (`RollcallClient.instance` says the current one).
     public var instance: String
     /// Sent as `Authorization: Bearer …` when the control plane requires it.
     public var authToken: String?
@@ -30,7 +31,13 @@ public struct RollcallClientConfiguration: Sendable {
 
     /// 16 random hex digits.
     public static func randomInstance() -> String {
-        let value = UInt64.random(in: .min ... .max)
+        var random = SystemRandomNumberGenerator()
+        return randomInstance(using: &random)
+    }
+
+    /// 16 hex digits from `random`.
+    public static func randomInstance(using random: inout some RandomNumberGenerator) -> String {
+        let value = UInt64.random(in: .min ... .max, using: &random)
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }

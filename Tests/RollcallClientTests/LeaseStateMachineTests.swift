@@ -159,14 +159,43 @@ struct LeaseStateMachineTests {
         #expect(machine.grants.isEmpty)
     }
 
-    @Test("a stale answer (a newer request of ours won) changes nothing")
+    @Test("a stale answer (a copy of our request won) changes nothing, nor does another after a success")
     func staleIsIgnored() throws {
         var machine = machine()
         var random = SplitMix64(seed: 6)
         _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        for _ in 0..<2 {
+            _ = machine.nextRequest(at: clock.now)
+            #expect(machine.failed(.stale, now: clock.now, using: &random).isEmpty)
+            #expect(machine.safeLease(at: clock.now) != nil)
+            #expect(machine.grants == [1: Epoch(rawValue: 101)])
+            #expect(machine.instance == "i1")
+            _ = machine.nextRequest(at: clock.now)
+            _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        }
+    }
+
+    @Test("two stale answers in a row: another process heartbeats as this instance; the lease is dropped and a new instance goes on")
+    func impostorMeansNewInstance() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 7)
+        _ = try machine.succeeded(response(partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        _ = machine.nextRequest(at: clock.now)
         #expect(machine.failed(.stale, now: clock.now, using: &random).isEmpty)
-        #expect(machine.safeLease(at: clock.now) != nil)
-        #expect(machine.grants == [1: Epoch(rawValue: 101)])
+        _ = machine.nextRequest(at: clock.now)
+        #expect(machine.failed(.stale, now: clock.now, using: &random) == [.leaseLost(.conflict)])
+        #expect(machine.safeLease(at: clock.now) == nil)
+        #expect(machine.grants.isEmpty)
+        #expect(machine.instance != "i1" && InstanceID.isValid(machine.instance))
+        // The next request is the new instance's, claiming nothing the impostor may have touched.
+        let next = machine.nextRequest(at: machine.nextHeartbeat)
+        #expect(next.instance == machine.instance)
+        #expect(next.number == nil && next.epoch == nil && next.held == [] && next.heldEpochs == nil)
+        // Its answer is accepted as this process's; one for the old instance is not.
+        var old = response()
+        #expect(throws: HeartbeatFailure.self) { try machine.succeeded(old, sentAt: clock.now, now: clock.now) }
+        old.instance = machine.instance
+        #expect(try machine.succeeded(old, sentAt: clock.now, now: clock.now) == [.leaseRegained(Lease(old))])
     }
 
     @Test("a response without partition epochs or for another instance is refused and changes nothing")

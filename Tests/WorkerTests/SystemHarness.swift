@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Coordination
 import Foundation
 import NIOCore
+import NIOHTTP1
 import PostgresAdapter
 import RedisAdapter
 import TestSupport
@@ -184,8 +185,16 @@ final class SystemHarness: @unchecked Sendable {
         }
     }
 
-    func get(_ url: String) async throws -> (status: Int, body: Data) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+    func get(_ url: String) async throws -> (status: Int, body: Data) { try await request(.GET, url) }
+
+    func request(_ method: HTTPMethod, _ url: String, json: String? = nil) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), Data(body.readableBytesView))
     }

@@ -169,6 +169,28 @@ struct SystemTests {
         }
     }
 
+    @Test("another process heartbeats as a worker's instance, far ahead in sequence, and releases it: the worker goes on as a new instance")
+    func impostorOfInstance() async throws {
+        try await SystemHarness.with(workers: 1, items: 10) { system in
+            try await system.eventually("settled", within: .seconds(30)) { try await system.isSettled(on: ["worker-0"]) }
+            // The instance is public (GET /v1/workers lists it); a fuzzer or a confused client can send it.
+            let stolen = try #require(try await system.status("worker-0")).instance
+            let workerURL = system.controlPlaneURL + "/v1/workers/worker-0"
+            let impostor = #"{"instance": "\#(stolen)", "sequence": 9007199254740992, "held": []}"#
+            #expect(try await system.request(.POST, workerURL + "/heartbeat", json: impostor).status == 200)
+            #expect(try await system.request(.DELETE, workerURL + "?instance=\(stolen)").status == 204)
+            // The store now refuses that instance's requests as stale (for 10 minutes); the worker notices
+            // on its second stale answer, drops the lease, and leases the free name as a new instance.
+            try await system.eventually("a safe lease as a new instance", within: SystemHarness.leaseTTL + .seconds(5)) {
+                guard let status = try await system.status("worker-0") else { return false }
+                return status.safe && status.instance != stolen
+            }
+            let log = try String(contentsOfFile: system.worker("worker-0").logPath, encoding: .utf8)
+            #expect(log.contains("another process sends heartbeats as this instance"))
+            try await system.eventually("settled again", within: .seconds(10)) { try await system.isSettled(on: ["worker-0"]) }
+        }
+    }
+
     @Test("PostgreSQL restarted mid-run: workers reconnect and continue, and no row is owned twice")
     func postgresRestart() async throws {
         let postgres = try PrivatePostgres()

@@ -46,7 +46,7 @@ struct WorkerRoutes: Sendable {
         let lease = worker.client.status()
         let owned = lease == nil ? [] : worker.ownedPartitions
         return WorkerStatus(
-            name: worker.configuration.name.rawValue, instance: worker.client.configuration.instance, safe: lease != nil,
+            name: worker.configuration.name.rawValue, instance: worker.client.instance, safe: lease != nil,
             number: lease?.lease.number, epoch: lease?.lease.epoch, consumerGroup: lease?.lease.consumerGroup,
             leaseRemainingMillis: lease?.safeFor.wholeMilliseconds ?? 0, partitionCount: owned.count, partitions: owned,
             grantedCount: lease?.grants.count ?? 0, lastRefusal: worker.client.lastRefusal()?.description)
