@@ -87,6 +87,17 @@ def pane_alive():
     return tmux("list-panes", "-t", SESSION, "-F", "#{pane_dead}").strip() == "0"
 
 
+def pane_exit_status():
+    """The exit status of the pane's command once tmux has it, else None. tmux marks a pane dead when
+    its terminal closes, which can come before the process's exit is reaped: only then are the status
+    and "Pane is dead" there."""
+    status = tmux("list-panes", "-t", SESSION, "-F", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip()
+    dead, code, signal_number = status.split(":")
+    if dead != "1" or (code == "" and signal_number == ""):
+        return None
+    return f"signal {signal_number}" if signal_number else code
+
+
 class Browser:
     """Headless Chromium, one page, driven over the DevTools protocol. It answers the browser's HTTP
     auth prompts with the credentials given, as a person typing them into the prompt would."""
@@ -189,8 +200,9 @@ def page_state(browser):
 
 def main(state, artifacts):
     os.makedirs(artifacts, exist_ok=True)
-    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}")
-    tmux("set-option", "-t", SESSION, "remain-on-exit", "on")
+    # One tmux command list, so the pane keeps its exit status even if scripts/run ends at once.
+    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}",
+         ";", "set-option", "-t", SESSION, "remain-on-exit", "on")
     browser = None
     try:
         # 1. Three workers with numbers; the first of a new store comes one LEASE_TTL + quarantine after the start.
@@ -271,9 +283,9 @@ def main(state, artifacts):
         redis_pid = int(open(os.path.join(state, "redis", "redis.pid")).read())
         postgres_pid = int(open(os.path.join(state, "postgres", "data", "postmaster.pid")).readline())
         tmux("send-keys", "-t", SESSION, "q")
-        check(bool(wait_for(lambda: not pane_alive(), 60)), "q ends scripts/run")
-        status = re.search(r"Pane is dead \(status (\d+)", screen())
-        check(bool(status) and status.group(1) == "0", f"with exit status 0 ({status and status.group(0)})")
+        status = wait_for(pane_exit_status, 60)
+        check(status is not None, "q ends scripts/run")
+        check(status == "0", f"with exit status 0 (status {status})")
         left = [pid for pid in pids + [redis_pid, postgres_pid] if running(pid)]
         check(not left, f"nothing it started is left running (pids {pids + [redis_pid, postgres_pid]}; left: {left})")
         check("stopped Redis and PostgreSQL" in screen(), "it says it stopped Redis and PostgreSQL")
