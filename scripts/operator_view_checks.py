@@ -206,10 +206,13 @@ def main(state, artifacts):
     browser = None
     try:
         # 1. Three workers with numbers; the first of a new store comes one LEASE_TTL + quarantine after the start.
-        view = wait_for(lambda: all(r[2] is not None for n, r in rows(screen()).items() if n.startswith("worker")) and len(rows(screen())) == 5 and screen(), 300)
-        check(bool(view), "scripts/run shows 2 control planes and 3 workers, each worker with a number")
-        table = rows(screen())
-        check(sorted(r[2] for n, r in table.items() if n.startswith("worker")) == [0, 1, 2], f"the workers hold numbers 0, 1, 2: {table}")
+        # One capture per try: before the first frame the screen has no rows, so "every worker has a number"
+        # holds of it vacuously, and the next capture may be the first frame, whose workers have none yet.
+        table = wait_for(lambda: (t := rows(screen())) and len(t) == 5
+                         and all(r[2] is not None for n, r in t.items() if n.startswith("worker")) and t, 300) or rows(screen())
+        check(len(table) == 5 and all(r[2] is not None for n, r in table.items() if n.startswith("worker")),
+              "scripts/run shows 2 control planes and 3 workers, each worker with a number")
+        check(sorted(-1 if r[2] is None else r[2] for n, r in table.items() if n.startswith("worker")) == [0, 1, 2], f"the workers hold numbers 0, 1, 2: {table}")
         check("\x1b" not in screen() and "keys: " in screen() and "k kill" in screen(), "the key help is on screen")
         port = int(re.search(r"status page: http://127\.0\.0\.1:(\d+)/_status", screen()).group(1))
         token = open(os.path.join(state, "auth-token")).read().strip()
