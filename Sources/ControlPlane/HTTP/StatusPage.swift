@@ -220,7 +220,9 @@ enum StatusPage {
             const body = await response.json();
             if (!response.ok) throw new Error(`${response.status}: ${body.message || body.error}`);
             draw(body);
-            delay = Math.max(250, body.heartbeatIntervalMillis);
+            // Once per heartbeat interval; but when a listed lease lapses sooner, at its lapse (and every
+            // 250 ms until the reaper has removed it), so a dead worker leaves the page when its lease ends.
+            delay = Math.max(250, Math.min(body.heartbeatIntervalMillis, ...body.workers.map(w => w.leaseMillisLeft)));
             el("banner").style.display = "none";
             el("updated").textContent = "updated " + new Date().toLocaleTimeString();
             document.body.dataset.state = "ok";
