@@ -70,7 +70,7 @@ struct HandoffTests {
                 })
             // A goes silent, still "holding" its partitions; its lease expires and B takes everything.
             #expect(
-                try await eventually(within: .seconds(3)) {
+                try await eventually(within: .seconds(10)) {
                     b = try await client.beat("pod-b", held: b.partitions)
                     return b.partitions.count == 1024
                 })

@@ -36,7 +36,7 @@ struct StatusPageTests {
             #expect(published.members == 3)
             let metrics = harness.metricsText
             #expect(metrics.contains("rollcall_rebalancer_leader 1"))
-            #expect(try await eventually(within: .seconds(3)) { harness.metricsText.contains("rollcall_partitions_unowned 0") })
+            #expect(try await eventually(within: .seconds(10)) { harness.metricsText.contains("rollcall_partitions_unowned 0") })
         }
     }
 
@@ -72,7 +72,9 @@ struct StatusPageTests {
 
     @Test("a release and an expiry each leave an event naming the worker, and the freed numbers wait in quarantine")
     func releaseAndExpiryEvents() async throws {
-        var configuration = try ControlPlaneConfiguration.test(leaseTTL: .milliseconds(900))
+        // pod-a's lease must outlive the two requests before its release even on a loaded machine (with a
+        // 900 ms TTL a fresh-clone run saw 404: it had expired first), and pod-b's must end soon after.
+        var configuration = try ControlPlaneConfiguration.test(leaseTTL: .seconds(3))
         configuration.lease.numberQuarantine = .seconds(30)
         try await ControlPlaneHarness(configuration).test { client async throws in
             let a = try await client.beat("pod-a", instance: "ia")
@@ -80,7 +82,7 @@ struct StatusPageTests {
             let release = try await client.execute(uri: "/v1/workers/pod-a?instance=ia", method: .delete) { $0 }
             #expect(release.status == .noContent)
             // pod-b sends nothing more: its lease expires.
-            let expired = try await eventually(within: .seconds(5)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 try await client.overview().events.contains { $0.kind == .expired }
             }
             #expect(expired)
