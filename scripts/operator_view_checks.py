@@ -74,6 +74,11 @@ def rows(text):
     return table
 
 
+def worker_numbers(table):
+    """The numbers the workers' rows show (None for a worker without one)."""
+    return [row[2] for name, row in table.items() if name.startswith("worker")]
+
+
 def running(pid):
     """Whether pid is a process that has not exited (a zombie waiting for its parent has)."""
     try:
@@ -208,11 +213,9 @@ def main(state, artifacts):
         # 1. Three workers with numbers; the first of a new store comes one LEASE_TTL + quarantine after the start.
         # One capture per try: before the first frame the screen has no rows, so "every worker has a number"
         # holds of it vacuously, and the next capture may be the first frame, whose workers have none yet.
-        table = wait_for(lambda: (t := rows(screen())) and len(t) == 5
-                         and all(r[2] is not None for n, r in t.items() if n.startswith("worker")) and t, 300) or rows(screen())
-        check(len(table) == 5 and all(r[2] is not None for n, r in table.items() if n.startswith("worker")),
-              "scripts/run shows 2 control planes and 3 workers, each worker with a number")
-        check(sorted(-1 if r[2] is None else r[2] for n, r in table.items() if n.startswith("worker")) == [0, 1, 2], f"the workers hold numbers 0, 1, 2: {table}")
+        table = wait_for(lambda: (t := rows(screen())) and len(t) == 5 and None not in worker_numbers(t) and t, 300) or rows(screen())
+        check(len(table) == 5 and None not in worker_numbers(table), "scripts/run shows 2 control planes and 3 workers, each worker with a number")
+        check(None not in worker_numbers(table) and sorted(worker_numbers(table)) == [0, 1, 2], f"the workers hold numbers 0, 1, 2: {table}")
         check("\x1b" not in screen() and "keys: " in screen() and "k kill" in screen(), "the key help is on screen")
         port = int(re.search(r"status page: http://127\.0\.0\.1:(\d+)/_status", screen()).group(1))
         token = open(os.path.join(state, "auth-token")).read().strip()
