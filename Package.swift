@@ -22,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
-        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Pure: stable hash, key -> partition, the bounded-load rendezvous layout, layout diffs. Standard library only.
@@ -110,12 +109,5 @@ let package = Package(
             dependencies: ["ControlPlane", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
 
-        // package-benchmark suites: `swift package benchmark` (scripts/bench).
-        .executableTarget(
-            name: "RollcallBenchmarks",
-            dependencies: ["HashRing", "Coordination", .product(name: "Benchmark", package: "benchmark")],
-            path: "Benchmarks/RollcallBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
     ]
 )

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The package-benchmark suites, in a package of their own (as swift-nio keeps its benchmarks), so no
+// user of Rollcall's libraries resolves the benchmark package or its malloc interposer.
+// Run them with scripts/bench.
+let package = Package(
+    name: "RollcallBenchmarks",
+    dependencies: [
+        .package(name: "Rollcall", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "RollcallBenchmarks",
+            dependencies: [
+                .product(name: "HashRing", package: "Rollcall"),
+                .product(name: "Coordination", package: "Rollcall"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "RollcallBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
