@@ -11,12 +11,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so source edits do not re-resolve them. SwiftPM checks every target directory
-# the manifest names, so Tests and Benchmarks come along (they are not built).
+# the manifest names, so Tests come along (they are not built); Plugins holds the build plugin that
+# embeds the lease scripts' Lua.
 COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
+COPY Plugins ./Plugins
 COPY Tests ./Tests
-COPY Benchmarks ./Benchmarks
 RUN swift build -c release --static-swift-stdlib --product control-plane \
     && swift build -c release --static-swift-stdlib --product worker \
     && mkdir -p /out \

@@ -65,6 +65,10 @@ let package = Package(
             ]
         ),
 
+        // Embeds the lease scripts' `.lua` files into the control plane at build time (see EmbedLuaTool).
+        .executableTarget(name: "EmbedLuaTool"),
+        .plugin(name: "EmbedLua", capability: .buildTool(), dependencies: ["EmbedLuaTool"]),
+
         .executableTarget(
             name: "ControlPlane",
             dependencies: [
@@ -76,7 +80,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["Leases/Scripts/lua"],
+            plugins: ["EmbedLua"]
         ),
         .executableTarget(
             name: "Worker",

@@ -42,3 +42,17 @@ public enum RedisValue: Hashable, Sendable {
         return nil
     }
 }
+
+extension RedisValue: CustomStringConvertible {
+    /// Readable, for errors and logs: strings quoted (bulk bytes as UTF-8), arrays in brackets.
+    public var description: String {
+        switch self {
+        case .simpleString(let text): text
+        case .bulkString(let bytes): "\"\(String(decoding: bytes, as: UTF8.self))\""
+        case .integer(let value): "\(value)"
+        case .array(let elements): "[" + elements.map(\.description).joined(separator: ", ") + "]"
+        case .null: "nil"
+        case .error(let message): "(error) \(message)"
+        }
+    }
+}

@@ -165,6 +165,7 @@ public final class RollcallClient: Service, Sendable {
         }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds($0) }
         let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes.readableBytesView))
+        let code = error.flatMap { ErrorCode(rawValue: $0.error) }
         let message = error?.message ?? response.status.reasonPhrase
         switch response.status.code {
         case 200:
@@ -173,9 +174,9 @@ public final class RollcallClient: Service, Sendable {
             } catch {
                 throw HeartbeatFailure.transport("the heartbeat response is not valid: \(error)")
             }
-        case 409 where error?.error == "stale_request": throw HeartbeatFailure.stale
+        case 409 where code == .staleRequest: throw HeartbeatFailure.stale
         case 409: throw HeartbeatFailure.conflict(retryAfter: retryAfter)
-        case 503 where error?.error == "recovering": throw HeartbeatFailure.recovering(retryAfter: retryAfter)
+        case 503 where code == .recovering: throw HeartbeatFailure.recovering(retryAfter: retryAfter)
         case 503: throw HeartbeatFailure.unavailable(retryAfter: retryAfter, message: message)
         default: throw HeartbeatFailure.refused(status: Int(response.status.code), message: message)
         }

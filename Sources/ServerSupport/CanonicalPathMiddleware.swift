@@ -8,7 +8,7 @@ public struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         if path.count > 1, path.hasSuffix("/") {
-            throw APIError(status: .notFound, code: "not_found", message: "no route for \(path): paths have no trailing slash")
+            throw APIError(code: .notFound, message: "no route for \(path): paths have no trailing slash")
         }
         return try await next(request, context)
     }

@@ -1,3 +1,4 @@
+import Coordination
 import Foundation
 import Hummingbird
 import Logging
@@ -24,22 +25,24 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             error
+        case let refusal as any CodedError:
+            APIError(refusal)
         case is HTTPParserError:
             // The request's framing is broken (a bad chunk size, say): the client's mistake. The parser's
             // own words stay in the log, not in the answer.
-            APIError.badRequest("invalid_request", "the request's HTTP framing is malformed")
+            APIError.badRequest(.invalidRequest, "the request's HTTP framing is malformed")
         case is NIOTooManyBytesError:
-            APIError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(maxUploadSize) bytes")
+            APIError(code: .bodyTooLarge, message: "the body is larger than \(maxUploadSize) bytes")
         case let error as HTTPError:
             APIError(status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
         default:
-            APIError(status: .internalServerError, code: "internal", message: "\(error)")
+            APIError(code: .internal, message: "\(error)")
         }
     }
 
     private func log(_ error: APIError, _ request: Request, _ context: Context) {
         let metadata: Logger.Metadata = [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)", "error": "\(error.code)",
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)", "error": "\(error.code.rawValue)",
             "message": "\(error.message)",
         ]
         if error.status.code >= 500 {
@@ -49,13 +52,13 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private static func code(for status: HTTPResponse.Status) -> String {
+    private static func code(for status: HTTPResponse.Status) -> ErrorCode {
         switch status {
-        case .notFound: "not_found"
-        case .contentTooLarge: "body_too_large"
-        case .methodNotAllowed: "method_not_allowed"
-        case .unauthorized: "unauthorized"
-        default: status.code >= 500 ? "internal" : "bad_request"
+        case .notFound: .notFound
+        case .contentTooLarge: .bodyTooLarge
+        case .methodNotAllowed: .methodNotAllowed
+        case .unauthorized: .unauthorized
+        default: status.code >= 500 ? .internal : .badRequest
         }
     }
 }

@@ -557,7 +557,10 @@ public enum OpenAPIDocument {
               required: [error, message]
               additionalProperties: false
               properties:
-                error: { type: string, description: "a stable code such as conflict or invalid_name" }
+                error:
+                  type: string
+                  description: A stable, machine-readable code (the servers' ErrorCode). A client treats a code it does not know by the HTTP status.
+                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, unauthorized, not_found, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
                 message: { type: string }
         """####
 }

@@ -6,23 +6,107 @@ import Testing
 
 @testable import ControlPlane
 
-/// The heartbeat script's array, as hiredis hands it over: strings as bulk strings, numbers as integers.
-private func scriptArray(_ fields: Any...) -> RedisValue {
+/// A script's reply as hiredis hands it over: field/value pairs, strings as bulk strings, numbers as integers.
+private func scriptReply(_ fields: Any...) -> RedisValue {
     .array(fields.map { field in (field as? Int).map { RedisValue.integer(Int64($0)) } ?? .bulkString(Array("\(field)".utf8)) })
 }
 
-/// The scripts' contract: keys in one order, typed replies, a typed error for anything else.
+/// One script's contract as its Swift type declares it, and the Lua Redis runs.
+struct DeclaredScript: Sendable, CustomStringConvertible {
+    var name: String
+    var lua: String
+    var source: String
+    var arguments: [String]
+    var fields: [String]
+    var idempotent: Bool
+    var description: String { name }
+
+    init<Script: LeaseScript>(_ type: Script.Type, lua: String) {
+        name = Script.name
+        self.lua = lua
+        source = Script.script.source
+        arguments = Script.Argument.allCases.map(\.rawValue)
+        fields = Script.Field.allCases.map(\.rawValue)
+        idempotent = Script.script.isIdempotent
+    }
+
+    /// The first words of the indented lines under `section` (`ARGV`, `REPLY`) in the script's header.
+    func header(_ section: String) -> [String] {
+        let header = lua.components(separatedBy: "]]").first ?? ""
+        var names: [String] = []
+        var inside = false
+        for line in header.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  ") && !line.hasPrefix("    ") { inside = line.hasPrefix("  \(section)") && !line.contains("ARGV: none"); continue }
+            if inside, line.hasPrefix("    "), !line.hasPrefix("     "), let word = line.split(separator: " ").first { names.append(String(word)) }
+        }
+        return names
+    }
+
+    /// Every `prefix.name` the Lua (includes expanded) reads.
+    func uses(_ prefix: String) -> Set<String> {
+        var names: Set<String> = []
+        let body = lua.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
+        var rest = Substring(body)
+        while let range = rest.range(of: prefix + ".") {
+            let before = range.lowerBound == body.startIndex ? " " : body[body.index(before: range.lowerBound)]
+            let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber }
+            if !(before.isLetter || before.isNumber || before == "_" || before == "."), !name.isEmpty { names.insert(String(name)) }
+            rest = rest[range.upperBound...]
+        }
+        return names
+    }
+
+    static let all = [
+        DeclaredScript(HeartbeatScript.self, lua: LuaSource.heartbeat), DeclaredScript(ReleaseScript.self, lua: LuaSource.release),
+        DeclaredScript(ReapScript.self, lua: LuaSource.reap), DeclaredScript(LeadScript.self, lua: LuaSource.lead),
+        DeclaredScript(MembersScript.self, lua: LuaSource.members), DeclaredScript(PublishScript.self, lua: LuaSource.publish),
+        DeclaredScript(OverviewScript.self, lua: LuaSource.overview),
+    ]
+}
+
+/// The scripts' contract: declared once in Swift, written in each `.lua` header, checked against each other.
 struct LeaseScriptContractTests {
     @Test("the Lua key table is generated from LeaseKey, in the order the Swift side passes the keys")
     func keyTableFollowsTheSwiftList() {
         let keys = LeaseKeys(prefix: "p:")
         #expect(keys.all.count == LeaseKey.allCases.count)
         for (index, key) in LeaseKey.allCases.enumerated() {
-            #expect(LuaPrelude.keyTable.contains("\(key.rawValue) = KEYS[\(index + 1)]"))
+            #expect(LuaPreamble.keyTable.contains("\(key.rawValue) = KEYS[\(index + 1)]"))
             #expect(keys.all[index] == key.redisKey(prefix: "p:") && keys[key] == keys.all[index])
         }
         #expect(keys[.workers] == "p:workers" && keys[.grantedBy] == "p:rollcall:granted-by")
         #expect(Set(keys.all).count == keys.all.count, "two keys share a name")
+    }
+
+    @Test("each script's header lists its ARGV and reply fields as the Swift type declares them", arguments: DeclaredScript.all)
+    func headerMatchesDeclaration(script: DeclaredScript) {
+        #expect(script.header("ARGV") == script.arguments, "ARGV of \(script.name).lua")
+        #expect(script.header("REPLY") == script.fields, "REPLY of \(script.name).lua")
+        #expect(script.lua.contains("IDEMPOTENT: \(script.idempotent ? "yes" : "no")"), "IDEMPOTENT of \(script.name).lua")
+        #expect(script.source.hasPrefix(LuaPreamble.keyTable))
+        if !script.arguments.isEmpty {
+            #expect(script.source.contains(LuaPreamble.argumentTable(script.arguments)))
+        }
+    }
+
+    @Test("a script reads only the arguments and keys the Swift side declares, and no ARGV by position", arguments: DeclaredScript.all)
+    func readsOnlyDeclaredNames(script: DeclaredScript) {
+        #expect(script.uses("A").isSubset(of: Set(script.arguments)), "\(script.uses("A").subtracting(script.arguments))")
+        #expect(script.uses("K").isSubset(of: Set(LeaseKey.allCases.map(\.rawValue))))
+        #expect(Set(script.arguments).isSubset(of: script.uses("A")), "a declared argument is never read")
+        let positional = script.lua.split(separator: "\n").filter { $0.contains("ARGV[") && !$0.contains("ARGV[i") }
+        #expect(positional.isEmpty, "\(positional)")
+    }
+
+    @Test("the workers record is encoded from WorkerRecord.Field, integers exactly and strings by cjson")
+    func recordEncoderFollowsTheFieldList() {
+        let encoder = LuaPreamble.recordEncoder
+        #expect(encoder.contains(#"{"number":%.0f,"epoch":%.0f,"instance":%s,"expiresAt":%s,"partitions":%.0f,"#))
+        #expect(encoder.contains("cjson.encode(r.instance)") && encoder.contains("r.epoch"))
+        #expect(LuaSource.heartbeat.contains("encodeRecord({"))
+        for field in WorkerRecord.Field.allCases {
+            #expect(LuaSource.heartbeat.contains("\(field.rawValue) = "), "heartbeat.lua does not set \(field.rawValue)")
+        }
     }
 
     @Test("only the scripts whose second run changes nothing are retried after a lost reply")
@@ -31,11 +115,13 @@ struct LeaseScriptContractTests {
         #expect(ReapScript.script.isIdempotent && LeadScript.script.isIdempotent && MembersScript.script.isIdempotent)
     }
 
-    @Test("a heartbeat reply decodes into a typed outcome, epochs from strings")
+    @Test("a heartbeat reply decodes by field name into a typed outcome, epochs from strings, in any order")
     func decodesLeased() throws {
         let reply = try HeartbeatScript.decode(
-            scriptArray(
-                "leased", 2, 3, "1732270000123456", "4:1732270000123457,9:1732270000123458", "7", 12, 1, 0, "inbox-3", "ab:1", "worker"))
+            scriptReply(
+                "outcome", "leased", "expired", 2, "number", 3, "epoch", "1732270000123456", "grants",
+                "4:1732270000123457,9:1732270000123458", "revoked", "7", "layoutVersion", 12, "newLease", 1, "adopted", 0,
+                "generation", "ab:1", "kind", "worker"))
         #expect(reply.expired == 2)
         #expect(
             reply.outcome
@@ -45,33 +131,56 @@ struct LeaseScriptContractTests {
                         grants: [
                             PartitionGrant(partition: 4, epoch: Epoch(rawValue: 1_732_270_000_123_457)),
                             PartitionGrant(partition: 9, epoch: Epoch(rawValue: 1_732_270_000_123_458)),
-                        ], revoked: [7], layoutVersion: 12, consumerGroup: "inbox-3", generation: "ab:1", kind: .worker)))
-        let none = try HeartbeatScript.decode(scriptArray("leased", 0, 0, "5", "", "", 0, 0, 1, "g-0", "ab:1", "numberOnly"))
+                        ], revoked: [7], layoutVersion: 12, generation: "ab:1", kind: .worker)))
+        let none = try HeartbeatScript.decode(
+            scriptReply(
+                "kind", "numberOnly", "generation", "ab:1", "adopted", 1, "newLease", 0, "layoutVersion", 0, "revoked", "", "grants", "",
+                "epoch", "5", "number", 0, "expired", 0, "outcome", "leased"))
         #expect(
             none.outcome
                 == .leased(
                     .init(
                         number: 0, epoch: Epoch(rawValue: 5), newLease: false, adopted: true, grants: [], revoked: [], layoutVersion: 0,
-                        consumerGroup: "g-0", generation: "ab:1", kind: .numberOnly)))
-        #expect(try HeartbeatScript.decode(scriptArray("conflict", 0, "1500")).outcome == .conflict(retryAfterMillis: 1500))
-        #expect(try HeartbeatScript.decode(scriptArray("recovering", 0, "2500")).outcome == .recovering(retryAfterMillis: 2500))
-        #expect(try HeartbeatScript.decode(scriptArray("exhausted", 0, "1")).outcome == .exhausted(retryAfterMillis: 1))
-        let stale = try HeartbeatScript.decode(scriptArray("stale", 1))
+                        generation: "ab:1", kind: .numberOnly)))
+        #expect(
+            try HeartbeatScript.decode(scriptReply("outcome", "conflict", "expired", 0, "retryAfterMs", "1500")).outcome
+                == .conflict(retryAfterMillis: 1500))
+        #expect(
+            try HeartbeatScript.decode(scriptReply("outcome", "recovering", "expired", 0, "retryAfterMs", "2500")).outcome
+                == .recovering(retryAfterMillis: 2500))
+        #expect(
+            try HeartbeatScript.decode(scriptReply("outcome", "exhausted", "expired", 0, "retryAfterMs", "1")).outcome
+                == .exhausted(retryAfterMillis: 1))
+        let stale = try HeartbeatScript.decode(scriptReply("outcome", "stale", "expired", 1))
         #expect(stale.outcome == .stale && stale.expired == 1)
-        #expect(try HeartbeatScript.decode(scriptArray("kindMismatch", 0)).outcome == .kindMismatch)
+        #expect(try HeartbeatScript.decode(scriptReply("outcome", "kindMismatch", "expired", 0)).outcome == .kindMismatch)
+    }
+
+    static var leased: [Any] { [
+        "outcome", "leased", "expired", 0, "number", 3, "epoch", "5", "grants", "", "revoked", "", "layoutVersion", 1, "newLease", 0,
+        "adopted", 0, "generation", "ab:1", "kind", "worker",
+    ] }
+
+    /// `leased` with `field`'s value replaced, or removed when `value` is nil.
+    static func leased(_ field: String, _ value: Any?) -> RedisValue {
+        var fields = leased
+        let index = stride(from: 0, to: fields.count, by: 2).first { fields[$0] as? String == field }!
+        if let value { fields[index + 1] = value } else { fields.removeSubrange(index...(index + 1)) }
+        return .array(fields.map { field in (field as? Int).map { RedisValue.integer(Int64($0)) } ?? .bulkString(Array("\(field)".utf8)) })
     }
 
     @Test(
         "a reply outside the contract is a malformedReply naming the script",
         arguments: [
-            RedisValue.integer(1), .bulkString(Array("not an array".utf8)), .null, scriptArray("granted", 0), scriptArray("stale"),
-            scriptArray("stale", -1), scriptArray("stale", 0, "extra"), scriptArray("conflict", 0), scriptArray("conflict", 0, "-5"),
-            scriptArray("leased", 0, 3, "x", "", "", 1, 0, 0, "g", "ab:1", "worker"),  // epoch not a number
-            scriptArray("leased", 0, 3, "5", "4:", "", 1, 0, 0, "g", "ab:1", "worker"),  // a grant without its epoch
-            scriptArray("leased", 0, 4096, "5", "", "", 1, 0, 0, "g", "ab:1", "worker"),  // beyond any number
-            scriptArray("leased", 0, 3, "5", "", "", 1, 2, 0, "g", "ab:1", "worker"),  // newLease neither 0 nor 1
-            scriptArray("leased", 0, 3, "5", "", "", 1, 0, 0, "g", "ab:1", "other"),  // no such kind
-            scriptArray("leased", 0, 3, "5", "", "", 1, 0, 0, "g", "ab:1"),  // one field short
+            RedisValue.integer(1), .bulkString(Array("not an array".utf8)), .null, scriptReply("outcome", "granted", "expired", 0),
+            scriptReply("outcome", "stale"), scriptReply("outcome", "stale", "expired", -1),
+            scriptReply("outcome", "stale", "expired", 0, "retryAfterMs", "1"),  // a field the outcome does not answer
+            scriptReply("outcome", "stale", "expired", 0, "expired", 0),  // a field twice
+            scriptReply("outcome", "stale", "expired", 0, "surprise", 1),  // a field nobody declared
+            scriptReply("outcome", "stale", "expired"),  // an odd count
+            scriptReply("outcome", "conflict", "expired", 0), scriptReply("outcome", "conflict", "expired", 0, "retryAfterMs", "-5"),
+            leased("epoch", "x"), leased("grants", "4:"), leased("number", 4096), leased("newLease", 2), leased("kind", "other"),
+            leased("generation", nil),
         ])
     func malformed(reply: RedisValue) {
         #expect {
@@ -81,14 +190,27 @@ struct LeaseScriptContractTests {
             return script == "heartbeat"
         }
     }
+
+    @Test(
+        "the scripts as Redis runs them are written where scripts/test runs luacheck over them",
+        .enabled(if: ProcessInfo.processInfo.environment["ROLLCALL_LUA_OUT"] != nil, "needs ROLLCALL_LUA_OUT"))
+    func writeScriptsForLuacheck() throws {
+        let directory = ProcessInfo.processInfo.environment["ROLLCALL_LUA_OUT"]!
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for script in DeclaredScript.all {
+            try script.source.write(toFile: "\(directory)/\(script.name).lua", atomically: true, encoding: .utf8)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count >= DeclaredScript.all.count)
+    }
 }
 
 /// A script whose Lua breaks its own contract, to show the store's error on a real Redis.
 struct BrokenScript: LeaseScript {
-    typealias Reply = ReapScript.Reply
-    var arguments: [String] { [] }
+    typealias Argument = NoArgument
+    typealias Field = ReapScript.Field
+    static func reply(_ fields: ScriptReply<Field>) -> ReapScript.Reply? { ReapScript.reply(fields) }
     static let name = "broken"
-    static let script = make("return cjson.encode({expired = 'many'})", idempotent: true)
+    static let script = load("return {'expired', 'many', 'live', 0, 'numberOnly', 0, 'generation', 'g'}", idempotent: true)
 }
 
 @Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
@@ -105,7 +227,7 @@ struct LeaseScriptRedisTests {
         await harness.app.redis.shutdown()
     }
 
-    @Test("the consumer group comes from the prefix once: the heartbeat answer and the workers hash agree")
+    @Test("the workers hash names the consumer group as ConsumerGroup does, from the prefix")
     func consumerGroupOneSource() async throws {
         var configuration = try ControlPlaneConfiguration.test()
         configuration.lease.consumerGroupPrefix = "orders.v2"
@@ -118,8 +240,7 @@ struct LeaseScriptRedisTests {
             Issue.record("expected a lease, got \(reply)")
             return
         }
-        #expect(lease.consumerGroup == ConsumerGroup.name(prefix: "orders.v2", number: lease.number))
-        #expect(listed.map(\.consumerGroup) == [lease.consumerGroup])
+        #expect(listed.map(\.consumerGroup) == [ConsumerGroup.name(prefix: "orders.v2", number: lease.number)])
     }
 }
 

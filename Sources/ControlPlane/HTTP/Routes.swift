@@ -45,15 +45,15 @@ struct Routes: Sendable {
             throw error
         } catch {
             // Broken chunked framing, or a client that went away mid-body: its mistake, not ours.
-            throw APIError.badRequest("invalid_body", "the body could not be read: its HTTP framing is malformed or it was cut off")
+            throw APIError.badRequest(.invalidBody, "the body could not be read: its HTTP framing is malformed or it was cut off")
         }
         if let problem = StrictJSON.problem(in: buffer.readableBytesView) {
-            throw APIError.badRequest("invalid_body", "the body is not valid JSON (RFC 8259): \(problem)")
+            throw APIError.badRequest(.invalidBody, "the body is not valid JSON (RFC 8259): \(problem)")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
-            throw APIError.badRequest("invalid_body", Self.describe(error))
+            throw APIError.badRequest(.invalidBody, Self.describe(error))
         }
     }
 

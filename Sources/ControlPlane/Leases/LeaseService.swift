@@ -5,7 +5,8 @@ import RedisAdapter
 import ServerSupport
 
 /// Every lease operation of the control plane, as the HTTP routes, the reaper and the rebalancer use
-/// them: validation against the settings, the lease store call, the answer, and the metrics. It is the
+/// them: validation against the settings, the lease store call, the outcome, and the metrics. It
+/// answers domain outcomes and refuses with `LeaseRefusal` (the HTTP layer picks the status). It is the
 /// one place that records the control plane's metrics and the one caller of `LeaseStore`.
 struct LeaseService: Sendable {
     let store: LeaseStore
@@ -16,7 +17,7 @@ struct LeaseService: Sendable {
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
     static let shortcutInstance = "get-shortcut"
 
-    /// `POST /v1/workers/{name}/heartbeat`: `body` decodes the request; a refusal is an `APIError`.
+    /// `POST /v1/workers/{name}/heartbeat`: `body` decodes the request (the HTTP layer's errors pass through).
     func heartbeat(rawName: String?, body: () async throws -> HeartbeatRequest) async throws -> HeartbeatResponse {
         let name: WorkerName
         let request: HeartbeatRequest
@@ -37,9 +38,9 @@ struct LeaseService: Sendable {
                     kind: request.kind ?? .worker,
                     settings: settings))
         } catch {
-            let failure = Self.storeFailure(error)
-            metrics.heartbeat(failure.code == Self.notReplicatedCode ? .unreplicated : .unavailable)
-            throw failure
+            let refusal = LeaseRefusal(error)
+            metrics.heartbeat(refusal.code == .notReplicated ? .unreplicated : .unavailable)
+            throw refusal
         }
         record(reply)
         switch reply.outcome {
@@ -49,35 +50,30 @@ struct LeaseService: Sendable {
                 name: name.rawValue, instance: request.instance, number: lease.number, epoch: lease.epoch,
                 leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
                 layoutVersion: lease.layoutVersion, partitions: lease.grants.map(\.partition), partitionEpochs: lease.grants.map(\.epoch),
-                revoked: lease.revoked, consumerGroup: lease.consumerGroup, partitionCount: settings.partitionCount,
-                generation: lease.generation, kind: lease.kind)
+                revoked: lease.revoked, consumerGroup: ConsumerGroup.name(prefix: settings.consumerGroupPrefix, number: lease.number),
+                partitionCount: settings.partitionCount, generation: lease.generation, kind: lease.kind)
         case .stale:
             metrics.heartbeat(.stale)
-            throw APIError(
-                status: .conflict, code: "stale_request",
-                message: "a newer heartbeat of instance \(request.instance) was already applied; this one changed nothing")
+            throw LeaseRefusal.stale(instance: request.instance)
         case .recovering(let retryAfter):
             metrics.heartbeat(.recovering)
-            throw Self.recovering(retryAfter)
+            throw LeaseRefusal.recovering(retryAfterMillis: retryAfter)
         case .kindMismatch:
             metrics.heartbeat(.conflict)
-            throw APIError(
-                status: .conflict, code: "kind_mismatch",
-                message: "\(name)'s lease is not of kind \((request.kind ?? .worker).rawValue); a lease keeps its kind")
+            throw LeaseRefusal.kindMismatch(name, request.kind ?? .worker)
         case .conflict(let retryAfter):
             metrics.heartbeat(.conflict)
-            throw APIError(
-                status: .conflict, code: "conflict", message: "\(name) is held by another live instance", retryAfterMillis: retryAfter)
+            throw LeaseRefusal.heldByAnother(name, retryAfterMillis: retryAfter)
         case .exhausted(let retryAfter):
             metrics.heartbeat(.exhausted)
-            throw Self.exhausted(settings.maxWorkers, retryAfter)
+            throw LeaseRefusal.exhausted(maxWorkers: settings.maxWorkers, retryAfterMillis: retryAfter)
         }
     }
 
     /// `GET /{name}`: the name's number, leasing one if the name has none (podnum-compatible).
-    func number(rawName: String?) async throws -> WorkerNumber {
+    func number(rawName: String?) async throws(LeaseRefusal) -> WorkerNumber {
         let name = try Self.name(rawName)
-        let reply = try await storeCall {
+        let reply = try await storeCall { () async throws(LeaseStoreError) in
             try await run(
                 HeartbeatScript(
                     name: name, instance: Self.shortcutInstance, held: [], kind: .numberOnly,
@@ -90,81 +86,91 @@ struct LeaseService: Sendable {
         case .conflict:
             // A real worker holds the name: report its number without touching its lease.
             guard let live = try await workers().first(where: { $0.name == name.rawValue }) else {
-                throw APIError(status: .conflict, code: "conflict", message: "\(name) is changing hands; retry")
+                throw .changingHands(name)
             }
             return live.number
         case .exhausted(let retryAfter):
-            throw Self.exhausted(settings.maxWorkers, retryAfter)
+            throw .exhausted(maxWorkers: settings.maxWorkers, retryAfterMillis: retryAfter)
         case .recovering(let retryAfter):
-            throw Self.recovering(retryAfter)
+            throw .recovering(retryAfterMillis: retryAfter)
         case .stale, .kindMismatch:
             // The shortcut sends no sequence, so the store never finds it stale; a live lease of the name
             // held by the shortcut instance is number-only. Neither happens; answer as for a changing name.
-            throw APIError(status: .conflict, code: "conflict", message: "\(name) is changing hands; retry")
+            throw .changingHands(name)
         }
     }
 
     /// `DELETE /v1/workers/{name}?instance=`: frees the number and partitions at once.
-    func release(rawName: String?, instance: String?) async throws {
+    func release(rawName: String?, instance: String?) async throws(LeaseRefusal) {
         let name = try Self.name(rawName)
         guard let instance, InstanceID.isValid(instance) else {
-            throw APIError.badRequest("invalid_instance", "?instance= is required: \(InstanceID.rule)")
+            throw .invalid(.invalidInstance, "?instance= is required: \(InstanceID.rule)")
         }
-        switch try await storeCall({ try await run(ReleaseScript(name: name, instance: instance, settings: settings)) }).kind {
+        switch try await storeCall({ () async throws(LeaseStoreError) in try await run(ReleaseScript(name: name, instance: instance, settings: settings)) }) {
         case .released:
             metrics.leasesReleased.increment()
         case .conflict:
-            throw APIError(status: .conflict, code: "conflict", message: "\(name) is held by another instance")
+            throw .heldByAnother(name, retryAfterMillis: nil)
         case .unknown:
-            throw APIError(status: .notFound, code: "not_found", message: "no live worker is named \(name)")
+            throw .unknownName(name)
         }
     }
 
     /// `GET /v1/workers`.
-    func workers() async throws -> [WorkerSummary] {
-        try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.workers() } }
+    func workers() async throws(LeaseRefusal) -> [WorkerSummary] {
+        try await storeCall { () async throws(LeaseStoreError) in try await timed { () async throws(LeaseStoreError) in try await store.workers() } }
     }
 
     /// `GET /v1/layout`.
-    func layout() async throws -> LayoutSnapshot {
-        try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
+    func layout() async throws(LeaseRefusal) -> LayoutSnapshot {
+        try await storeCall { () async throws(LeaseStoreError) in try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
     }
 
     /// `GET /v1/overview`: the status page's data, with the lease store's health as this replica sees it.
-    func overview() async throws -> Overview {
-        let start = ContinuousClock.now
-        let reply = try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.overview(eventCount: 50) } }
-        let latency = ContinuousClock.now - start
-        let replication = try await storeCall { try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() } }
-        return Overview(
-            reply, settings: settings,
-            redis: .init(
-                primary: replication.primary, connectedReplicas: replication.connectedReplicas,
-                minReplicas: store.redis.configuration.minReplicas, latencyMillis: Double(latency.nanoseconds) / 1e6,
-                generation: reply.generation, recoveryMillisLeft: max(reply.recoveryUntilMillis - reply.nowMillis, 0)))
+    func overview() async throws(LeaseRefusal) -> Overview {
+        try await storeCall { () async throws(LeaseStoreError) in
+            let start = ContinuousClock.now
+            let reply = try await timed { () async throws(LeaseStoreError) in try await store.overview(eventCount: 50) }
+            let latency = ContinuousClock.now - start
+            let replication = try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() }
+            return Overview(
+                reply, settings: settings,
+                redis: .init(
+                    primary: replication.primary, connectedReplicas: replication.connectedReplicas,
+                    minReplicas: store.redis.configuration.minReplicas, latencyMillis: Double(latency.nanoseconds) / 1e6,
+                    generation: reply.generation, recoveryMillisLeft: max(reply.recoveryUntilMillis - reply.nowMillis, 0)))
+        }
     }
 
     /// `GET /readyz`: whether Redis answers as a primary with at least REDIS_MIN_REPLICAS replicas connected.
-    func checkReady() async throws -> ReadinessReport {
+    func checkReady() async throws(LeaseRefusal) -> ReadinessReport {
         let status: RedisReplicationStatus
         do {
             status = try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() }
         } catch {
-            throw APIError.unavailable("Redis is unreachable: \(error)")
+            throw .storeUnavailable("Redis is unreachable: \(error)")
         }
         metrics.replicasConnected.record(status.connectedReplicas)
         let required = store.redis.configuration.minReplicas
         guard status.connectedReplicas >= required else {
-            throw Self.notReplicated(
+            throw .notReplicated(
                 "the Redis primary \(status.primary) has \(status.connectedReplicas) replicas connected; REDIS_MIN_REPLICAS is \(required)")
         }
         return ReadinessReport(
             status: "ready", redis: .init(primary: status.primary, connectedReplicas: status.connectedReplicas, minReplicas: required))
     }
 
-    /// The reaper's round: releases expired leases; returns how many.
+    /// The reaper's round: releases expired leases; returns how many. Whether Redis answered is this
+    /// replica's `rollcall_redis_reachable`.
     func reap() async throws(LeaseStoreError) -> Int {
-        let reply = try await run(ReapScript(settings: settings))
+        let reply: ReapScript.Reply
+        do {
+            reply = try await run(ReapScript(settings: settings))
+        } catch {
+            metrics.redisReachable.record(0)
+            throw error
+        }
+        metrics.redisReachable.record(1)
         observe(reply.generation)
         metrics.leasesExpired.increment(by: reply.expired)
         metrics.liveWorkers.record(reply.live)
@@ -174,23 +180,31 @@ struct LeaseService: Sendable {
 
     /// Takes or renews the rebalancer's leader lease for `token`; true while this replica leads.
     func lead(token: String, lease: Duration) async throws(LeaseStoreError) -> Bool {
-        try await run(LeadScript(token: token, lease: lease)).leads
+        let leads = try await run(LeadScript(token: token, lease: lease))
+        metrics.rebalancerLeader.record(leads ? 1 : 0)
+        return leads
     }
 
     /// The membership version and the numbers leased at that version.
     func members() async throws(LeaseStoreError) -> MembersScript.Reply { try await run(MembersScript()) }
 
+    /// What publishing a layout did: its version and how many partitions changed owner, or nothing
+    /// (the membership moved on, or another replica leads).
+    enum Publication: Equatable {
+        case published(version: Int64, moved: Int)
+        case notPublished(PublishScript.Reply)
+    }
+
     /// Publishes `layout` for `membership` if `token` still leads; `previous` is what it replaces, for the movement count.
     func publish(_ layout: Layout, membership: Int64, token: String, replacing previous: [Int?]) async throws(LeaseStoreError)
-        -> PublishScript.Reply
+        -> Publication
     {
         let moved = LayoutDiff(from: previous, to: layout.owners).movedCount
         let reply = try await run(PublishScript(layout: layout, membership: membership, token: token, moved: moved))
-        if reply.kind == .published, let version = reply.version {
-            metrics.partitionsMoved.increment(by: moved)
-            metrics.layoutVersion.record(version)
-        }
-        return reply
+        guard case .published(let version) = reply else { return .notPublished(reply) }
+        metrics.partitionsMoved.increment(by: moved)
+        metrics.layoutVersion.record(version)
+        return .published(version: version, moved: moved)
     }
 
     /// The owners of the published layout, as the rebalancer counts movement from them.
@@ -239,75 +253,44 @@ struct LeaseService: Sendable {
         return try await call()
     }
 
-    /// Runs a lease-store call for a route; a store failure becomes 503 with Retry-After.
-    private func storeCall<T>(_ body: () async throws -> T) async throws(APIError) -> T {
+    /// Runs a lease-store call for a route; a store failure becomes a refusal (`storeUnavailable` or `notReplicated`).
+    private func storeCall<T>(_ body: () async throws(LeaseStoreError) -> T) async throws(LeaseRefusal) -> T {
         do {
             return try await body()
-        } catch let error as APIError {
-            throw error
         } catch {
-            throw Self.storeFailure(error)
+            throw LeaseRefusal(error)
         }
     }
 
-    static let notReplicatedCode = "not_replicated"
-
-    /// A lease-store failure as the caller sees it: 503 either way, `not_replicated` when the change ran on
-    /// the primary but did not reach REDIS_MIN_REPLICAS replicas (the caller must not act on it).
-    private static func storeFailure(_ error: any Error) -> APIError {
-        if case .redis(.notReplicated(let acknowledged, let required)) = error as? LeaseStoreError {
-            return notReplicated("the change reached \(acknowledged) of \(required) required Redis replicas in time; retry")
-        }
-        return APIError.unavailable("the lease store is unavailable: \(error)")
-    }
-
-    /// 503 `not_replicated`: Redis replication is short of REDIS_MIN_REPLICAS.
-    private static func notReplicated(_ message: String) -> APIError {
-        APIError(status: .serviceUnavailable, code: notReplicatedCode, message: message, retryAfterMillis: 1000)
-    }
-
-    private func validate(_ request: HeartbeatRequest) throws(APIError) {
-        guard InstanceID.isValid(request.instance) else { throw APIError.badRequest("invalid_instance", InstanceID.rule) }
+    private func validate(_ request: HeartbeatRequest) throws(LeaseRefusal) {
+        guard InstanceID.isValid(request.instance) else { throw .invalid(.invalidInstance, InstanceID.rule) }
         let partitionCount = settings.partitionCount
         if let held = request.held {
             guard held.count <= partitionCount, held.allSatisfy({ (0..<partitionCount).contains($0) }) else {
-                throw APIError.badRequest("invalid_held", "held must list partitions in 0..<\(partitionCount)")
+                throw .invalid(.invalidHeld, "held must list partitions in 0..<\(partitionCount)")
             }
         }
         if let sequence = request.sequence, !(1...(1 << 53)).contains(sequence) {
-            throw APIError.badRequest("invalid_sequence", "sequence must be in 1...2^53")
+            throw .invalid(.invalidSequence, "sequence must be in 1...2^53")
         }
         if let heldEpochs = request.heldEpochs, heldEpochs.count != request.held?.count {
-            throw APIError.badRequest("invalid_held", "heldEpochs must give one epoch per partition in held")
+            throw .invalid(.invalidHeld, "heldEpochs must give one epoch per partition in held")
         }
         if let generation = request.generation,
             !(1...128).contains(generation.utf8.count) || !generation.utf8.allSatisfy({ Self.generationBytes.contains($0) })
         {
-            throw APIError.badRequest("invalid_generation", "generation must be what a heartbeat answered")
+            throw .invalid(.invalidGeneration, "generation must be what a heartbeat answered")
         }
         if let number = request.number, number.rawValue >= settings.maxWorkers {
-            throw APIError.badRequest("invalid_number", "number must be in 0..<\(settings.maxWorkers)")
+            throw .invalid(.invalidNumber, "number must be in 0..<\(settings.maxWorkers)")
         }
     }
 
     /// A generation is `runID:microseconds`: hex digits and a colon.
     private static let generationBytes = Set("0123456789abcdef:".utf8)
 
-    private static func name(_ raw: String?) throws(APIError) -> WorkerName {
-        guard let raw, let name = WorkerName(rawValue: raw) else { throw APIError.badRequest("invalid_name", WorkerName.rule) }
+    private static func name(_ raw: String?) throws(LeaseRefusal) -> WorkerName {
+        guard let raw, let name = WorkerName(rawValue: raw) else { throw .invalid(.invalidName, WorkerName.rule) }
         return name
-    }
-
-    private static func recovering(_ retryAfter: Int64) -> APIError {
-        APIError(
-            status: .serviceUnavailable, code: "recovering",
-            message: "the lease store lost state; nothing a worker may still hold is handed out before the wait ends",
-            retryAfterMillis: retryAfter)
-    }
-
-    private static func exhausted(_ maxWorkers: Int, _ retryAfter: Int64) -> APIError {
-        APIError(
-            status: .serviceUnavailable, code: "no_number_available", message: "all \(maxWorkers) numbers are leased or quarantined",
-            retryAfterMillis: retryAfter)
     }
 }

@@ -54,7 +54,7 @@ struct LeaseStore: Sendable {
             workers.append(
                 WorkerSummary(
                     name: name, number: record.number, epoch: record.epoch, instance: record.instance, expiresAt: record.expiresAt,
-                    partitions: record.partitions, consumerGroup: record.consumerGroup, kind: record.kind ?? .worker))
+                    partitions: record.grantCount, consumerGroup: record.consumerGroup, kind: record.kind ?? .worker))
         }
         return workers.sorted { $0.number < $1.number }
     }

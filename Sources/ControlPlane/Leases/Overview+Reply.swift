@@ -26,7 +26,7 @@ extension Overview {
         let workers = reply.workers.map { name, record in
             Worker(
                 name: name, number: record.number, kind: record.kind ?? .worker, epoch: record.epoch, instance: record.instance,
-                leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, partitions: record.partitions,
+                leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, partitions: record.grantCount,
                 revokedHeld: revokedHeld[record.number] ?? 0, consumerGroup: record.consumerGroup)
         }
         self.init(

@@ -12,10 +12,8 @@ struct Reaper: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let expired = try await leases.reap()
-                leases.metrics.redisReachable.record(1)
                 if expired > 0 { logger.info("reaped expired leases", metadata: ["count": "\(expired)"]) }
             } catch {
-                leases.metrics.redisReachable.record(0)
                 logger.warning("reaper could not reach Redis", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: interval)

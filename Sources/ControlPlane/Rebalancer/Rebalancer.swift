@@ -30,7 +30,6 @@ struct Rebalancer: Service {
                 let leads = try await leases.lead(token: token, lease: leaderLease)
                 if leads != wasLeader {
                     logger.info(leads ? "leading the rebalancer" : "no longer leading the rebalancer")
-                    leases.metrics.rebalancerLeader.record(leads ? 1 : 0)
                     wasLeader = leads
                     if leads { published = nil }
                 }
@@ -60,14 +59,10 @@ struct Rebalancer: Service {
             let layout = try await NIOThreadPool.singleton.runIfActive {
                 try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
             }
-            let reply = try await leases.publish(layout, membership: members.membership, token: token, replacing: previous)
-            guard reply.kind == .published, let version = reply.version else { return published }
+            let publication = try await leases.publish(layout, membership: members.membership, token: token, replacing: previous)
+            guard case .published(let version, let moved) = publication else { return published }
             logger.info(
-                "published layout",
-                metadata: [
-                    "version": "\(version)", "members": "\(members.numbers.count)",
-                    "moved": "\(LayoutDiff(from: previous, to: layout.owners).movedCount)",
-                ])
+                "published layout", metadata: ["version": "\(version)", "members": "\(members.numbers.count)", "moved": "\(moved)"])
             current = (members.membership, layout.owners)
         }
         return current

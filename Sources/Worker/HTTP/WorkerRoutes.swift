@@ -18,7 +18,7 @@ struct WorkerRoutes: Sendable {
         router.get("/v1/ids") { request, _ in
             let text = request.uri.queryParameters.get("count") ?? ""
             guard let count = Int(text), (1...SnowflakeGenerator<SystemMillisecondClock>.maxBatch).contains(count) else {
-                throw APIError.badRequest("invalid_count", "count must be an integer in 1...4096, got '\(text.prefix(32))'")
+                throw APIError.badRequest(.invalidCount, "count must be an integer in 1...4096, got '\(text.prefix(32))'")
             }
             return Response.json(encoded: IDListBody.encode(try issue(count)))
         }
@@ -27,7 +27,7 @@ struct WorkerRoutes: Sendable {
     }
 
     private static let unsafe = APIError(
-        status: .serviceUnavailable, code: "lease_unsafe", message: "this worker holds no safe lease right now", retryAfterMillis: 1000)
+        code: .leaseUnsafe, message: "this worker holds no safe lease right now", retryAfterMillis: 1000)
 
     private func issue(_ count: Int) throws(APIError) -> [SnowflakeID] {
         do {
@@ -37,7 +37,7 @@ struct WorkerRoutes: Sendable {
             case .leaseUnsafe:
                 throw Self.unsafe
             case .generator(let error):
-                throw APIError(status: .serviceUnavailable, code: "clock", message: "no id issued: \(error)", retryAfterMillis: 1000)
+                throw APIError(code: .clock, message: "no id issued: \(error)", retryAfterMillis: 1000)
             }
         }
     }

@@ -1,39 +1,58 @@
 import Coordination
-import Foundation
 import RedisAdapter
 
-/// One Lua script of the lease store, with its contract in one place: the conforming type holds the
-/// typed arguments (`arguments` builds ARGV), `script` the Lua (the shared prelude, then its body), and
-/// `Reply` what it answers. A script answers one JSON object (`cjson.encode`), with epochs and times
-/// as strings: cjson keeps only 14 significant digits of a number, and an epoch has 16. The heartbeat,
-/// run once a second by every worker, answers a flat array instead and decodes it itself (`decode`).
+/// One Lua script of the lease store. Its Lua lives in `lua/NAME.lua`, whose header lists KEYS, ARGV,
+/// REPLY, what it changes and whether it is idempotent; the conforming type declares the same
+/// contract once in Swift: `Argument` names ARGV in order (the Lua reads them as `A.name`, a table
+/// generated from this declaration), `Field` names the reply's fields, and `reply(_:)` decodes them by
+/// name. `LeaseScriptContractTests` checks every header against these declarations.
+///
+/// Every script answers a flat array of field/value pairs, as HGETALL does: decoded by name, with no
+/// JSON on the hot path (decoding JSON was a tenth of the control plane's time per heartbeat) and no
+/// rounding (cjson keeps 14 significant digits; an epoch has 16, so epochs travel as strings).
 protocol LeaseScript: Sendable {
+    associatedtype Argument: ScriptName
+    associatedtype Field: ScriptName
     associatedtype Reply: Sendable
-    /// The script, for errors and logs.
+    /// The script's file name, for errors and logs.
     static var name: String { get }
-    /// Prelude and body, with whether a second run after a lost reply is harmless.
+    /// Preamble and Lua, with whether a second run after a lost reply is harmless.
     static var script: RedisScript { get }
-    /// ARGV, in the order the body reads it. KEYS is always `LeaseKeys.all`.
-    var arguments: [String] { get }
-    /// The reply of one run, or `malformedReply` naming the script and what came back.
-    static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply
+    /// The value of one named argument.
+    func argument(_ argument: Argument) -> String
+    /// ARGV after the named arguments (the Lua reads them from `ARGV[ARGC + 1]` on).
+    var trailingArguments: [String] { get }
+    /// The reply from its fields, or nil when it breaks the contract.
+    static func reply(_ fields: ScriptReply<Field>) -> Reply?
+}
+
+/// The names of a script's arguments or reply fields, in declaration order.
+protocol ScriptName: RawRepresentable<String>, CaseIterable, Hashable, Sendable {}
+
+/// The argument list of a script that takes none.
+enum NoArgument: ScriptName {
+    init?(rawValue: String) { nil }
+    var rawValue: String { switch self {} }
 }
 
 extension LeaseScript {
-    /// A script of the lease store: `LuaPrelude.source` followed by `body`.
-    static func make(_ body: String, idempotent: Bool) -> RedisScript {
-        RedisScript(LuaPrelude.source + "\n" + body, idempotent: idempotent)
+    var trailingArguments: [String] { [] }
+
+    /// ARGV: the named arguments in declaration order, then the trailing ones.
+    var arguments: [String] { Argument.allCases.map(argument) + trailingArguments }
+
+    /// A lease-store script from its Lua (`LuaSource`, embedded at build time) behind the generated preamble.
+    static func load(_ lua: String, idempotent: Bool) -> RedisScript {
+        RedisScript(LuaPreamble.make(arguments: Argument.allCases.map(\.rawValue), lua: lua), idempotent: idempotent)
+    }
+
+    /// The reply of one run, or `malformedReply` naming the script and what came back.
+    static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
+        guard let fields = ScriptReply<Field>(value), let reply = reply(fields) else { throw .malformed(name, value) }
+        return reply
     }
 }
 
-extension LeaseScript where Reply: Decodable {
-    /// The reply of one run, a JSON object, or `malformedReply` naming the script and what came back.
-    static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
-        guard let bytes = value.bytes else { throw .malformed(name, value) }
-        do {
-            return try JSONDecoder().decode(Reply.self, from: Data(bytes))
-        } catch {
-            throw .malformedReply(script: name, reply: String(decoding: bytes.prefix(200), as: UTF8.self))
-        }
-    }
+extension LeaseScript where Argument == NoArgument {
+    func argument(_ argument: NoArgument) -> String { switch argument {} }
 }

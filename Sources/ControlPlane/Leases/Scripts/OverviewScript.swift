@@ -2,18 +2,20 @@ import Coordination
 import Foundation
 import RedisAdapter
 
-/// `overview`: one consistent read of everything the status page shows. Changes nothing (it neither
-/// expires leases nor checks the store), so it is idempotent and safe on any replica's schedule.
-///
-/// ARGV: how many events, newest first.
-/// Reply: `[nowMs, workers (HGETALL), expiry (name, ms pairs), granted-by (HGETALL), quarantine
-/// (number, ms pairs), [layout version, owners CSV], recovery ms, generation, events (XREVRANGE)]`.
-/// The partitions granted come from `granted-by` (one field per number), not from `grants` (one per
-/// partition): at 32,768 partitions that is a few fields instead of 32,768.
+/// `overview` (lua/overview.lua): one consistent read of everything the status page shows. Changes
+/// nothing (it neither expires leases nor checks the store), so it is idempotent and safe on any
+/// replica's schedule. The partitions granted come from `granted-by` (one field per number), not from
+/// `grants` (one per partition): at 32,768 partitions that is a few fields instead of 32,768.
 struct OverviewScript: LeaseScript {
     var eventCount: Int
 
-    var arguments: [String] { [String(eventCount)] }
+    enum Argument: String, ScriptName { case eventCount }
+
+    func argument(_ argument: Argument) -> String { String(eventCount) }
+
+    enum Field: String, ScriptName {
+        case nowMs, workers, expiry, grantedBy, quarantine, layoutVersion, owners, recoveryMs, generation, events
+    }
 
     /// The store's state as the script read it; `LeaseService.overview` makes the overview from it.
     struct Reply: Sendable {
@@ -31,17 +33,11 @@ struct OverviewScript: LeaseScript {
         var events: [Overview.Event]
     }
 
-    static func decode(_ value: RedisValue) throws(LeaseStoreError) -> Reply {
-        guard let reply = Self.reply(value) else { throw .malformed(name, value) }
-        return reply
-    }
-
-    private static func reply(_ value: RedisValue) -> Reply? {
-        guard let fields = value.array, fields.count == 9, let now = fields[0].integer,
-            let workers = pairs(fields[1]), let expiry = pairs(fields[2]), let grantedBy = pairs(fields[3]),
-            let quarantine = pairs(fields[4]), let layout = fields[5].array, layout.count == 2,
-            let version = layout[0].integer, let owners = layout[1].string, let recovery = fields[6].integer,
-            let generation = fields[7].string, let events = fields[8].array
+    static func reply(_ fields: ScriptReply<Field>) -> Reply? {
+        guard fields.fields.count == Field.allCases.count, let now = fields.integer(.nowMs),
+            let workers = fields.pairs(.workers), let expiry = fields.pairs(.expiry), let grantedBy = fields.pairs(.grantedBy),
+            let quarantine = fields.pairs(.quarantine), let version = fields.integer(.layoutVersion), let owners = fields.string(.owners),
+            let recovery = fields.integer(.recoveryMs), let generation = fields.string(.generation), let events = fields[.events]?.array
         else { return nil }
         var reply = Reply(
             nowMillis: now, workers: [], expiry: [:], grantedBy: [:], quarantine: [], layoutVersion: version,
@@ -78,7 +74,7 @@ struct OverviewScript: LeaseScript {
     /// `[id, [field, value, …]]` of the event stream; the id's first part is Redis's clock in ms.
     private static func event(_ entry: RedisValue) -> Overview.Event? {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let at = id.split(separator: "-").first.flatMap({ Int64($0) }),
-            let fields = pairs(parts[1])
+            let fields = parts[1].pairs
         else { return nil }
         var values: [String: String] = [:]
         for (field, value) in fields {
@@ -93,26 +89,6 @@ struct OverviewScript: LeaseScript {
             members: values["members"].flatMap { Int($0) }, until: values["until"])
     }
 
-    /// The (field, value) pairs of a flat array reply (HGETALL, ZRANGE WITHSCORES).
-    private static func pairs(_ value: RedisValue) -> [(RedisValue, RedisValue)]? {
-        guard let items = value.array, items.count % 2 == 0 else { return nil }
-        return stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }
-    }
-
     static let name = "overview"
-    static let script = make(
-        #"""
-        local layout = redis.call('HMGET', K.layout, 'version', 'owners')
-        return {
-            string.format('%d', nowMs),
-            redis.call('HGETALL', K.workers),
-            redis.call('ZRANGE', K.expiry, 0, -1, 'WITHSCORES'),
-            redis.call('HGETALL', K.grantedBy),
-            redis.call('ZRANGE', K.quarantine, 0, -1, 'WITHSCORES'),
-            {layout[1] or '0', layout[2] or ''},
-            redis.call('GET', K.recovery) or '0',
-            redis.call('GET', K.generation) or '',
-            redis.call('XREVRANGE', K.events, '+', '-', 'COUNT', ARGV[1]),
-        }
-        """#, idempotent: true)
+    static let script = load(LuaSource.overview, idempotent: true)
 }

@@ -1,31 +1,37 @@
 import RedisAdapter
 
-/// `reap`: releases every lease past its expiry, also when no heartbeat arrives, and notices a store
-/// that lost its state (so recovery begins even before a worker asks).
-///
-/// ARGV: quarantine ms, lease TTL ms.
-/// Reply: `{"expired": n, "live": n, "numberOnly": n, "generation": "…"}`, the leases it released, the
-/// live ones left (of them number-only), and the store generation. Idempotent: a second run finds nothing more to release.
+/// `reap` (lua/reap.lua): releases every lease past its expiry, also when no heartbeat arrives, and
+/// notices a store that lost its state. Idempotent: a second run finds nothing more to release.
 struct ReapScript: LeaseScript {
     var settings: LeaseSettings
 
-    var arguments: [String] {
-        [String(settings.numberQuarantine.wholeMilliseconds), String(settings.leaseTTL.wholeMilliseconds)]
+    enum Argument: String, ScriptName { case quarantineMs, leaseTTLMs }
+
+    func argument(_ argument: Argument) -> String {
+        switch argument {
+        case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
+        case .leaseTTLMs: String(settings.leaseTTL.wholeMilliseconds)
+        }
     }
 
-    struct Reply: Decodable, Sendable, Equatable {
+    enum Field: String, ScriptName { case expired, live, numberOnly, generation }
+
+    struct Reply: Sendable, Equatable {
+        /// The leases this run released.
         var expired: Int
+        /// The live leases left; of them `numberOnly` are number-only.
         var live: Int
         var numberOnly: Int
         var generation: String
     }
 
+    static func reply(_ fields: ScriptReply<Field>) -> Reply? {
+        guard let expired = fields.count(.expired), let live = fields.count(.live), let numberOnly = fields.count(.numberOnly),
+            let generation = fields.string(.generation)
+        else { return nil }
+        return Reply(expired: Int(expired), live: Int(live), numberOnly: Int(numberOnly), generation: generation)
+    }
+
     static let name = "reap"
-    static let script = make(
-        #"""
-        local generation = checkStore(tonumber(ARGV[2]))
-        local expired = expire(tonumber(ARGV[1]))
-        return cjson.encode({expired = expired, live = redis.call('HLEN', K.workers), numberOnly = redis.call('SCARD', K.numberOnly),
-            generation = generation})
-        """#, idempotent: true)
+    static let script = load(LuaSource.reap, idempotent: true)
 }

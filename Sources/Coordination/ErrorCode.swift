@@ -1,0 +1,60 @@
+/// Every `error` code either server answers in its JSON error body, `{"error": code, "message": text}`:
+/// the one vocabulary the servers throw, the client matches and docs/openapi.yaml lists
+/// (`ErrorBody.error`'s enum, checked by `ErrorCodeTests`). A client treats an unknown code by its
+/// HTTP status.
+public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
+    // 400: the request is malformed; sending it again cannot succeed.
+    case badRequest = "bad_request"
+    case invalidRequest = "invalid_request"
+    case invalidBody = "invalid_body"
+    case invalidName = "invalid_name"
+    case invalidInstance = "invalid_instance"
+    case invalidHeld = "invalid_held"
+    case invalidSequence = "invalid_sequence"
+    case invalidGeneration = "invalid_generation"
+    case invalidNumber = "invalid_number"
+    case invalidCount = "invalid_count"
+    // 401, 404, 405, 413.
+    case unauthorized = "unauthorized"
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case bodyTooLarge = "body_too_large"
+    // 409: the lease state refuses this request now.
+    /// Another live instance holds the name (or it is changing hands).
+    case conflict = "conflict"
+    /// A newer heartbeat of the instance was applied already: this one changed nothing.
+    case staleRequest = "stale_request"
+    /// The lease is of the other kind (worker or number-only).
+    case kindMismatch = "kind_mismatch"
+    // 503: retry after Retry-After.
+    /// Every number is leased or quarantined.
+    case noNumberAvailable = "no_number_available"
+    /// The lease store lost state and waits it out: a worker that believed it held a lease must stop.
+    case recovering = "recovering"
+    /// Redis did not answer.
+    case storeUnavailable = "store_unavailable"
+    /// The change ran on the primary but did not reach REDIS_MIN_REPLICAS replicas: do not act on it.
+    case notReplicated = "not_replicated"
+    /// The worker holds no safe lease, so it issues no Snowflake id.
+    case leaseUnsafe = "lease_unsafe"
+    /// The worker's clock moved backwards beyond what it waits out.
+    case clock = "clock"
+    // 500.
+    case `internal` = "internal"
+
+    /// The HTTP status the code is answered with (`bad_request` also stands for any other 4xx).
+    public var status: Int {
+        switch self {
+        case .badRequest, .invalidRequest, .invalidBody, .invalidName, .invalidInstance, .invalidHeld, .invalidSequence,
+            .invalidGeneration, .invalidNumber, .invalidCount:
+            400
+        case .unauthorized: 401
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .bodyTooLarge: 413
+        case .conflict, .staleRequest, .kindMismatch: 409
+        case .noNumberAvailable, .recovering, .storeUnavailable, .notReplicated, .leaseUnsafe, .clock: 503
+        case .internal: 500
+        }
+    }
+}
