@@ -14,7 +14,7 @@
 /// so the order in which an implementation visits partitions cannot change the result. Each
 /// partition goes to its highest-scoring member unless that member is full, so a join or leave
 /// moves little more than the ideal `P / N` while `P / N` is large; the extra movement (full
-/// members passing partitions on in chains) grows as `P / N` shrinks. README.md has the table.
+/// members passing partitions on in chains) grows as `P / N` shrinks. docs/operations.md ("Keys, partitions and owners") has the table.
 public struct Layout: Sendable, Hashable {
     /// Member numbers, sorted ascending, without duplicates.
     public let members: [Int]

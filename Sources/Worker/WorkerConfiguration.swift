@@ -2,7 +2,7 @@ import Coordination
 import Logging
 import ServerSupport
 
-/// Everything `worker` is told by flags and environment variables (README, "Configuration (worker)").
+/// Everything `worker` is told by flags and environment variables (docs/operations.md, "Configuration (worker)").
 struct WorkerConfiguration: Sendable {
     /// `POD_NAME`, else the host name.
     var name: WorkerName
