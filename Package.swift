@@ -5,7 +5,7 @@ let package = Package(
     name: "Rollcall",
     // Linux only: the C adapters build against Debian's libhiredis-dev and libpq-dev (see README).
     products: [
-        .library(name: "HashRing", targets: ["HashRing"]),
+        .library(name: "Partitioning", targets: ["Partitioning"]),
         .library(name: "Coordination", targets: ["Coordination"]),
         .library(name: "RollcallClient", targets: ["RollcallClient"]),
         .executable(name: "control-plane", targets: ["ControlPlane"]),
@@ -25,7 +25,7 @@ let package = Package(
     ],
     targets: [
         // Pure: stable hash, key -> partition, the bounded-load rendezvous layout, layout diffs. Standard library only.
-        .target(name: "HashRing"),
+        .target(name: "Partitioning"),
         // Shared vocabulary: wire types, numbers, epochs, lease deadlines, Snowflake ids. Standard library only.
         .target(name: "Coordination"),
         // The control-plane client any Swift service embeds (the worker is one); the only target with an HTTP client.
@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "ControlPlane",
             dependencies: [
-                "Coordination", "HashRing", "RedisAdapter", "ServerSupport",
+                "Coordination", "Partitioning", "RedisAdapter", "ServerSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "Coordination", "RollcallClient", "HashRing", "PostgresAdapter", "ServerSupport",
+                "Coordination", "RollcallClient", "Partitioning", "PostgresAdapter", "ServerSupport",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,14 +100,14 @@ let package = Package(
 
         // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "HashRingTests", dependencies: ["HashRing", "TestSupport"]),
+        .testTarget(name: "PartitioningTests", dependencies: ["Partitioning", "TestSupport"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RollcallClientTests", dependencies: ["RollcallClient", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "HashRing",
+            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "Partitioning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(

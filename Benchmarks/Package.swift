@@ -14,7 +14,7 @@ let package = Package(
         .executableTarget(
             name: "RollcallBenchmarks",
             dependencies: [
-                .product(name: "HashRing", package: "Rollcall"),
+                .product(name: "Partitioning", package: "Rollcall"),
                 .product(name: "Coordination", package: "Rollcall"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

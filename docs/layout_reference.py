@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference implementation of Rollcall's key -> partition -> owner layout, for clients in other
-languages. Needs `pip install xxhash`. Prints a digest that Tests/HashRingTests pins, so the Swift
+languages. Needs `pip install xxhash`. Prints a digest that Tests/PartitioningTests pins, so the Swift
 code and this file cannot drift apart unnoticed.
 
     partition(key) = xxh64(utf8(key), seed=0) % partition_count

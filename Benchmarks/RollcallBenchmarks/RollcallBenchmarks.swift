@@ -1,6 +1,6 @@
 import Benchmark
 import Coordination
-import HashRing
+import Partitioning
 
 /// Figures for the README and the issues' closing notes. Each timing has its in-run reference:
 /// lookups against a plain 100-virtual-node ring, Snowflake ids against 4,096,000 ids/s (the layout's ceiling).

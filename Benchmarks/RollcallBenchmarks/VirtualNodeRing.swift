@@ -1,4 +1,4 @@
-import HashRing
+import Partitioning
 
 /// The classic consistent-hashing ring: each member at `virtualNodes` points, a hash owned by the
 /// first point at or after it (wrapping). No load bound.

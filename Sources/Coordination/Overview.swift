@@ -11,14 +11,14 @@ public struct Overview: Codable, Hashable, Sendable {
     public var workers: [Worker]
     /// Numbers released or expired that are not leased again before their quarantine ends, soonest first.
     public var quarantine: [QuarantinedNumber]
-    public var layout: Layout
+    public var layout: PartitionMap
     public var handoffs: Handoffs
     /// The newest first.
     public var events: [Event]
 
     public init(
         nowMillis: Int64, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64, redis: RedisHealth, workers: [Worker],
-        quarantine: [QuarantinedNumber], layout: Layout, handoffs: Handoffs, events: [Event]
+        quarantine: [QuarantinedNumber], layout: PartitionMap, handoffs: Handoffs, events: [Event]
     ) {
         self.nowMillis = nowMillis
         self.leaseTTLMillis = leaseTTLMillis
@@ -41,12 +41,12 @@ public struct Overview: Codable, Hashable, Sendable {
         /// How long this report's read took, one round trip plus the script.
         public var latencyMillis: Double
         /// `run_id:µs` of the Redis process that wrote the lease state; empty before the first heartbeat.
-        public var generation: String
+        public var generation: Generation
         /// How much longer lost state is waited out (no new number or grant before then); 0 when none is.
         public var recoveryMillisLeft: Int64
 
         public init(
-            primary: String, connectedReplicas: Int, minReplicas: Int, latencyMillis: Double, generation: String, recoveryMillisLeft: Int64
+            primary: String, connectedReplicas: Int, minReplicas: Int, latencyMillis: Double, generation: Generation, recoveryMillisLeft: Int64
         ) {
             self.primary = primary
             self.connectedReplicas = connectedReplicas
@@ -63,17 +63,17 @@ public struct Overview: Codable, Hashable, Sendable {
         public var number: WorkerNumber
         public var kind: LeaseKind
         public var epoch: Epoch
-        public var instance: String
+        public var instance: InstanceID
         /// Until the lease expires unless renewed; can be a little below 0 until the reaper's next round.
         public var leaseMillisLeft: Int64
-        /// Partitions granted at its last heartbeat.
-        public var partitions: Int
+        /// Partitions granted at its last heartbeat (`partitions` on the wire).
+        public var grantCount: Int
         /// Partitions it still holds that the published layout gives another number (revoked, not yet let go).
         public var revokedHeld: Int
         public var consumerGroup: String
 
         public init(
-            name: String, number: WorkerNumber, kind: LeaseKind, epoch: Epoch, instance: String, leaseMillisLeft: Int64, partitions: Int,
+            name: String, number: WorkerNumber, kind: LeaseKind, epoch: Epoch, instance: InstanceID, leaseMillisLeft: Int64, grantCount: Int,
             revokedHeld: Int, consumerGroup: String
         ) {
             self.name = name
@@ -82,9 +82,15 @@ public struct Overview: Codable, Hashable, Sendable {
             self.epoch = epoch
             self.instance = instance
             self.leaseMillisLeft = leaseMillisLeft
-            self.partitions = partitions
+            self.grantCount = grantCount
             self.revokedHeld = revokedHeld
             self.consumerGroup = consumerGroup
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case name, number, kind, epoch, instance, leaseMillisLeft
+            case grantCount = "partitions"
+            case revokedHeld, consumerGroup
         }
     }
 
@@ -100,7 +106,7 @@ public struct Overview: Codable, Hashable, Sendable {
 
     /// The published layout beside the grants: `owners[p]` is the number the layout gives partition `p`,
     /// `holders[p]` the number granted it now (nil: nobody may process it). They differ while it moves.
-    public struct Layout: Codable, Hashable, Sendable {
+    public struct PartitionMap: Codable, Hashable, Sendable {
         /// 0 before the first publication.
         public var version: Int64
         public var partitionCount: Int
@@ -131,13 +137,13 @@ public struct Overview: Codable, Hashable, Sendable {
     }
 
     public struct Handoff: Codable, Hashable, Sendable {
-        public var partition: Int
+        public var partition: Partition
         /// The number holding the grant (revoked, until it lets go), or nil when nobody does.
         public var from: WorkerNumber?
         /// The owner in the published layout.
         public var to: WorkerNumber
 
-        public init(partition: Int, from: WorkerNumber?, to: WorkerNumber) {
+        public init(partition: Partition, from: WorkerNumber?, to: WorkerNumber) {
             self.partition = partition
             self.from = from
             self.to = to

@@ -1,9 +1,9 @@
 /// One partition the worker may process, with the fencing epoch of its grant (claims in Postgres use it).
 public struct PartitionGrant: Hashable, Sendable, Comparable {
-    public var partition: Int
+    public var partition: Partition
     public var epoch: Epoch
 
-    public init(partition: Int, epoch: Epoch) {
+    public init(partition: Partition, epoch: Epoch) {
         self.partition = partition
         self.epoch = epoch
     }

@@ -2,8 +2,8 @@
 public enum SnowflakeError: Error, Hashable, Sendable {
     /// The clock went back by more than the generator waits out.
     case clockMovedBackwards(millis: Int64)
-    /// The clock is before the id epoch, or past what 41 bits hold.
-    case timestampOutOfRange(millisSinceEpoch: Int64)
+    /// The clock is before the id origin, or past what 41 bits hold.
+    case timestampOutOfRange(millisSinceOrigin: Int64)
     /// More ids were asked for at once than one call issues.
     case countOutOfRange(Int)
 }

@@ -11,7 +11,7 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
     public static var maxBatch: Int { 4096 }
 
     public let workerNumber: WorkerNumber
-    public let epochMillis: Int64
+    public let originMillis: Int64
     public let maxClockStepBackMillis: Int64
     private let clock: C
     private let state = Mutex(State())
@@ -21,13 +21,13 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
         var sequence = 0
     }
 
-    /// A generator for `workerNumber`, counting milliseconds from `epochMillis` (Unix ms).
+    /// A generator for `workerNumber`, counting milliseconds from `originMillis` (Unix ms).
     public init(
-        workerNumber: WorkerNumber, clock: C, epochMillis: Int64 = SnowflakeID.defaultEpochMillis, maxClockStepBackMillis: Int64 = 10
+        workerNumber: WorkerNumber, clock: C, originMillis: Int64 = SnowflakeID.defaultOriginMillis, maxClockStepBackMillis: Int64 = 10
     ) {
         self.workerNumber = workerNumber
         self.clock = clock
-        self.epochMillis = epochMillis
+        self.originMillis = originMillis
         self.maxClockStepBackMillis = maxClockStepBackMillis
     }
 
@@ -48,8 +48,8 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
     }
 
     private func issue(_ state: inout State) throws(SnowflakeError) -> SnowflakeID {
-        var now = clock.currentMillis() - epochMillis
-        guard now >= 0 else { throw .timestampOutOfRange(millisSinceEpoch: now) }
+        var now = clock.currentMillis() - originMillis
+        guard now >= 0 else { throw .timestampOutOfRange(millisSinceOrigin: now) }
         if now < state.lastMillis {
             guard state.lastMillis - now <= maxClockStepBackMillis else {
                 throw .clockMovedBackwards(millis: state.lastMillis - now)
@@ -66,15 +66,15 @@ public final class SnowflakeGenerator<C: MillisecondClock>: Sendable {
         } else {
             state.sequence = 0
         }
-        guard (0...SnowflakeID.maxTimestamp).contains(now) else { throw .timestampOutOfRange(millisSinceEpoch: now) }
+        guard (0...SnowflakeID.maxTimestamp).contains(now) else { throw .timestampOutOfRange(millisSinceOrigin: now) }
         state.lastMillis = now
-        return SnowflakeID(millisSinceEpoch: now, workerNumber: workerNumber, sequence: state.sequence)
+        return SnowflakeID(millisSinceOrigin: now, workerNumber: workerNumber, sequence: state.sequence)
     }
 
     /// Spins until the clock passes `millis` (at most about a millisecond, or the allowed step back).
     private func waitPast(_ millis: Int64) throws(SnowflakeError) -> Int64 {
         while true {
-            let now = clock.currentMillis() - epochMillis
+            let now = clock.currentMillis() - originMillis
             if now > millis { return now }
             if millis - now > maxClockStepBackMillis { throw .clockMovedBackwards(millis: millis - now) }
         }

@@ -4,12 +4,12 @@
 /// lost its state can give it back instead of handing it to another worker.
 public struct HeartbeatRequest: Codable, Hashable, Sendable {
     /// The random id the worker process made at start.
-    public var instance: String
+    public var instance: InstanceID
     /// Grows with every request of this instance (1, 2, …). A request whose sequence is not above the
     /// last one applied is refused (409 `stale_request`) and changes nothing.
     public var sequence: Int64?
     /// Partitions the worker is still processing; a revoked partition is handed on once it is gone from here.
-    public var held: [Int]?
+    public var held: [Partition]?
     /// The grant epoch of each partition in `held`, in the same order.
     public var heldEpochs: [Epoch]?
     /// The number the worker believes it holds, sent only while its lease is safe.
@@ -17,13 +17,13 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
     /// The epoch the worker believes it holds, sent only while its lease is safe.
     public var epoch: Epoch?
     /// The lease store's generation from the last answer.
-    public var generation: String?
+    public var generation: Generation?
     /// What the lease is for; a partition worker when absent.
     public var kind: LeaseKind?
 
     public init(
-        instance: String, sequence: Int64? = nil, held: [Int]? = nil, heldEpochs: [Epoch]? = nil, number: WorkerNumber? = nil,
-        epoch: Epoch? = nil, generation: String? = nil, kind: LeaseKind? = nil
+        instance: InstanceID, sequence: Int64? = nil, held: [Partition]? = nil, heldEpochs: [Epoch]? = nil, number: WorkerNumber? = nil,
+        epoch: Epoch? = nil, generation: Generation? = nil, kind: LeaseKind? = nil
     ) {
         self.instance = instance
         self.sequence = sequence
@@ -39,7 +39,7 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
 /// The grant a heartbeat returns.
 public struct HeartbeatResponse: Codable, Hashable, Sendable {
     public var name: String
-    public var instance: String
+    public var instance: InstanceID
     public var number: WorkerNumber
     public var epoch: Epoch
     public var leaseTTLMillis: Int64
@@ -47,24 +47,24 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     /// The version of the layout the grants were settled against.
     public var layoutVersion: Int64
     /// Partitions granted: the worker may process these now.
-    public var partitions: [Int]
+    public var partitions: [Partition]
     /// The fencing epoch of each grant in `partitions`, in the same order: a fresh epoch from the lease
     /// store each time a partition is granted, so it grows with every handoff of that partition.
     /// Claims in Postgres use it. Nil only from control planes older than this field.
     public var partitionEpochs: [Epoch]?
     /// Partitions revoked: the worker must stop these now and stop reporting them held.
-    public var revoked: [Int]
+    public var revoked: [Partition]
     public var consumerGroup: String
     public var partitionCount: Int
     /// The lease store's generation; the worker sends it back. Nil only from older control planes.
-    public var generation: String?
+    public var generation: Generation?
     /// What the lease is for. Nil only from older control planes (a partition worker).
     public var kind: LeaseKind?
 
     public init(
-        name: String, instance: String, number: WorkerNumber, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
-        layoutVersion: Int64, partitions: [Int], partitionEpochs: [Epoch]?, revoked: [Int], consumerGroup: String,
-        partitionCount: Int, generation: String? = nil, kind: LeaseKind? = nil
+        name: String, instance: InstanceID, number: WorkerNumber, epoch: Epoch, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
+        layoutVersion: Int64, partitions: [Partition], partitionEpochs: [Epoch]?, revoked: [Partition], consumerGroup: String,
+        partitionCount: Int, generation: Generation? = nil, kind: LeaseKind? = nil
     ) {
         self.name = name
         self.instance = instance
@@ -84,7 +84,7 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
 }
 
 /// `GET /v1/layout`: the published layout; `owners[p]` is the number owning partition `p`, or nil.
-public struct LayoutSnapshot: Codable, Hashable, Sendable {
+public struct PublishedLayout: Codable, Hashable, Sendable {
     /// 0 before the first publication.
     public var version: Int64
     public var partitionCount: Int
@@ -104,30 +104,34 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
     public var name: String
     public var number: WorkerNumber
     public var epoch: Epoch
-    public var instance: String
+    public var instance: InstanceID
     /// ISO 8601, on the lease store's clock.
     public var expiresAt: String
-    /// How many partitions the worker is granted.
-    public var partitions: Int
+    /// How many partitions the worker holds a grant on (`partitions` on the wire).
+    public var grantCount: Int
     public var consumerGroup: String
     /// What the lease is for.
     public var kind: LeaseKind
 
     public init(
-        name: String, number: WorkerNumber, epoch: Epoch, instance: String, expiresAt: String, partitions: Int, consumerGroup: String,
-        kind: LeaseKind = .worker
+        name: String, number: WorkerNumber, epoch: Epoch, instance: InstanceID, expiresAt: String, grantCount: Int, consumerGroup: String,
+        kind: LeaseKind = .member
     ) {
         self.name = name
         self.number = number
         self.epoch = epoch
         self.instance = instance
         self.expiresAt = expiresAt
-        self.partitions = partitions
+        self.grantCount = grantCount
         self.consumerGroup = consumerGroup
         self.kind = kind
     }
 
-    private enum CodingKeys: String, CodingKey { case name, number, epoch, instance, expiresAt, partitions, consumerGroup, kind }
+    private enum CodingKeys: String, CodingKey {
+        case name, number, epoch, instance, expiresAt
+        case grantCount = "partitions"
+        case consumerGroup, kind
+    }
 
     /// A summary from a control plane older than lease kinds is a partition worker's.
     public init(from decoder: any Decoder) throws {
@@ -135,11 +139,11 @@ public struct WorkerSummary: Codable, Hashable, Sendable {
         name = try container.decode(String.self, forKey: .name)
         number = try container.decode(WorkerNumber.self, forKey: .number)
         epoch = try container.decode(Epoch.self, forKey: .epoch)
-        instance = try container.decode(String.self, forKey: .instance)
+        instance = try container.decode(InstanceID.self, forKey: .instance)
         expiresAt = try container.decode(String.self, forKey: .expiresAt)
-        partitions = try container.decode(Int.self, forKey: .partitions)
+        grantCount = try container.decode(Int.self, forKey: .grantCount)
         consumerGroup = try container.decode(String.self, forKey: .consumerGroup)
-        kind = try container.decodeIfPresent(LeaseKind.self, forKey: .kind) ?? .worker
+        kind = try container.decodeIfPresent(LeaseKind.self, forKey: .kind) ?? .member
     }
 }
 

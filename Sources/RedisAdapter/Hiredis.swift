@@ -14,9 +14,9 @@ final class HiredisConnection {
     private let context: UnsafeMutablePointer<redisContext>
     /// `host:port` of the node, for messages.
     let address: String
-    /// The locator's primary epoch when this connection was made: once a failover moves the epoch on,
+    /// The locator's primary term when this connection was made: once a failover moves the term on,
     /// the connection is dropped before its next use.
-    var primaryEpoch = 0
+    var primaryTerm = 0
     /// Set when the node answered READONLY or LOADING: it is not a primary to use any more.
     private var notPrimary = false
 

@@ -12,11 +12,11 @@ import Synchronization
 /// itself (`ROLE`): a node that is not a primary is refused, whatever a Sentinel said. A failover is
 /// followed three ways, whichever comes first: the old primary's connections break (it died), it answers
 /// READONLY or LOADING (it was demoted or restarted), or a Sentinel publishes `+switch-master` (it was
-/// paused, or is about to be demoted). Each moves the primary epoch on, and `RedisPool` drops every
-/// connection made in an older epoch before its next use.
+/// paused, or is about to be demoted). Each moves the primary term on, and `RedisPool` drops every
+/// connection made in an older term before its next use.
 final class RedisPrimaryLocator: Sendable {
     private struct State {
-        var epoch = 0
+        var term = 0
         var primary: String? = nil
         var stopped = false
     }
@@ -43,29 +43,29 @@ final class RedisPrimaryLocator: Sendable {
     /// The primary's `host:port` as last learned, nil before the first connection.
     var primary: String? { state.withLock { $0.primary } }
 
-    /// A new connection to the current primary, stamped with the current epoch.
+    /// A new connection to the current primary, stamped with the current term.
     func connect() throws(RedisError) -> HiredisConnection {
         guard let sentinel = configuration.sentinel else {
             let connection = try HiredisConnection(configuration)
-            connection.primaryEpoch = note(primary: configuration.address)
+            connection.primaryTerm = note(primary: configuration.address)
             return connection
         }
         let (host, port) = try askSentinels(sentinel)
         let node = configuration.node(
             host: host, port: port, username: configuration.username, password: configuration.password, database: configuration.database)
-        let epoch = note(primary: node.address)
+        let term = note(primary: node.address)
         let connection = try HiredisConnection(node)
         do {
             try connection.requirePrimary()
         } catch .notPrimary(let address, let message) {
             throw .connectFailed(address: address, call: "ROLE", message: "the Sentinels name it the primary, but \(message)")
         }
-        connection.primaryEpoch = epoch
+        connection.primaryTerm = term
         return connection
     }
 
     /// Whether `connection` was made for the current primary.
-    func isCurrent(_ connection: HiredisConnection) -> Bool { state.withLock { $0.epoch == connection.primaryEpoch } }
+    func isCurrent(_ connection: HiredisConnection) -> Bool { state.withLock { $0.term == connection.primaryTerm } }
 
     /// Stops the `+switch-master` watcher (within a second).
     func shutdown() async {
@@ -73,18 +73,18 @@ final class RedisPrimaryLocator: Sendable {
         try? await watcher?.shutdownGracefully()
     }
 
-    /// Records `address` as the primary; a new one moves the epoch on and is reported. Returns the epoch.
+    /// Records `address` as the primary; a new one moves the term on and is reported. Returns the term.
     @discardableResult
     private func note(primary address: String) -> Int {
-        let (epoch, old, changed) = state.withLock { state -> (Int, String?, Bool) in
+        let (term, old, changed) = state.withLock { state -> (Int, String?, Bool) in
             let old = state.primary
-            guard old != address else { return (state.epoch, old, false) }
+            guard old != address else { return (state.term, old, false) }
             state.primary = address
-            state.epoch += 1
-            return (state.epoch, old, true)
+            state.term += 1
+            return (state.term, old, true)
         }
         if changed { onChange(old, address) }
-        return epoch
+        return term
     }
 
     private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration {

@@ -3,7 +3,7 @@ import Coordination
 /// A lease as the control plane granted it: the worker's number, its epoch, and the settings it was told.
 public struct Lease: Hashable, Sendable {
     public var name: String
-    public var instance: String
+    public var instance: InstanceID
     public var number: WorkerNumber
     public var epoch: Epoch
     /// `"\(consumerGroupPrefix)-\(number)"`: the Kafka consumer group this worker uses.
@@ -26,5 +26,5 @@ public struct Lease: Hashable, Sendable {
     }
 
     /// Whether `other` is the same grant (the same number under the same epoch).
-    public func isSameGrant(as other: Lease) -> Bool { number == other.number && epoch == other.epoch }
+    public func isSameLease(as other: Lease) -> Bool { number == other.number && epoch == other.epoch }
 }

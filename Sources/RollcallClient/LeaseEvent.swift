@@ -13,7 +13,7 @@ public enum LeaseEvent: Hashable, Sendable {
     case granted([PartitionGrant])
     /// Partitions that must be stopped now; the client stops reporting them held, which lets the
     /// control plane hand them on.
-    case revoked([Int])
+    case revoked([Partition])
 }
 
 /// Why a lease stopped being safe.

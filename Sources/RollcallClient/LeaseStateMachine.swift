@@ -5,7 +5,7 @@ import Coordination
 public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
     public let name: WorkerName
     /// This process's instance id; a new random one once another process is found using it.
-    public private(set) var instance: String
+    public private(set) var instance: InstanceID
     public let driftAllowance: Double
     public let backoff: Backoff
     /// What the lease is for, sent with every heartbeat.
@@ -15,7 +15,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     public private(set) var lease: Lease?
     public private(set) var deadline: LeaseDeadline<C>?
     /// Granted partitions and their grant epochs; the heartbeat reports exactly these as held.
-    public private(set) var grants: [Int: Epoch] = [:]
+    public private(set) var grants: [Partition: Epoch] = [:]
     /// When the next heartbeat is due.
     public private(set) var nextHeartbeat: C.Instant
     /// The number and epoch last granted, claimed by every heartbeat sent while the lease is safe.
@@ -23,7 +23,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     /// The sequence number of the last request; every request takes the next one.
     public private(set) var sequence: Int64 = 0
     /// The lease store's generation from the last answer, reported back.
-    public private(set) var generation: String?
+    public private(set) var generation: Generation?
     /// The last 4xx the control plane refused a heartbeat with, until a heartbeat succeeds again.
     public private(set) var lastRefusal: HeartbeatRefusal?
     private var everLeased = false
@@ -33,7 +33,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     private var isReleased = false
 
     public init(
-        name: WorkerName, instance: String, driftAllowance: Double = 0.1, backoff: Backoff = Backoff(), kind: LeaseKind = .worker,
+        name: WorkerName, instance: InstanceID, driftAllowance: Double = 0.1, backoff: Backoff = Backoff(), kind: LeaseKind = .member,
         now: C.Instant
     ) {
         self.name = name
@@ -91,7 +91,7 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
         }
         var events: [LeaseEvent] = []
         let granted = Lease(response)
-        if let current = lease, !current.isSameGrant(as: granted) { events += lose(.replaced) }
+        if let current = lease, !current.isSameLease(as: granted) { events += lose(.replaced) }
         if lease == nil { events.append(everLeased ? .leaseRegained(granted) : .leaseAcquired(granted)) }
         everLeased = true
         lease = granted

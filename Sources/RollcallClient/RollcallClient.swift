@@ -42,7 +42,7 @@ public final class RollcallClient: Service, Sendable {
 
     /// The instance id heartbeats are sent as: `configuration.instance`, until another process is found
     /// using it (then a new random one).
-    public var instance: String { state.withLock { $0.instance } }
+    public var instance: InstanceID { state.withLock { $0.instance } }
 
     /// The last client error (4xx) the control plane refused a heartbeat with, until one succeeds again.
     public func lastRefusal() -> HeartbeatRefusal? { state.withLock { $0.lastRefusal } }

@@ -7,7 +7,7 @@ public struct RollcallClientConfiguration: Sendable {
     public var name: WorkerName
     /// Tells this process apart from an earlier one with the same name; random by default. The first
     /// one heartbeats are sent as (`RollcallClient.instance` says the current one).
-    public var instance: String
+    public var instance: InstanceID
     /// Sent as `Authorization: Bearer …` when the control plane requires it.
     public var authToken: String?
     /// The share of the lease TTL not trusted, for clock-rate differences (docs/design.md, "One clock for leases").
@@ -18,10 +18,10 @@ public struct RollcallClientConfiguration: Sendable {
     public var releaseTimeout: Duration = .seconds(1)
     /// `.numberOnly` for a service that wants only a number (ids, a metric tag, a consumer group):
     /// it is never a member of the layout and is granted no partitions.
-    public var kind: LeaseKind = .worker
+    public var kind: LeaseKind = .member
 
     public init(
-        baseURL: String, name: WorkerName, instance: String = RollcallClientConfiguration.randomInstance(), authToken: String? = nil
+        baseURL: String, name: WorkerName, instance: InstanceID = RollcallClientConfiguration.randomInstance(), authToken: String? = nil
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.name = name
@@ -30,15 +30,15 @@ public struct RollcallClientConfiguration: Sendable {
     }
 
     /// 16 random hex digits.
-    public static func randomInstance() -> String {
+    public static func randomInstance() -> InstanceID {
         var random = SystemRandomNumberGenerator()
         return randomInstance(using: &random)
     }
 
     /// 16 hex digits from `random`.
-    public static func randomInstance(using random: inout some RandomNumberGenerator) -> String {
+    public static func randomInstance(using random: inout some RandomNumberGenerator) -> InstanceID {
         let value = UInt64.random(in: .min ... .max, using: &random)
         let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return InstanceID(rawValue: String(repeating: "0", count: 16 - hex.count) + hex)
     }
 }

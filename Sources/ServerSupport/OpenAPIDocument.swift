@@ -104,7 +104,7 @@ public enum OpenAPIDocument {
                   description: the layout
                   content:
                     application/json:
-                      schema: { $ref: "#/components/schemas/LayoutSnapshot" }
+                      schema: { $ref: "#/components/schemas/PublishedLayout" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/overview:
@@ -415,7 +415,7 @@ public enum OpenAPIDocument {
               required: [workers]
               properties:
                 workers: { type: array, items: { $ref: "#/components/schemas/WorkerSummary" } }
-            LayoutSnapshot:
+            PublishedLayout:
               type: object
               required: [version, partitionCount, members, owners]
               properties:

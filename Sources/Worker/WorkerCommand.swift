@@ -55,7 +55,7 @@ extension WorkerCommand {
         }
     }
 
-    /// Inserts work items spread over the partitions by HashRing's partitioner, and exits.
+    /// Inserts work items spread over the partitions by Partitioning's partitioner, and exits.
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Insert N work items and exit.")
 

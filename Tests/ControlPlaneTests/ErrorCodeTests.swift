@@ -19,7 +19,7 @@ struct ErrorCodeTests {
     func refusalsMapToTheirStatus() {
         let name = WorkerName(rawValue: "pod-a")!
         let refusals: [(LeaseRefusal, Int, Bool)] = [
-            (.invalid(.invalidHeld, "x"), 400, false), (.stale(instance: "i"), 409, false), (.kindMismatch(name, .worker), 409, false),
+            (.invalid(.invalidHeld, "x"), 400, false), (.stale(instance: "i"), 409, false), (.kindMismatch(name, .member), 409, false),
             (.heldByAnother(name, retryAfterMillis: 1500), 409, true), (.changingHands(name), 409, false), (.unknownName(name), 404, false),
             (.exhausted(maxWorkers: 4, retryAfterMillis: 10), 503, true), (.recovering(retryAfterMillis: 10), 503, true),
             (.notReplicated("x"), 503, true), (.storeUnavailable("x"), 503, true),

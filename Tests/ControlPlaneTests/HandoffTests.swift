@@ -121,7 +121,7 @@ struct HandoffTests {
     @Test("GET /v1/layout lists version, members and owners[p] for every partition")
     func layoutRoute() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in
-            let empty = try JSONDecoder().decode(LayoutSnapshot.self, from: Data(buffer: try await client.get("/v1/layout").body))
+            let empty = try JSONDecoder().decode(PublishedLayout.self, from: Data(buffer: try await client.get("/v1/layout").body))
             // Before any worker: no members, every partition unowned (the leader may already have published that).
             #expect(empty.members.isEmpty && empty.owners.count == 1024 && empty.owners.allSatisfy { $0 == nil })
             _ = try await client.beat("pod-a")
@@ -130,7 +130,7 @@ struct HandoffTests {
             #expect(
                 try await eventually(within: .seconds(10)) {
                     snapshot = try JSONDecoder().decode(
-                        LayoutSnapshot.self, from: Data(buffer: try await client.get("/v1/layout").body))
+                        PublishedLayout.self, from: Data(buffer: try await client.get("/v1/layout").body))
                     return snapshot.members == [0, 1]
                 })
             #expect(snapshot.partitionCount == 1024 && snapshot.owners.count == 1024)

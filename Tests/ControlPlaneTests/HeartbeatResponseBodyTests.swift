@@ -12,7 +12,7 @@ struct HeartbeatResponseBodyTests {
         HeartbeatResponse(
             name: "pod-a.orders", instance: "i-1.x_Y", number: 0, epoch: Epoch(rawValue: 0), leaseTTLMillis: 10_000,
             heartbeatIntervalMillis: 1_000, layoutVersion: 0, partitions: [], partitionEpochs: [], revoked: [], consumerGroup: "inbox-0",
-            partitionCount: 1, generation: "0123456789abcdef:1732270000123456", kind: .worker),
+            partitionCount: 1, generation: "0123456789abcdef:1732270000123456", kind: .member),
         HeartbeatResponse(
             name: "w-000000000999", instance: "bench", number: 1023, epoch: Epoch(rawValue: Int64.max), leaseTTLMillis: Int64.max,
             heartbeatIntervalMillis: 1, layoutVersion: 9_007_199_254_740_992, partitions: [0, 7, 65535],
@@ -56,7 +56,7 @@ struct HeartbeatResponseBodyTests {
         let response = HeartbeatResponse(
             name: "big", instance: "i", number: 1, epoch: Epoch(rawValue: 9), leaseTTLMillis: 1, heartbeatIntervalMillis: 1,
             layoutVersion: 3, partitions: partitions, partitionEpochs: partitions.map { Epoch(rawValue: 1_732_270_000_000_000 + Int64($0)) },
-            revoked: Array(0..<100), consumerGroup: "g-1", partitionCount: 65536, generation: "ab:1", kind: .worker)
+            revoked: Array(0..<100), consumerGroup: "g-1", partitionCount: 65536, generation: "ab:1", kind: .member)
         #expect(try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: HeartbeatResponseBody.encode(response))) == response)
     }
 

@@ -131,7 +131,7 @@ struct LeaseScriptContractTests {
                         grants: [
                             PartitionGrant(partition: 4, epoch: Epoch(rawValue: 1_732_270_000_123_457)),
                             PartitionGrant(partition: 9, epoch: Epoch(rawValue: 1_732_270_000_123_458)),
-                        ], revoked: [7], layoutVersion: 12, generation: "ab:1", kind: .worker)))
+                        ], revoked: [7], layoutVersion: 12, generation: "ab:1", kind: .member)))
         let none = try HeartbeatScript.decode(
             scriptReply(
                 "kind", "numberOnly", "generation", "ab:1", "adopted", 1, "newLease", 0, "layoutVersion", 0, "revoked", "", "grants", "",

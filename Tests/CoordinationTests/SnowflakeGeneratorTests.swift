@@ -28,13 +28,13 @@ final class ScriptedClock: MillisecondClock {
 }
 
 struct SnowflakeGeneratorTests {
-    let epoch = SnowflakeID.defaultEpochMillis
+    let epoch = SnowflakeID.defaultOriginMillis
 
-    @Test("an id packs time since the id epoch, the worker number and the sequence")
+    @Test("an id packs time since the id origin, the worker number and the sequence")
     func layout() throws {
         let generator = SnowflakeGenerator(workerNumber: 5, clock: ScriptedClock([epoch + 1234]))
         let id = try generator.next()
-        #expect(id.millisSinceEpoch == 1234)
+        #expect(id.millisSinceOrigin == 1234)
         #expect(id.workerNumber == 5)
         #expect(id.sequence == 0)
         #expect(id.rawValue == 1234 << 22 | 5 << 12)
@@ -54,7 +54,7 @@ struct SnowflakeGeneratorTests {
         let ids = try generator.next(count: 4096)
         #expect(ids.last?.sequence == 4095)
         let next = try generator.next()
-        #expect(next.millisSinceEpoch == 11)
+        #expect(next.millisSinceOrigin == 11)
         #expect(next.sequence == 0)
         #expect(clock.reads == 4096 + 4)
     }
@@ -64,7 +64,7 @@ struct SnowflakeGeneratorTests {
         let clock = ScriptedClock([epoch + 100, epoch + 95, epoch + 96, epoch + 101])
         let generator = SnowflakeGenerator(workerNumber: 3, clock: clock, maxClockStepBackMillis: 10)
         let ids = try (0..<4).map { _ in try generator.next() }
-        #expect(ids.map(\.millisSinceEpoch) == [100, 100, 100, 101])
+        #expect(ids.map(\.millisSinceOrigin) == [100, 100, 100, 101])
         #expect(ids.map(\.sequence) == [0, 1, 2, 0])
         #expect(ids == ids.sorted() && Set(ids).count == 4)
     }
@@ -77,12 +77,12 @@ struct SnowflakeGeneratorTests {
         #expect(throws: SnowflakeError.clockMovedBackwards(millis: 500)) { try generator.next() }
     }
 
-    @Test("batch sizes outside 1...4096 and times before the id epoch are refused")
+    @Test("batch sizes outside 1...4096 and times before the id origin are refused")
     func refusesBadInput() throws {
         let generator = SnowflakeGenerator(workerNumber: 0, clock: ScriptedClock([epoch - 5]))
         #expect(throws: SnowflakeError.countOutOfRange(0)) { try generator.next(count: 0) }
         #expect(throws: SnowflakeError.countOutOfRange(4097)) { try generator.next(count: 4097) }
-        #expect(throws: SnowflakeError.timestampOutOfRange(millisSinceEpoch: -5)) { try generator.next() }
+        #expect(throws: SnowflakeError.timestampOutOfRange(millisSinceOrigin: -5)) { try generator.next() }
     }
 
     @Test("ids from many threads on the real clock are unique and each thread's ids increase")
@@ -101,9 +101,9 @@ struct SnowflakeGeneratorTests {
     func bitLayout() {
         #expect(SnowflakeID.timestampBits + SnowflakeID.workerBits + SnowflakeID.sequenceBits == 63)
         #expect(SnowflakeID.maxTimestamp == (Int64(1) << SnowflakeID.timestampBits) - 1)
-        let id = SnowflakeID(millisSinceEpoch: SnowflakeID.maxTimestamp, workerNumber: 1023, sequence: SnowflakeID.maxSequence)
+        let id = SnowflakeID(millisSinceOrigin: SnowflakeID.maxTimestamp, workerNumber: 1023, sequence: SnowflakeID.maxSequence)
         #expect(id.rawValue == Int64.max)
-        #expect(id.millisSinceEpoch == SnowflakeID.maxTimestamp && id.workerNumber == 1023 && id.sequence == 4095)
+        #expect(id.millisSinceOrigin == SnowflakeID.maxTimestamp && id.workerNumber == 1023 && id.sequence == 4095)
     }
 
     @Test("ids are strings on the wire")

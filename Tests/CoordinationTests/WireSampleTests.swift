@@ -19,7 +19,7 @@ struct WireSampleTests {
                 encode(
                     HeartbeatRequest(
                         instance: "5f0c1e2d", sequence: 812, held: [3, 17], heldEpochs: [epoch, epoch], number: 2, epoch: epoch,
-                        generation: "c80e1e0b93b1:1796187634891048", kind: .worker))
+                        generation: "c80e1e0b93b1:1796187634891048", kind: .member))
             ),
             ("HeartbeatRequest", "numberOnly", encode(HeartbeatRequest(instance: "a", sequence: 1, kind: .numberOnly))),
             (
@@ -28,21 +28,21 @@ struct WireSampleTests {
                     HeartbeatResponse(
                         name: "pod-a", instance: "5f0c", number: 2, epoch: epoch, leaseTTLMillis: 10_000, heartbeatIntervalMillis: 1000,
                         layoutVersion: 41, partitions: [3, 17], partitionEpochs: [epoch, epoch], revoked: [600], consumerGroup: "inbox-2",
-                        partitionCount: 1024, generation: "c80e:1", kind: .worker))
+                        partitionCount: 1024, generation: "c80e:1", kind: .member))
             ),
             (
                 "WorkerList", "two",
                 encode(
                     WorkerList(workers: [
                         WorkerSummary(
-                            name: "pod-a", number: 0, epoch: epoch, instance: "i", expiresAt: "2026-12-02T05:00:00.000Z", partitions: 512,
+                            name: "pod-a", number: 0, epoch: epoch, instance: "i", expiresAt: "2026-12-02T05:00:00.000Z", grantCount: 512,
                             consumerGroup: "inbox-0"),
                         WorkerSummary(
                             name: "ids", number: 1, epoch: epoch, instance: "get-shortcut", expiresAt: "2026-12-02T05:00:00.000Z",
-                            partitions: 0, consumerGroup: "inbox-1", kind: .numberOnly),
+                            grantCount: 0, consumerGroup: "inbox-1", kind: .numberOnly),
                     ]))
             ),
-            ("LayoutSnapshot", "partial", encode(LayoutSnapshot(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))),
+            ("PublishedLayout", "partial", encode(PublishedLayout(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))),
             (
                 "Overview", "moving",
                 encode(
@@ -53,19 +53,19 @@ struct WireSampleTests {
                             recoveryMillisLeft: 0),
                         workers: [
                             .init(
-                                name: "pod-a", number: 0, kind: .worker, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120, partitions: 2,
+                                name: "pod-a", number: 0, kind: .member, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120, grantCount: 2,
                                 revokedHeld: 1, consumerGroup: "inbox-0"),
                             .init(
                                 name: "ids", number: 1, kind: .numberOnly, epoch: epoch, instance: "get-shortcut", leaseMillisLeft: -3,
-                                partitions: 0, revokedHeld: 0, consumerGroup: "inbox-1"),
+                                grantCount: 0, revokedHeld: 0, consumerGroup: "inbox-1"),
                         ],
                         quarantine: [.init(number: 2, millisLeft: 1500)],
                         layout: .init(version: 7, partitionCount: 4, owners: [0, 0, 3, nil], holders: [0, 0, 0, nil]),
                         handoffs: .init(pending: 1, unowned: 1, first: [.init(partition: 2, from: 0, to: 3)]),
                         events: [
                             .init(atMillis: 1_796_187_634_800, kind: .layout, version: 7, moved: 1, members: 2),
-                            .init(atMillis: 1_796_187_634_700, kind: .leased, name: "pod-b", number: 3, epoch: epoch, lease: .worker),
-                            .init(atMillis: 1_796_187_634_600, kind: .expired, name: "pod-c", number: 2, epoch: epoch, lease: .worker),
+                            .init(atMillis: 1_796_187_634_700, kind: .leased, name: "pod-b", number: 3, epoch: epoch, lease: .member),
+                            .init(atMillis: 1_796_187_634_600, kind: .expired, name: "pod-c", number: 2, epoch: epoch, lease: .member),
                             .init(atMillis: 1_796_187_630_000, kind: .recovery, until: "2026-12-02T05:00:00.000Z"),
                         ]))
             ),

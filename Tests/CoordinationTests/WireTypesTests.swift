@@ -25,7 +25,7 @@ struct WireTypesTests {
             request
                 == HeartbeatRequest(
                     instance: "5f0c", sequence: 812, held: [3, 17], heldEpochs: [Epoch(rawValue: 5), Epoch(rawValue: 6)], number: 2,
-                    epoch: Epoch(rawValue: 1_732_270_000_123_456), generation: "c80e:1", kind: .worker))
+                    epoch: Epoch(rawValue: 1_732_270_000_123_456), generation: "c80e:1", kind: .member))
         let minimal = try roundTrip(HeartbeatRequest.self, #"{"instance": "5f0c"}"#)
         #expect(minimal.held == nil && minimal.number == nil && minimal.epoch == nil)
     }
@@ -50,7 +50,7 @@ struct WireTypesTests {
     @Test("a layout writes unowned partitions as null")
     func layout() throws {
         let snapshot = try roundTrip(
-            LayoutSnapshot.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
+            PublishedLayout.self, #"{"version": 41, "partitionCount": 4, "members": [0, 1, 2], "owners": [2, 0, null, 1]}"#)
         #expect(snapshot.owners == [2, 0, nil, 1])
         #expect(String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self).contains("null"))
     }
@@ -61,14 +61,14 @@ struct WireTypesTests {
             WorkerList.self,
             #"{"workers": [{"name": "pod-a", "number": 2, "epoch": 17, "instance": "5f0c", "expiresAt": "2026-11-22T10:00:00.000Z", "partitions": 341, "consumerGroup": "inbox-2", "kind": "worker"}]}"#
         )
-        #expect(list.workers.first?.partitions == 341)
+        #expect(list.workers.first?.grantCount == 341)
         // A list from a control plane older than lease kinds: every lease is a partition worker's.
         let old = try JSONDecoder().decode(
             WorkerList.self,
             from: Data(
                 #"{"workers": [{"name": "a", "number": 1, "epoch": 1, "instance": "i", "expiresAt": "x", "partitions": 0, "consumerGroup": "g"}]}"#
                     .utf8))
-        #expect(old.workers.first?.kind == .worker)
+        #expect(old.workers.first?.kind == .member)
     }
 
     @Test("an error body is {error, message}")

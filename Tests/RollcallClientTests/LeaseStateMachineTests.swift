@@ -12,7 +12,9 @@ struct LeaseStateMachineTests {
         LeaseStateMachine(name: name, instance: "i1", driftAllowance: 0.1, now: clock.now)
     }
 
-    func response(number: WorkerNumber = 2, epoch: Int64 = 100, partitions: [Int: Int64] = [:], revoked: [Int] = []) -> HeartbeatResponse {
+    func response(number: WorkerNumber = 2, epoch: Int64 = 100, partitions: [Partition: Int64] = [:], revoked: [Partition] = [])
+        -> HeartbeatResponse
+    {
         let sorted = partitions.keys.sorted()
         return HeartbeatResponse(
             name: "pod-a", instance: "i1", number: number, epoch: Epoch(rawValue: epoch), leaseTTLMillis: 10_000,
@@ -21,7 +23,7 @@ struct LeaseStateMachineTests {
             partitionCount: 16)
     }
 
-    func grant(_ partition: Int, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
 
     @Test("the first grant acquires the lease and grants its partitions; the next heartbeat is one interval after sending")
     func firstGrant() throws {
@@ -34,7 +36,7 @@ struct LeaseStateMachineTests {
             machine.nextRequest(at: clock.now)
                 == HeartbeatRequest(
                     instance: "i1", sequence: 1, held: [3, 5], heldEpochs: [Epoch(rawValue: 101), Epoch(rawValue: 101)], number: 2,
-                    epoch: Epoch(rawValue: 100), kind: .worker))
+                    epoch: Epoch(rawValue: 100), kind: .member))
         #expect(machine.nextHeartbeat == sent.advanced(by: .seconds(1)))
     }
 
@@ -186,7 +188,7 @@ struct LeaseStateMachineTests {
         #expect(machine.failed(.stale, now: clock.now, using: &random) == [.leaseLost(.conflict)])
         #expect(machine.safeLease(at: clock.now) == nil)
         #expect(machine.grants.isEmpty)
-        #expect(machine.instance != "i1" && InstanceID.isValid(machine.instance))
+        #expect(machine.instance != "i1" && machine.instance.isValid)
         // The next request is the new instance's, claiming nothing the impostor may have touched.
         let next = machine.nextRequest(at: machine.nextHeartbeat)
         #expect(next.instance == machine.instance)

@@ -161,7 +161,7 @@ final class SystemHarness: @unchecked Sendable {
         let owners = try await owners()
         guard owners.count == Self.partitionCount, Set(owners.values) == names else { return false }
         for name in names {
-            guard let status = try await status(name), status.safe, status.partitionCount == status.grantedCount else { return false }
+            guard let status = try await status(name), status.safe, status.claimedCount == status.grantedCount else { return false }
         }
         return true
     }

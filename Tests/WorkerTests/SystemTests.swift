@@ -1,6 +1,6 @@
 import Coordination
 import Foundation
-import HashRing
+import Partitioning
 import PostgresAdapter
 import TestSupport
 import Testing
@@ -30,7 +30,7 @@ struct SystemTests {
                 let number = try #require(status.number)
                 numbers.append(number)
                 #expect(status.consumerGroup == "inbox-\(number)")
-                #expect(status.partitionCount == counts[name])
+                #expect(status.claimedCount == counts[name])
                 #expect(status.leaseRemainingMillis > 0)
             }
             #expect(Set(numbers) == [0, 1, 2])

@@ -1,6 +1,6 @@
 import Coordination
 import Foundation
-import HashRing
+import Partitioning
 import PostgresAdapter
 import TestSupport
 import Testing
@@ -10,7 +10,7 @@ import Testing
 /// The fenced claims and the work transaction, on the shared test PostgreSQL (a fresh database each).
 @Suite(.enabled(if: TestServers.runPostgresTests))
 struct WorkStoreTests {
-    func grant(_ partition: Int, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
 
     /// A fresh database with the tables and `items` seeded rows over 8 partitions.
     func withStore(items: Int = 64, _ body: (WorkStore) async throws -> Void) async throws {
@@ -41,7 +41,7 @@ struct WorkStoreTests {
         }
     }
 
-    @Test("seeding puts each row in HashRing's partition of its id")
+    @Test("seeding puts each row in Partitioning's partition of its id")
     func seedPartitions() async throws {
         try await withStore { store in
             let partitioner = try Partitioner(partitionCount: 8)
@@ -57,7 +57,7 @@ struct WorkStoreTests {
     @Test("a newer grant's claim fences the older owner: its claim and its writes then match nothing")
     func fencing() async throws {
         try await withStore { store in
-            let all = (0..<8).map { grant($0, 10) }
+            let all = (0..<8).map { grant(Partition($0), 10) }
             #expect(try await store.claim(all, number: 0, worker: "a") == ClaimResult(claimed: all, fenced: []))
             let first = try await store.work(all, worker: "a")
             #expect(first.rowsTouched == 64 && first.fenced.isEmpty)
@@ -83,7 +83,7 @@ struct WorkStoreTests {
     @Test("a work round returns the touched count and a sample of at most 20 ids")
     func sample() async throws {
         try await withStore(items: 50) { store in
-            let all = (0..<8).map { grant($0, 5) }
+            let all = (0..<8).map { grant(Partition($0), 5) }
             _ = try await store.claim(all, number: 0, worker: "a")
             let result = try await store.work(all, worker: "a")
             #expect(result.rowsTouched == 50)

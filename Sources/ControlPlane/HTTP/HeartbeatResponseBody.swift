@@ -14,7 +14,7 @@ enum HeartbeatResponseBody {
         buffer.writeStaticString("{\"name\":")
         buffer.writeJSONString(response.name)
         buffer.writeStaticString(",\"instance\":")
-        buffer.writeJSONString(response.instance)
+        buffer.writeJSONString(response.instance.rawValue)
         buffer.writeStaticString(",\"number\":")
         buffer.writeDecimal(Int64(response.number.rawValue))
         buffer.writeStaticString(",\"epoch\":")
@@ -26,20 +26,20 @@ enum HeartbeatResponseBody {
         buffer.writeStaticString(",\"layoutVersion\":")
         buffer.writeDecimal(response.layoutVersion)
         buffer.writeStaticString(",\"partitions\":")
-        buffer.writeDecimalArray(response.partitions)
+        buffer.writeDecimalArray(response.partitions.map(\.rawValue))
         if let epochs = response.partitionEpochs {
             buffer.writeStaticString(",\"partitionEpochs\":")
             buffer.writeDecimalArray(epochs.map(\.rawValue))
         }
         buffer.writeStaticString(",\"revoked\":")
-        buffer.writeDecimalArray(response.revoked)
+        buffer.writeDecimalArray(response.revoked.map(\.rawValue))
         buffer.writeStaticString(",\"consumerGroup\":")
         buffer.writeJSONString(response.consumerGroup)
         buffer.writeStaticString(",\"partitionCount\":")
         buffer.writeDecimal(Int64(response.partitionCount))
         if let generation = response.generation {
             buffer.writeStaticString(",\"generation\":")
-            buffer.writeJSONString(generation)
+            buffer.writeJSONString(generation.rawValue)
         }
         if let kind = response.kind {
             buffer.writeStaticString(",\"kind\":")

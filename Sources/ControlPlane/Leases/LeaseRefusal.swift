@@ -7,7 +7,7 @@ enum LeaseRefusal: CodedError, Equatable {
     /// The request breaks a rule of the API (`code` is one of the `invalid_*`).
     case invalid(ErrorCode, String)
     /// A newer heartbeat of `instance` was applied already: this one changed nothing.
-    case stale(instance: String)
+    case stale(instance: InstanceID)
     /// The name's lease is not of `kind`; a lease keeps its kind.
     case kindMismatch(WorkerName, LeaseKind)
     /// Another live instance holds the name; it may be free after `retryAfterMillis`.

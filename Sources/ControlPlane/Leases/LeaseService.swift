@@ -1,5 +1,5 @@
 import Coordination
-import HashRing
+import Partitioning
 import NIOCore
 import RedisAdapter
 import ServerSupport
@@ -12,10 +12,10 @@ struct LeaseService: Sendable {
     let store: LeaseStore
     let settings: LeaseSettings
     let metrics: ControlPlaneMetrics
-    let generation = StoreGeneration()
+    let generation = GenerationObserver()
 
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
-    static let shortcutInstance = "get-shortcut"
+    static let shortcutInstance: InstanceID = "get-shortcut"
 
     /// `POST /v1/workers/{name}/heartbeat`: `body` decodes the request (the HTTP layer's errors pass through).
     func heartbeat(rawName: String?, body: () async throws -> HeartbeatRequest) async throws -> HeartbeatResponse {
@@ -35,9 +35,9 @@ struct LeaseService: Sendable {
                 HeartbeatScript(
                     name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
                     heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
-                    kind: request.kind ?? .worker,
+                    kind: request.kind ?? .member,
                     settings: settings))
-        } catch {
+        } catch let error as LeaseStoreError {
             let refusal = LeaseRefusal(error)
             metrics.heartbeat(refusal.code == .notReplicated ? .unreplicated : .unavailable)
             throw refusal
@@ -60,7 +60,7 @@ struct LeaseService: Sendable {
             throw LeaseRefusal.recovering(retryAfterMillis: retryAfter)
         case .kindMismatch:
             metrics.heartbeat(.conflict)
-            throw LeaseRefusal.kindMismatch(name, request.kind ?? .worker)
+            throw LeaseRefusal.kindMismatch(name, request.kind ?? .member)
         case .conflict(let retryAfter):
             metrics.heartbeat(.conflict)
             throw LeaseRefusal.heldByAnother(name, retryAfterMillis: retryAfter)
@@ -106,7 +106,9 @@ struct LeaseService: Sendable {
         guard let instance, InstanceID.isValid(instance) else {
             throw .invalid(.invalidInstance, "?instance= is required: \(InstanceID.rule)")
         }
-        switch try await storeCall({ () async throws(LeaseStoreError) in try await run(ReleaseScript(name: name, instance: instance, settings: settings)) }) {
+        switch try await storeCall({ () async throws(LeaseStoreError) in
+            try await run(ReleaseScript(name: name, instance: InstanceID(rawValue: instance), settings: settings))
+        }) {
         case .released:
             metrics.leasesReleased.increment()
         case .conflict:
@@ -122,7 +124,7 @@ struct LeaseService: Sendable {
     }
 
     /// `GET /v1/layout`.
-    func layout() async throws(LeaseRefusal) -> LayoutSnapshot {
+    func layout() async throws(LeaseRefusal) -> PublishedLayout {
         try await storeCall { () async throws(LeaseStoreError) in try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
     }
 
@@ -231,7 +233,7 @@ struct LeaseService: Sendable {
     }
 
     /// Remembers the store generation; a change means the store lost or may have lost writes.
-    private func observe(_ current: String) {
+    private func observe(_ current: Generation) {
         if generation.observe(current) { metrics.storeGenerations.increment() }
     }
 
@@ -263,10 +265,10 @@ struct LeaseService: Sendable {
     }
 
     private func validate(_ request: HeartbeatRequest) throws(LeaseRefusal) {
-        guard InstanceID.isValid(request.instance) else { throw .invalid(.invalidInstance, InstanceID.rule) }
+        guard request.instance.isValid else { throw .invalid(.invalidInstance, InstanceID.rule) }
         let partitionCount = settings.partitionCount
         if let held = request.held {
-            guard held.count <= partitionCount, held.allSatisfy({ (0..<partitionCount).contains($0) }) else {
+            guard held.count <= partitionCount, held.allSatisfy({ (0..<partitionCount).contains($0.rawValue) }) else {
                 throw .invalid(.invalidHeld, "held must list partitions in 0..<\(partitionCount)")
             }
         }
@@ -276,18 +278,13 @@ struct LeaseService: Sendable {
         if let heldEpochs = request.heldEpochs, heldEpochs.count != request.held?.count {
             throw .invalid(.invalidHeld, "heldEpochs must give one epoch per partition in held")
         }
-        if let generation = request.generation,
-            !(1...128).contains(generation.utf8.count) || !generation.utf8.allSatisfy({ Self.generationBytes.contains($0) })
-        {
+        if let generation = request.generation, !generation.isWellFormed {
             throw .invalid(.invalidGeneration, "generation must be what a heartbeat answered")
         }
         if let number = request.number, number.rawValue >= settings.maxWorkers {
             throw .invalid(.invalidNumber, "number must be in 0..<\(settings.maxWorkers)")
         }
     }
-
-    /// A generation is `runID:microseconds`: hex digits and a colon.
-    private static let generationBytes = Set("0123456789abcdef:".utf8)
 
     private static func name(_ raw: String?) throws(LeaseRefusal) -> WorkerName {
         guard let raw, let name = WorkerName(rawValue: raw) else { throw .invalid(.invalidName, WorkerName.rule) }

@@ -32,16 +32,16 @@ struct LeaseStore: Sendable {
     }
 
     /// The published layout, or version 0 with every partition unowned before the first.
-    func layout() async throws(LeaseStoreError) -> LayoutSnapshot {
+    func layout() async throws(LeaseStoreError) -> PublishedLayout {
         let reply = try await read(["HMGET", keys[.layout], "version", "owners", "members"])
         guard let fields = reply.array, fields.count == 3 else { throw .malformed("HMGET layout", reply) }
         guard let version = fields[0].integer, let owners = fields[1].string else {
-            return LayoutSnapshot(
+            return PublishedLayout(
                 version: 0, partitionCount: partitionCount, members: [], owners: Array(repeating: nil, count: partitionCount))
         }
         let table = owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init(rawValue:)) }
         let members = (fields[2].string ?? "").split(separator: ",").compactMap { Int($0).flatMap(WorkerNumber.init(rawValue:)) }
-        return LayoutSnapshot(version: version, partitionCount: table.count, members: members, owners: table)
+        return PublishedLayout(version: version, partitionCount: table.count, members: members, owners: table)
     }
 
     /// Every live worker, as the `workers` hash lists them, by number.
@@ -53,8 +53,8 @@ struct LeaseStore: Sendable {
             else { continue }
             workers.append(
                 WorkerSummary(
-                    name: name, number: record.number, epoch: record.epoch, instance: record.instance, expiresAt: record.expiresAt,
-                    partitions: record.grantCount, consumerGroup: record.consumerGroup, kind: record.kind ?? .worker))
+                    name: name, number: record.number, epoch: record.epoch, instance: InstanceID(rawValue: record.instance), expiresAt: record.expiresAt,
+                    grantCount: record.grantCount, consumerGroup: record.consumerGroup, kind: record.kind ?? .member))
         }
         return workers.sorted { $0.number < $1.number }
     }

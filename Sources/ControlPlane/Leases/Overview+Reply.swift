@@ -11,7 +11,7 @@ extension Overview {
         let owners = reply.owners.isEmpty ? Array(repeating: nil, count: partitionCount) : reply.owners
         var holders = [WorkerNumber?](repeating: nil, count: partitionCount)
         for (number, partitions) in reply.grantedBy.sorted(by: { $0.key > $1.key }) {
-            for partition in partitions where partition < partitionCount { holders[partition] = number }
+            for partition in partitions where partition.rawValue < partitionCount { holders[partition.rawValue] = number }
         }
         var revokedHeld: [WorkerNumber: Int] = [:]
         var pending: [Handoff] = []
@@ -21,12 +21,12 @@ extension Overview {
             if let holder, holder != owner { revokedHeld[holder, default: 0] += 1 }
             guard let owner, holder != owner else { continue }
             pendingCount += 1
-            if pending.count < Self.handoffListLimit { pending.append(Handoff(partition: partition, from: holder, to: owner)) }
+            if pending.count < Self.handoffListLimit { pending.append(Handoff(partition: Partition(partition), from: holder, to: owner)) }
         }
         let workers = reply.workers.map { name, record in
             Worker(
-                name: name, number: record.number, kind: record.kind ?? .worker, epoch: record.epoch, instance: record.instance,
-                leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, partitions: record.grantCount,
+                name: name, number: record.number, kind: record.kind ?? .member, epoch: record.epoch, instance: InstanceID(rawValue: record.instance),
+                leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, grantCount: record.grantCount,
                 revokedHeld: revokedHeld[record.number] ?? 0, consumerGroup: record.consumerGroup)
         }
         self.init(
@@ -35,7 +35,7 @@ extension Overview {
             workers: workers.sorted { $0.number < $1.number },
             quarantine: reply.quarantine.filter { $0.untilMillis > reply.nowMillis }.sorted { $0.untilMillis < $1.untilMillis }
                 .map { QuarantinedNumber(number: $0.number, millisLeft: $0.untilMillis - reply.nowMillis) },
-            layout: Layout(version: reply.layoutVersion, partitionCount: partitionCount, owners: owners, holders: holders),
+            layout: PartitionMap(version: reply.layoutVersion, partitionCount: partitionCount, owners: owners, holders: holders),
             handoffs: Handoffs(pending: pendingCount, unowned: holders.filter { $0 == nil }.count, first: pending),
             events: reply.events)
     }

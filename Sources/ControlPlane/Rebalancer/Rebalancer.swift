@@ -1,5 +1,5 @@
 import Foundation
-import HashRing
+import Partitioning
 import Logging
 import NIOPosix
 import ServiceLifecycle

@@ -44,11 +44,11 @@ struct WorkerRoutes: Sendable {
 
     private func status() -> WorkerStatus {
         let lease = worker.client.status()
-        let owned = lease == nil ? [] : worker.ownedPartitions
+        let claimed = lease == nil ? [] : worker.claimedPartitions
         return WorkerStatus(
             name: worker.configuration.name.rawValue, instance: worker.client.instance, safe: lease != nil,
             number: lease?.lease.number, epoch: lease?.lease.epoch, consumerGroup: lease?.lease.consumerGroup,
-            leaseRemainingMillis: lease?.safeFor.wholeMilliseconds ?? 0, partitionCount: owned.count, partitions: owned,
+            leaseRemainingMillis: lease?.safeFor.wholeMilliseconds ?? 0, claimedCount: claimed.count, partitions: claimed,
             grantedCount: lease?.grants.count ?? 0, lastRefusal: worker.client.lastRefusal()?.description)
     }
 }

@@ -3,7 +3,7 @@ import Coordination
 /// `GET /v1/status`.
 struct WorkerStatus: Codable, Sendable, Equatable {
     var name: String
-    var instance: String
+    var instance: InstanceID
     /// Whether the lease is safe now; number, epoch and consumer group are null while it is not.
     var safe: Bool
     var number: WorkerNumber?
@@ -11,12 +11,19 @@ struct WorkerStatus: Codable, Sendable, Equatable {
     var consumerGroup: String?
     /// How long the lease stays safe without a renewal.
     var leaseRemainingMillis: Int64
-    /// Partitions claimed in Postgres and being processed.
-    var partitionCount: Int
-    var partitions: [Int]
+    /// How many partitions are claimed in Postgres and being processed (`partitionCount` on the wire).
+    var claimedCount: Int
+    /// Those partitions.
+    var partitions: [Partition]
     /// Partitions the control plane grants (claims may still be pending).
     var grantedCount: Int
     /// The last client error (4xx) the control plane answered a heartbeat with, until one succeeds:
     /// something a person must fix (the worker keeps retrying without its number hint).
     var lastRefusal: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case name, instance, safe, number, epoch, consumerGroup, leaseRemainingMillis
+        case claimedCount = "partitionCount"
+        case partitions, grantedCount, lastRefusal
+    }
 }

@@ -1,12 +1,12 @@
 import Coordination
 import Foundation
-import HashRing
+import Partitioning
 import PostgresAdapter
 
 /// The worker's tables in Postgres: idempotent migrations, seeding, fenced claims and the work transaction.
 ///
 /// Every write that depends on ownership is fenced by the partition's grant epoch: a claim only
-/// replaces an older (or the same) grant, and the work transaction first locks the owner rows at the
+/// replaces an older (or the same) grant, and the work transaction first locks the claim rows at the
 /// worker's epochs `FOR SHARE`, so a newer claim waits for it, and after that claim it matches nothing.
 struct WorkStore: Sendable {
     let pool: PostgresPool
@@ -37,7 +37,7 @@ struct WorkStore: Sendable {
         """,
     ]
 
-    /// Inserts `items` rows with random ids; each row's partition is HashRing's partition of the id's
+    /// Inserts `items` rows with random ids; each row's partition is Partitioning's partition of the id's
     /// lowercase text. Returns how many rows were inserted.
     func seed(items: Int, partitionCount: Int) async throws -> Int {
         let partitioner = try Partitioner(partitionCount: partitionCount)
@@ -70,13 +70,13 @@ struct WorkStore: Sendable {
                 WHERE partition_owners.epoch <= excluded.epoch
             RETURNING partition
             """,
-            [number.rawValue, worker, sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }])
-        let claimed = Set(try rows.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
+            [number.rawValue, worker, sorted.map(\.partition.rawValue), sorted.map { Int($0.epoch.rawValue) }])
+        let claimed = Set(try rows.map { row throws(PostgresError) in Partition(try row.decode(Int.self, at: 0)) })
         return ClaimResult(
             claimed: sorted.filter { claimed.contains($0.partition) }, fenced: sorted.filter { !claimed.contains($0.partition) })
     }
 
-    /// One round of work: locks the owner rows still at our epochs `FOR SHARE`, then increments
+    /// One round of work: locks the claim rows (`partition_owners`) still at our epochs `FOR SHARE`, then increments
     /// `value` and sets `current_worker` on the work items of exactly those partitions.
     func work(_ owned: [PartitionGrant], worker: String, sampleSize: Int = 20) async throws -> WorkResult {
         let sorted = owned.sorted()
@@ -88,8 +88,8 @@ struct WorkStore: Sendable {
                 WHERE o.worker = $3
                 ORDER BY o.partition FOR SHARE OF o
                 """,
-                [sorted.map(\.partition), sorted.map { Int($0.epoch.rawValue) }, worker])
-            let confirmed = Set(try locked.map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
+                [sorted.map(\.partition.rawValue), sorted.map { Int($0.epoch.rawValue) }, worker])
+            let confirmed = Set(try locked.map { row throws(PostgresError) in Partition(try row.decode(Int.self, at: 0)) })
             let worked = sorted.filter { confirmed.contains($0.partition) }
             let touched = try tx.query(
                 """
@@ -99,7 +99,7 @@ struct WorkStore: Sendable {
                 SELECT (SELECT count(*) FROM touched),
                        (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s)
                 """,
-                [worker, worked.map(\.partition), sampleSize])
+                [worker, worked.map(\.partition.rawValue), sampleSize])
             let count = try touched.first?.decode(Int.self, at: 0) ?? 0
             let sample = try touched.first?.decode(String?.self, at: 1)?.split(separator: ",").map(String.init) ?? []
             return WorkResult(

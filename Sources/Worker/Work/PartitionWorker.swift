@@ -7,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The worker's one loop, as a `Service`: lease events and work ticks arrive merged, in order, and are
-/// handled one at a time, so a claim is never made twice at once and ownership changes in one place.
+/// handled one at a time, so a claim is never made twice at once and the claims change in one place.
 /// A grant is claimed as soon as its event arrives; every `workInterval` a tick retries claims still
 /// due and runs one fenced work transaction.
 ///
@@ -21,7 +21,7 @@ final class PartitionWorker: Service, Sendable {
     let configuration: WorkerConfiguration
     let metrics: WorkerMetrics
     let logger: Logger
-    private let ownership = Mutex(Ownership())
+    private let claims = Mutex(Claims())
     private let ids: IDIssuer
 
     init(client: RollcallClient, store: WorkStore, configuration: WorkerConfiguration, metrics: WorkerMetrics, logger: Logger) {
@@ -34,7 +34,7 @@ final class PartitionWorker: Service, Sendable {
     }
 
     /// Owned partitions, for /v1/status.
-    var ownedPartitions: [Int] { ownership.withLock { $0.ownedPartitions } }
+    var claimedPartitions: [Partition] { claims.withLock { $0.claimedPartitions } }
 
     /// `count` Snowflake ids from this worker's number, only while its lease is safe.
     func issueIDs(count: Int) throws(IDIssuer.Failure) -> [SnowflakeID] {
@@ -54,7 +54,7 @@ final class PartitionWorker: Service, Sendable {
         try? await cancelWhenGracefulShutdown {
             for await trigger in merge(events, ticks) { await self.handle(trigger) }
         }
-        ownership.withLock { $0.stopAll() }
+        claims.withLock { $0.stopAll() }
         metrics.partitionsOwned.record(0)
         logger.info("work stopped; the client releases the lease next")
     }
@@ -63,7 +63,7 @@ final class PartitionWorker: Service, Sendable {
     private func handle(_ trigger: Trigger) async {
         switch trigger {
         case .event(let event):
-            ownership.withLock { $0.apply(event) }
+            claims.withLock { $0.apply(event) }
             switch event {
             case .leaseLost(let reason):
                 metrics.leaseSafe.record(0)
@@ -76,15 +76,15 @@ final class PartitionWorker: Service, Sendable {
         }
         await claimDue()
         if case .tick = trigger { await workRound() }
-        metrics.partitionsOwned.record(ownership.withLock { $0.owned.count })
+        metrics.partitionsOwned.record(claims.withLock { $0.claimed.count })
     }
 
     private func claimDue() async {
-        let due = ownership.withLock { $0.claimsDue }
+        let due = claims.withLock { $0.claimsDue }
         guard !due.isEmpty, let lease = client.safeLease() else { return }
         do {
             let result = try await store.claim(due, number: lease.number, worker: configuration.name.rawValue)
-            ownership.withLock { $0.claimed(result) }
+            claims.withLock { $0.record(result) }
             metrics.claims(claimed: result.claimed.count, fenced: result.fenced.count)
             logger.info("partitions claimed", metadata: ["claimed": "\(result.claimed.count)", "fenced": "\(result.fenced.count)"])
             if !result.fenced.isEmpty {
@@ -96,18 +96,18 @@ final class PartitionWorker: Service, Sendable {
         }
     }
 
-    /// One transaction over the owned partitions, only while the lease is safe.
+    /// One transaction over the claimed partitions, only while the lease is safe.
     private func workRound() async {
         guard let status = client.status() else { return }
-        let workable = ownership.withLock { $0.workable(grantedNow: status.grants) }
+        let workable = claims.withLock { $0.workable(grantedNow: status.grants) }
         guard !workable.isEmpty else { return }
         do {
             let result = try await store.work(workable, worker: configuration.name.rawValue)
-            ownership.withLock { $0.worked(result) }
+            claims.withLock { $0.worked(result) }
             metrics.worked(result)
             if !result.fenced.isEmpty {
                 logger.warning(
-                    "ownership lost: a newer grant claimed these partitions; stopped them",
+                    "claims lost: a newer grant claimed these partitions; stopped them",
                     metadata: ["partitions": "\(result.fenced.map(\.partition))"])
             }
             logger.info(

@@ -5,10 +5,10 @@ import RedisAdapter
 /// partition grants against the published layout. Not idempotent.
 struct HeartbeatScript: LeaseScript {
     var name: WorkerName
-    var instance: String
+    var instance: InstanceID
     /// The request's sequence number; nil from clients that send none (no late-request protection).
     var sequence: Int64?
-    var held: [Int]
+    var held: [Partition]
     /// The grant epochs of `held`, in the same order, when the worker sent them.
     var heldEpochs: [Epoch]?
     /// The lease the worker believes safe: re-adopted when the store lost it.
@@ -18,9 +18,9 @@ struct HeartbeatScript: LeaseScript {
     var settings: LeaseSettings
 
     init(
-        name: WorkerName, instance: String, sequence: Int64? = nil, held: [Int], heldEpochs: [Epoch]? = nil,
+        name: WorkerName, instance: InstanceID, sequence: Int64? = nil, held: [Partition], heldEpochs: [Epoch]? = nil,
         claim: (number: WorkerNumber, epoch: Epoch)? = nil,
-        kind: LeaseKind = .worker, settings: LeaseSettings
+        kind: LeaseKind = .member, settings: LeaseSettings
     ) {
         self.name = name
         self.instance = instance
@@ -40,12 +40,12 @@ struct HeartbeatScript: LeaseScript {
     func argument(_ argument: Argument) -> String {
         switch argument {
         case .name: name.rawValue
-        case .instance: instance
+        case .instance: instance.rawValue
         case .held:
             if let heldEpochs, heldEpochs.count == held.count {
-                zip(held, heldEpochs).map { "\($0):\($1.rawValue)" }.joined(separator: ",")
+                zip(held, heldEpochs).map { "\($0.rawValue):\($1.rawValue)" }.joined(separator: ",")
             } else {
-                held.map(String.init).joined(separator: ",")
+                held.map(\.description).joined(separator: ",")
             }
         case .leaseTTLMs: String(settings.leaseTTL.wholeMilliseconds)
         case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
@@ -92,10 +92,10 @@ struct HeartbeatScript: LeaseScript {
             /// The store had lost this lease and took the worker's claim back (same number and epoch).
             var adopted: Bool
             var grants: [PartitionGrant]
-            var revoked: [Int]
+            var revoked: [Partition]
             var layoutVersion: Int64
             /// The store generation, for the worker to report back.
-            var generation: String
+            var generation: Generation
             var kind: LeaseKind
         }
     }
@@ -126,7 +126,7 @@ struct HeartbeatScript: LeaseScript {
                 let grants = fields.string(.grants).flatMap({ try? ReplyList.grants($0) }),
                 let revoked = fields.string(.revoked).flatMap({ try? ReplyList.partitions($0) }),
                 let layoutVersion = fields.integer(.layoutVersion), let newLease = fields.flag(.newLease),
-                let adopted = fields.flag(.adopted), let generation = fields.string(.generation),
+                let adopted = fields.flag(.adopted), let generation = fields.string(.generation).map(Generation.init(rawValue:)),
                 let leaseKind = fields.string(.kind).flatMap(LeaseKind.init(rawValue:))
             else { return nil }
             outcome = .leased(

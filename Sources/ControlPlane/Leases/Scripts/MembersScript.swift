@@ -16,7 +16,7 @@ struct MembersScript: LeaseScript {
 
     static func reply(_ fields: ScriptReply<Field>) -> Reply? {
         guard let membership = fields.count(.membership), let text = fields.string(.numbers),
-            let raw = try? ReplyList.partitions(text)
+            let raw = try? ReplyList.integers(text)
         else { return nil }
         let numbers = raw.compactMap(WorkerNumber.init(rawValue:))
         guard numbers.count == raw.count else { return nil }

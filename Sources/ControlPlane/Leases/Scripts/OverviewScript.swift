@@ -23,13 +23,13 @@ struct OverviewScript: LeaseScript {
         var workers: [(name: String, record: WorkerRecord)]
         var expiry: [String: Int64]
         /// number -> the partitions it holds a grant on (granted or revoked-but-held).
-        var grantedBy: [WorkerNumber: [Int]]
+        var grantedBy: [WorkerNumber: [Partition]]
         var quarantine: [(number: WorkerNumber, untilMillis: Int64)]
         var layoutVersion: Int64
         /// Empty before the first layout.
         var owners: [WorkerNumber?]
         var recoveryUntilMillis: Int64
-        var generation: String
+        var generation: Generation
         var events: [Overview.Event]
     }
 
@@ -42,7 +42,7 @@ struct OverviewScript: LeaseScript {
         var reply = Reply(
             nowMillis: now, workers: [], expiry: [:], grantedBy: [:], quarantine: [], layoutVersion: version,
             owners: owners.isEmpty ? [] : owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init) },
-            recoveryUntilMillis: recovery, generation: generation, events: [])
+            recoveryUntilMillis: recovery, generation: Generation(rawValue: generation), events: [])
         let decoder = JSONDecoder()
         for (name, json) in workers {
             guard let name = name.string, let json = json.bytes, let record = try? decoder.decode(WorkerRecord.self, from: Data(json)) else {

@@ -1,5 +1,5 @@
 import Coordination
-import HashRing
+import Partitioning
 import RedisAdapter
 
 /// `publish` (lua/publish.lua): makes a layout the published one, if the caller still leads and the

@@ -1,3 +1,4 @@
+import Coordination
 import RedisAdapter
 
 /// `reap` (lua/reap.lua): releases every lease past its expiry, also when no heartbeat arrives, and
@@ -22,12 +23,12 @@ struct ReapScript: LeaseScript {
         /// The live leases left; of them `numberOnly` are number-only.
         var live: Int
         var numberOnly: Int
-        var generation: String
+        var generation: Generation
     }
 
     static func reply(_ fields: ScriptReply<Field>) -> Reply? {
         guard let expired = fields.count(.expired), let live = fields.count(.live), let numberOnly = fields.count(.numberOnly),
-            let generation = fields.string(.generation)
+            let generation = fields.string(.generation).map(Generation.init(rawValue:))
         else { return nil }
         return Reply(expired: Int(expired), live: Int(live), numberOnly: Int(numberOnly), generation: generation)
     }

@@ -5,7 +5,7 @@ import RedisAdapter
 /// it (graceful drain). Not idempotent: a second run answers `unknown`.
 struct ReleaseScript: LeaseScript {
     var name: WorkerName
-    var instance: String
+    var instance: InstanceID
     var settings: LeaseSettings
 
     enum Argument: String, ScriptName { case name, instance, quarantineMs }
@@ -13,7 +13,7 @@ struct ReleaseScript: LeaseScript {
     func argument(_ argument: Argument) -> String {
         switch argument {
         case .name: name.rawValue
-        case .instance: instance
+        case .instance: instance.rawValue
         case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
         }
     }

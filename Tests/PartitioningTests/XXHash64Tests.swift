@@ -1,7 +1,7 @@
 import TestSupport
 import Testing
 
-@testable import HashRing
+@testable import Partitioning
 
 struct XXHash64Tests {
     /// The sanity buffer of xxHash's `xsum_sanity_check.c`.

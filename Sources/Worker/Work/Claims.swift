@@ -4,25 +4,26 @@ import RollcallClient
 /// Which partitions this worker may process, as a pure state machine: lease events, claim results
 /// and work results go in; the partitions to claim and to work on come out.
 ///
-/// A granted partition is *pending* until its claim commits in Postgres, then *owned*. A revocation,
-/// a lost lease or a fenced claim or write removes it at once. Only owned partitions are worked.
-struct Ownership: Sendable, Equatable {
+/// A granted partition is *pending* until its claim commits in Postgres, then *claimed*. A revocation,
+/// a lost lease or a fenced claim or write removes it at once. Only claimed partitions are worked.
+/// ("Owner" is the layout's word: the number a partition belongs to. A worker claims its grants.)
+struct Claims: Sendable, Equatable {
     /// Claimed in Postgres at these grant epochs and processed by the work loop.
-    private(set) var owned: [Int: Epoch] = [:]
+    private(set) var claimed: [Partition: Epoch] = [:]
     /// Granted, claim not committed yet (the claim is retried every round until it commits or is fenced).
-    private(set) var pending: [Int: Epoch] = [:]
+    private(set) var pending: [Partition: Epoch] = [:]
 
     /// Applies one lease event.
     mutating func apply(_ event: LeaseEvent) {
         switch event {
         case .granted(let grants):
             for grant in grants {
-                if owned[grant.partition] != grant.epoch { owned[grant.partition] = nil }
-                if owned[grant.partition] == nil { pending[grant.partition] = grant.epoch }
+                if claimed[grant.partition] != grant.epoch { claimed[grant.partition] = nil }
+                if claimed[grant.partition] == nil { pending[grant.partition] = grant.epoch }
             }
         case .revoked(let partitions):
             for partition in partitions {
-                owned[partition] = nil
+                claimed[partition] = nil
                 pending[partition] = nil
             }
         case .leaseLost:
@@ -34,32 +35,32 @@ struct Ownership: Sendable, Equatable {
 
     /// Drops everything (lease lost, shutdown).
     mutating func stopAll() {
-        owned = [:]
+        claimed = [:]
         pending = [:]
     }
 
     /// The grants whose claims are still to be made.
     var claimsDue: [PartitionGrant] { pending.map { PartitionGrant(partition: $0.key, epoch: $0.value) }.sorted() }
 
-    /// Moves committed claims to owned and forgets fenced ones; grants revoked meanwhile stay forgotten.
-    mutating func claimed(_ result: ClaimResult) {
+    /// Moves committed claims to claimed and forgets fenced ones; grants revoked meanwhile stay forgotten.
+    mutating func record(_ result: ClaimResult) {
         for grant in result.claimed where pending[grant.partition] == grant.epoch {
             pending[grant.partition] = nil
-            owned[grant.partition] = grant.epoch
+            claimed[grant.partition] = grant.epoch
         }
         for grant in result.fenced where pending[grant.partition] == grant.epoch { pending[grant.partition] = nil }
     }
 
-    /// What to work on now: owned partitions that the lease still grants at the same epoch.
+    /// What to work on now: claimed partitions that the lease still grants at the same epoch.
     func workable(grantedNow: [PartitionGrant]) -> [PartitionGrant] {
-        grantedNow.filter { owned[$0.partition] == $0.epoch }
+        grantedNow.filter { claimed[$0.partition] == $0.epoch }
     }
 
-    /// Stops partitions whose owner rows no longer carry our epoch (a newer grant claimed them).
+    /// Stops partitions whose claim rows no longer carry our epoch (a newer grant claimed them).
     mutating func worked(_ result: WorkResult) {
-        for grant in result.fenced where owned[grant.partition] == grant.epoch { owned[grant.partition] = nil }
+        for grant in result.fenced where claimed[grant.partition] == grant.epoch { claimed[grant.partition] = nil }
     }
 
-    /// Owned partitions in order.
-    var ownedPartitions: [Int] { owned.keys.sorted() }
+    /// Claimed partitions in order.
+    var claimedPartitions: [Partition] { claimed.keys.sorted() }
 }

@@ -1,4 +1,4 @@
-/// A binary max-heap of candidates; HashRing depends on the standard library only.
+/// A binary max-heap of candidates; Partitioning depends on the standard library only.
 struct CandidateQueue {
     private var heap: [Candidate] = []
 

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HashRing
+@testable import Partitioning
 
 struct PartitionerTests {
     @Test("a key's partition is XXH64 of its UTF-8 bytes mod the partition count, as docs/layout_reference.py computes")

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HashRing
+@testable import Partitioning
 
 struct LayoutDiffTests {
     @Test("lists each partition that changes owner, with its old and new owner")

@@ -1,7 +1,7 @@
 import TestSupport
 import Testing
 
-@testable import HashRing
+@testable import Partitioning
 
 struct LayoutTests {
     /// xxh64 over the owners table as Int32 LE values, -1 for unowned (as docs/layout_reference.py).

@@ -1,0 +1,65 @@
+import Coordination
+import Testing
+
+@testable import Worker
+
+struct ClaimsTests {
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+
+    @Test("a granted partition is worked only after its claim commits")
+    func claimBeforeWork() {
+        var claims = Claims()
+        claims.apply(.granted([grant(3, 10), grant(5, 10)]))
+        #expect(claims.claimsDue == [grant(3, 10), grant(5, 10)])
+        #expect(claims.workable(grantedNow: [grant(3, 10), grant(5, 10)]).isEmpty)
+        claims.record(ClaimResult(claimed: [grant(3, 10)], fenced: [grant(5, 10)]))
+        #expect(claims.workable(grantedNow: [grant(3, 10), grant(5, 10)]) == [grant(3, 10)])
+        #expect(claims.claimsDue.isEmpty, "a fenced claim is not retried")
+    }
+
+    @Test("a revocation stops a partition at once, also one whose claim is still in flight")
+    func revokeStops() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7), grant(2, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7)], fenced: []))
+        claims.apply(.revoked([1, 2]))
+        claims.record(ClaimResult(claimed: [grant(2, 7)], fenced: []))  // the claim that was in flight
+        #expect(claims.claimed.isEmpty)
+        #expect(claims.workable(grantedNow: [grant(1, 7), grant(2, 7)]).isEmpty)
+    }
+
+    @Test("a lost lease stops everything")
+    func leaseLost() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7)], fenced: []))
+        claims.apply(.leaseLost(.expired))
+        #expect(claims == Claims())
+    }
+
+    @Test("a zero-row claim check stops that partition and keeps the others")
+    func fencedWrite() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7), grant(2, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7)], fenced: []))
+        claims.worked(WorkResult(worked: [grant(2, 7)], fenced: [grant(1, 7)], rowsTouched: 3, sampleIDs: []))
+        #expect(claims.claimedPartitions == [2])
+    }
+
+    @Test("a partition the lease no longer grants at the same epoch is not worked")
+    func workOnlyCurrentGrants() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7), grant(2, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7)], fenced: []))
+        #expect(claims.workable(grantedNow: [grant(1, 7), grant(2, 9)]) == [grant(1, 7)])
+        claims.apply(.granted([grant(2, 9)]))
+        #expect(claims.claimsDue == [grant(2, 9)], "a re-grant under a new epoch is claimed again")
+    }
+
+    @Test("the id summary lists up to 20 ids and counts the rest")
+    func summary() {
+        let ids = (0..<20).map { "id\($0)" }
+        #expect(PartitionWorker.summary(WorkResult(worked: [], fenced: [], rowsTouched: 3, sampleIDs: ["a", "b", "c"])) == "a b c")
+        #expect(PartitionWorker.summary(WorkResult(worked: [], fenced: [], rowsTouched: 25, sampleIDs: ids)).hasSuffix("id19 … and 5 more"))
+    }
+}
