@@ -68,12 +68,11 @@ struct ControlPlaneHarness {
     /// Waits until the rebalancer has published the layout for the current membership, so no
     /// background publication can change Redis between two snapshots.
     func settled() async throws {
-        let published = try await eventually(within: .seconds(10)) {
+        try await eventually("the rebalancer published the layout for the current members", within: .seconds(10)) {
             let layout = try await store.layout()
             let members = try await leases.members().numbers
             return layout.version > 0 && layout.members == members
         }
-        try #require(published, "the rebalancer did not publish the layout for the current members")
     }
 
     /// Every key of this control plane with its type and value, to show that a request changed nothing.
@@ -94,7 +93,7 @@ struct ControlPlaneHarness {
 
 extension ControlPlaneHarness {
     /// Runs the heartbeat script alone (no HTTP, no reaper), as a replica would.
-    func heartbeat(_ name: String, instance: String, held: [Int] = []) async throws -> HeartbeatScript.Reply {
+    func heartbeat(_ name: String, instance: InstanceID, held: [Partition] = []) async throws -> HeartbeatScript.Reply {
         try await store.run(HeartbeatScript(name: WorkerName(rawValue: name)!, instance: instance, held: held, settings: leases.settings))
     }
 
@@ -109,7 +108,7 @@ extension TestClientProtocol {
     }
 
     /// POSTs a heartbeat and decodes the grant; fails the test on anything but 200.
-    func beat(_ name: String, instance: String = "i1", held: [Int]? = nil) async throws -> HeartbeatResponse {
+    func beat(_ name: String, instance: InstanceID = "i1", held: [Partition]? = nil) async throws -> HeartbeatResponse {
         let body = String(decoding: try JSONEncoder().encode(HeartbeatRequest(instance: instance, held: held)), as: UTF8.self)
         let response = try await heartbeat(name, body: body)
         try #require(response.status == .ok, "heartbeat of \(name): \(response.status) \(String(buffer: response.body))")
@@ -124,16 +123,6 @@ extension TestClientProtocol {
 extension TestResponse {
     /// The JSON error body's code, or nil if the body is not one.
     var errorCode: String? { try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)).error }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(within timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
 
 extension ControlPlaneConfiguration {

@@ -36,7 +36,7 @@ struct HTTPFramingTests {
             let answer = try await RawHTTP.exchange(
                 port: port, Self.head + "Content-Length: 100\r\n\r\n{\"instance\": \"i1\"", halfClose: true)
             #expect(!answer.hasPrefix("HTTP/1.1 5"), "\(answer)")
-            if !answer.isEmpty { #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)") }
+            #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 400"), "closed without an answer, or 400: \(answer)")
             #expect(try await harness.leases.workers().isEmpty)
             // The server is fine afterwards.
             let healthy = try await RawHTTP.exchange(port: port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -15,20 +15,19 @@ struct HandoffTests {
         try await harness.test { client async throws in
             // A alone: after the rebalancer publishes, A is granted every partition.
             var a = try await client.beat("pod-a")
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
-                })
+                }
             let heldByA = a.partitions
 
             // B joins; wait until the new layout is published.
             var b = try await client.beat("pod-b")
             let version = b.layoutVersion
-            #expect(try await eventually(within: .seconds(10)) { try await harness.store.layout().members == [0, 1] })
+            try await eventually(within: .seconds(10)) { try await harness.store.layout().members == [0, 1] }
             let layout = try await harness.store.layout()
             #expect(layout.version > version)
-            let moving = Set(layout.owners.indices.filter { layout.owners[$0] == 1 })
+            let moving = Set(layout.owners.indices.filter { layout.owners[$0] == 1 }.map { Partition($0) })
             #expect(!moving.isEmpty)
 
             // B asks before A has heard: nothing that A holds is granted to B.
@@ -62,18 +61,16 @@ struct HandoffTests {
         try await harness.test { client async throws in
             var a = try await client.beat("pod-a")
             var b = try await client.beat("pod-b")
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     b = try await client.beat("pod-b", held: b.partitions)
                     return a.partitions.count + b.partitions.count == 1024
-                })
+                }
             // A goes silent, still "holding" its partitions; its lease expires and B takes everything.
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     b = try await client.beat("pod-b", held: b.partitions)
                     return b.partitions.count == 1024
-                })
+                }
         }
     }
 
@@ -84,20 +81,18 @@ struct HandoffTests {
             var a = try await client.beat("pod-a")
             var b = try await client.beat("pod-b")
             #expect(b.epoch > a.epoch, "B's lease is the newer one")
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     b = try await client.beat("pod-b", held: b.partitions)
                     return a.partitions.count + b.partitions.count == 1024
-                })
+                }
             let epochsOfB = Dictionary(uniqueKeysWithValues: zip(b.partitions, try #require(b.partitionEpochs)))
             #expect(epochsOfB.values.allSatisfy { $0 > b.epoch }, "a grant's epoch is newer than the lease it is granted under")
             // B goes silent; A, the older lease, takes B's partitions under epochs newer than B's grants.
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
-                })
+                }
             let epochsOfA = Dictionary(uniqueKeysWithValues: zip(a.partitions, try #require(a.partitionEpochs)))
             for (partition, epoch) in epochsOfB { #expect(try #require(epochsOfA[partition]) > epoch) }
         }
@@ -107,11 +102,10 @@ struct HandoffTests {
     func strayHeldRevoked() async throws {
         try await ControlPlaneHarness(.test()).test { client async throws in
             var a = try await client.beat("pod-a")
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     a = try await client.beat("pod-a", held: a.partitions)
                     return a.partitions.count == 1024
-                })
+                }
             let b = try await client.beat("pod-b", held: [1, 2, 3])
             #expect(Set(b.revoked).isSuperset(of: [1, 2, 3]))
             #expect(Set(b.partitions).isDisjoint(with: [1, 2, 3]))
@@ -127,12 +121,11 @@ struct HandoffTests {
             _ = try await client.beat("pod-a")
             _ = try await client.beat("pod-b")
             var snapshot = empty
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     snapshot = try JSONDecoder().decode(
                         PublishedLayout.self, from: Data(buffer: try await client.get("/v1/layout").body))
                     return snapshot.members == [0, 1]
-                })
+                }
             #expect(snapshot.partitionCount == 1024 && snapshot.owners.count == 1024)
             #expect(snapshot.owners.allSatisfy { $0 == 0 || $0 == 1 })
         }
@@ -241,13 +234,13 @@ struct RedisOutageTests {
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
             #expect(try await client.get("/healthz").status == .ok)
             // The reaper's round is the health probe the RollcallRedisUnreachable alert reads.
-            #expect(try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 0") })
+            try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 0") }
             let overview = try await client.get("/v1/overview")
             #expect(overview.status == .serviceUnavailable && overview.errorCode == "store_unavailable")
 
             try server.start()
-            #expect(try await eventually(within: .seconds(5)) { try await client.get("/readyz").status == .ok })
-            #expect(try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 1") })
+            try await eventually(within: .seconds(5)) { try await client.get("/readyz").status == .ok }
+            try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 1") }
             // The restarted Redis is empty and this replica had seen it before: lost state is waited out
             // (503 recovering) for a lease TTL plus the quarantine, then the worker gets a fresh lease and
             // the scripts load again.
@@ -255,7 +248,7 @@ struct RedisOutageTests {
             #expect(waiting.status == .serviceUnavailable)
             #expect(waiting.errorCode == "recovering")
             var number: Int?
-            _ = try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                 number = try await client.heartbeat("pod-a", body: #"{"instance": "i1"}"#).json.int("number")
                 return number != nil
             }
@@ -308,10 +301,9 @@ struct MetricsTests {
             _ = try await client.heartbeat("pod-a", body: "nope")
             try await harness.settled()
             let version = try await harness.store.layout().version
-            #expect(
-                try await eventually(within: .seconds(10)) {
+            try await eventually(within: .seconds(10)) {
                     String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version \(version)")
-                })
+                }
             let text = String(buffer: try await client.get("/metrics").body)
             let moved = text.split(separator: "\n").first { $0.hasPrefix("rollcall_partitions_moved_total ") }
             #expect((moved?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1024, "every partition moved to pod-a: \(moved ?? "")")
@@ -335,7 +327,7 @@ extension MetricsTests {
             _ = try await client.beat("pod-a")
             _ = try await client.beat("pod-b")
             // No heartbeat follows: only the reaper can find these two expired.
-            #expect(try await eventually(within: .seconds(5)) { try await harness.store.workers().isEmpty })
+            try await eventually(within: .seconds(5)) { try await harness.store.workers().isEmpty }
             let text = String(buffer: try await client.get("/metrics").body)
             #expect(text.contains("rollcall_leases_expired_total 2"), "\(text.split(separator: "\n").filter { $0.contains("expired") })")
             #expect(text.contains("rollcall_live_workers 0"))

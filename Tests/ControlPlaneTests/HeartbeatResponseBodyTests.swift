@@ -43,7 +43,7 @@ struct HeartbeatResponseBodyTests {
         #expect(positions == positions.sorted() && positions.count == count)
     }
 
-    @Test("strings are escaped byte for byte as JSONEncoder escapes them", arguments: responses.flatMap { [$0.name, $0.instance, $0.consumerGroup] })
+    @Test("strings are escaped byte for byte as JSONEncoder escapes them", arguments: responses.flatMap { [$0.name, $0.instance.rawValue, $0.consumerGroup] })
     func escaping(text: String) throws {
         var buffer = ByteBuffer()
         buffer.writeJSONString(text)
@@ -52,11 +52,11 @@ struct HeartbeatResponseBodyTests {
 
     @Test("a share of 65,536 partitions fits: every grant and its epoch are written")
     func largeShare() throws {
-        let partitions = Array(0..<65536)
+        let partitions = (0..<65536).map { Partition($0) }
         let response = HeartbeatResponse(
             name: "big", instance: "i", number: 1, epoch: Epoch(rawValue: 9), leaseTTLMillis: 1, heartbeatIntervalMillis: 1,
-            layoutVersion: 3, partitions: partitions, partitionEpochs: partitions.map { Epoch(rawValue: 1_732_270_000_000_000 + Int64($0)) },
-            revoked: Array(0..<100), consumerGroup: "g-1", partitionCount: 65536, generation: "ab:1", kind: .member)
+            layoutVersion: 3, partitions: partitions, partitionEpochs: partitions.map { Epoch(rawValue: 1_732_270_000_000_000 + Int64($0.rawValue)) },
+            revoked: (0..<100).map { Partition($0) }, consumerGroup: "g-1", partitionCount: 65536, generation: "ab:1", kind: .member)
         #expect(try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: HeartbeatResponseBody.encode(response))) == response)
     }
 

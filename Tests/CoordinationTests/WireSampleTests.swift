@@ -82,12 +82,18 @@ struct WireSampleTests {
         ]
     }()
 
-    @Test("every wire type encodes a JSON object; with ROLLCALL_WIRE_SAMPLES set, the samples are written for the schema check")
-    func writeSamples() throws {
+    @Test("every wire type encodes a JSON object")
+    func samplesAreObjects() throws {
         for sample in Self.samples {
             #expect(try JSONSerialization.jsonObject(with: sample.json) is [String: Any], "\(sample.schema) \(sample.name)")
         }
-        guard let folder = ProcessInfo.processInfo.environment["ROLLCALL_WIRE_SAMPLES"] else { return }
+    }
+
+    @Test(
+        "the samples are written where scripts/test checks them against docs/openapi.yaml",
+        .enabled(if: ProcessInfo.processInfo.environment["ROLLCALL_WIRE_SAMPLES"] != nil, "needs ROLLCALL_WIRE_SAMPLES"))
+    func writeSamples() throws {
+        let folder = ProcessInfo.processInfo.environment["ROLLCALL_WIRE_SAMPLES"]!
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for sample in Self.samples {
             try sample.json.write(to: URL(fileURLWithPath: "\(folder)/\(sample.schema).\(sample.name).json"))

@@ -37,14 +37,13 @@ struct SentinelTests {
     }
 
     /// Calls `body` until it succeeds (a failover makes calls fail for a while); returns its result.
-    func eventually<T>(within limit: Duration = .seconds(30), _ body: () async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            do { return try await body() } catch {
-                if ContinuousClock.now > deadline { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+    func untilSuccess<T>(_ body: () async throws -> T) async throws -> T {
+        var result: T?
+        try await eventually("a call succeeds", every: .milliseconds(100)) {
+            result = try await body()
+            return true
         }
+        return result!
     }
 
     @Test("the pool asks the Sentinels for the primary; after the primary is SIGKILLed it reaches the promoted replica without a restart")
@@ -58,7 +57,7 @@ struct SentinelTests {
         #expect(pool.primary == "127.0.0.1:\(first)")
         try setup.signal(node: try #require(setup.node(port: first)), SIGKILL)
         let promoted = try await setup.awaitFailover(from: first)
-        let after = try await eventually { try await pool.run(incr, keys: [key], arguments: []) }
+        let after = try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) }
         // The promoted replica had the first INCR (replicated before the kill), so the count goes on.
         #expect(after == .integer(2))
         #expect(pool.primary == "127.0.0.1:\(promoted)")
@@ -80,17 +79,13 @@ struct SentinelTests {
         try setup.signal(node: oldNode, SIGSTOP)
         let promoted = try await setup.awaitFailover(from: old)
         // The watcher heard +switch-master: the pool knows the new primary before any call failed.
-        let switched = try await eventually(within: .seconds(10)) { () async throws -> Bool in
-            guard pool.primary == "127.0.0.1:\(promoted)" else { throw RedisError.poolClosed }
-            return true
-        }
-        #expect(switched)
+        try await eventually("the pool knows the promoted primary", within: .seconds(10)) { pool.primary == "127.0.0.1:\(promoted)" }
         try setup.signal(node: oldNode, SIGCONT)
-        for _ in 0..<20 { _ = try await eventually { try await pool.run(incr, keys: [key], arguments: []) } }
+        for _ in 0..<20 { _ = try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) } }
         #expect(try await value(key, at: promoted) == "21")
         // The resumed node was demoted and resynchronised from the new primary: it has the same count,
         // and never more (a write that went to it alone would have been lost in the resync).
-        let demoted = try await eventually { () async throws -> String? in
+        let demoted = try await untilSuccess { () async throws -> String? in
             let value = try await value(key, at: old)
             guard value == "21" else { throw RedisError.poolClosed }
             return value

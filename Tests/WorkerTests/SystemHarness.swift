@@ -95,7 +95,7 @@ final class SystemHarness: @unchecked Sendable {
                 "HEARTBEAT_INTERVAL": "\(Self.heartbeatInterval.wholeMilliseconds)ms", "NUMBER_QUARANTINE": "500ms",
                 "PARTITIONS": "\(Self.partitionCount)",
             ], logDirectory: logDirectory)
-        try await eventually("the control plane is ready", within: .seconds(20)) {
+        try await TestSupport.eventually("the control plane is ready", within: .seconds(20)) {
             try await self.get(self.controlPlaneURL + "/readyz").status == 200
         }
     }
@@ -151,6 +151,36 @@ final class SystemHarness: @unchecked Sendable {
             })
     }
 
+    /// One claim row: who claimed the partition, under which grant epoch, and when (ms since 1970,
+    /// PostgreSQL's clock, the same host clock Redis's TIME reads).
+    struct ClaimRow: Equatable {
+        var worker: String
+        var epoch: Int64
+        var claimedAtMillis: Int64
+    }
+
+    /// partition -> its claim row, from `partition_owners`.
+    func claimRows() async throws -> [Int: ClaimRow] {
+        let rows = try await database.query(
+            "SELECT partition, worker, epoch, (extract(epoch FROM claimed_at) * 1000)::bigint FROM partition_owners")
+        return Dictionary(
+            uniqueKeysWithValues: try rows.map { row throws(PostgresError) in
+                (
+                    try row.decode(Int.self, at: 0),
+                    ClaimRow(
+                        worker: try row.decode(String.self, at: 1), epoch: Int64(try row.decode(Int.self, at: 2)),
+                        claimedAtMillis: Int64(try row.decode(Int.self, at: 3)))
+                )
+            })
+    }
+
+    /// The live leases the control plane lists (`GET /v1/workers`), by name.
+    func leases() async throws -> [String: WorkerSummary] {
+        let response = try await get(controlPlaneURL + "/v1/workers")
+        let list = try JSONDecoder().decode(WorkerList.self, from: response.body)
+        return Dictionary(uniqueKeysWithValues: list.workers.map { ($0.name, $0) })
+    }
+
     /// How many partitions each worker owns in `partition_owners`.
     func ownerCounts() async throws -> [String: Int] {
         try await owners().values.reduce(into: [:]) { $0[$1, default: 0] += 1 }
@@ -199,21 +229,4 @@ final class SystemHarness: @unchecked Sendable {
         return (Int(response.status.code), Data(body.readableBytesView))
     }
 
-    /// Polls `condition` every 50 ms until it holds; returns how long that took, or fails after `within`.
-    @discardableResult
-    func eventually(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws -> Duration {
-        let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < limit {
-            if (try? await condition()) == true { return clock.now - start }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw Timeout(what: what, limit: limit)
-    }
-
-    struct Timeout: Error, CustomStringConvertible {
-        let what: String
-        let limit: Duration
-        var description: String { "\(what): not within \(limit)" }
-    }
 }

@@ -29,15 +29,14 @@ struct LeaseService: Sendable {
             metrics.heartbeat(.invalid)
             throw error
         }
+        let script = HeartbeatScript(
+            name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
+            heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
+            kind: request.kind ?? .member, settings: settings)
         let reply: HeartbeatScript.Reply
-        do {
-            reply = try await run(
-                HeartbeatScript(
-                    name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
-                    heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
-                    kind: request.kind ?? .member,
-                    settings: settings))
-        } catch let error as LeaseStoreError {
+        do throws(LeaseStoreError) {
+            reply = try await run(script)
+        } catch {
             let refusal = LeaseRefusal(error)
             metrics.heartbeat(refusal.code == .notReplicated ? .unreplicated : .unavailable)
             throw refusal
