@@ -4,7 +4,7 @@ import Testing
 @testable import Coordination
 
 /// The JSON the Swift wire types encode, one file per schema of docs/openapi.yaml when
-/// `ROLLCALL_WIRE_SAMPLES` names a folder: scripts/check-wire-samples validates each against the
+/// `ROLLCALL_WIRE_SAMPLES` names a folder: Tests/python/test_wire_samples.py validates each against the
 /// document, so the types and the document cannot drift apart.
 struct WireSampleTests {
     static let samples: [(schema: String, name: String, json: Data)] = {

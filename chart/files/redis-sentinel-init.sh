@@ -5,7 +5,7 @@
 # A pod the Sentinels still name as primary (it restarted faster than down-after) starts as one
 # and keeps its data (AOF); every other pod starts as a replica of the named primary.
 #
-# Environment (the chart sets it; scripts/chart_checks.py runs this script on loopback with its own):
+# Environment (the chart sets it; Tests/python/test_chart.py runs this script on loopback with its own):
 #   POD_NAME          this pod, <statefulset>-<ordinal>
 #   PEERS             every pod's host name, space-separated, in ordinal order
 #   REDIS_PASSWORD_FILE  a file holding the password of the nodes and of the Sentinels (the chart

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Checks of the images scripts/build-images exported, run by scripts/test-images (which starts Redis and
 PostgreSQL on loopback and passes them in ROLLCALL_TEST_REDIS_PORT, ROLLCALL_TEST_DATABASE_URL).
 
@@ -8,31 +7,26 @@ pods run it: root filesystem read-only, uid 10001, no capabilities, secrets as r
 host's loopback network. Then: the control plane answers /readyz, `worker seed` inserts rows, the worker
 leases a number and claims partitions, and an unreadable secret file stops a binary with a clear error.
 The images are also checked against the Dockerfile (packages, user, entrypoints, ports) so the two
-cannot drift."""
+cannot drift. One check: scripts/test-images -k NAME (ROLLCALL_SKIP_IMAGE_BUILD=1 reuses the images)."""
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
-import time
-import traceback
 import urllib.request
 
-from chart_checks import eventually, loopback_port, render
+import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from rollcall_testing.chart import render
+from rollcall_testing.paths import ROOT
+from rollcall_testing.ports import free_port as loopback_port
+from rollcall_testing.waiting import eventually
+
 IMAGES = os.path.join(ROOT, ".build-images")
 SECRETS_MOUNT = "/run/secrets/rollcall"
-CHECKS = []
-
-
-def check(function):
-    CHECKS.append(function)
-    return function
 
 
 # --- The Dockerfile, read as the contract ------------------------------------------------------------
@@ -222,8 +216,7 @@ def psql(sql, database=None):
 
 # --- Checks ------------------------------------------------------------------------------------------
 
-@check
-def images_match_the_dockerfile():
+def test_images_match_the_dockerfile():
     stages = dockerfile()
     packages = stages["runtime"]["packages"]
     assert packages, "no apt-get install in the Dockerfile's runtime stage"
@@ -257,8 +250,7 @@ def images_match_the_dockerfile():
               f"user {config['User']}, entrypoint {config['Entrypoint']}")
 
 
-@check
-def each_binary_finds_every_library_it_links():
+def test_each_binary_finds_every_library_it_links():
     for image, binary in ((CONTROL_PLANE, "control-plane"), (WORKER, "worker")):
         result = subprocess.run(["chroot", image.rootfs, "ldd", f"/usr/local/bin/{binary}"], capture_output=True, text=True)
         assert result.returncode == 0 and "not found" not in result.stdout, result.stdout + result.stderr
@@ -266,8 +258,7 @@ def each_binary_finds_every_library_it_links():
         assert result.returncode == 0 and re.match(r"\d+\.\d+", result.stdout.strip()), result.stdout + result.stderr
 
 
-@check
-def an_unreadable_secret_file_stops_the_binary_with_a_clear_error():
+def test_an_unreadable_secret_file_stops_the_binary_with_a_clear_error():
     result = CONTROL_PLANE.run([], {"AUTH_TOKEN_FILE": f"{SECRETS_MOUNT}/no-such-key"})
     assert result.returncode != 0, result
     assert f"AUTH_TOKEN_FILE={SECRETS_MOUNT}/no-such-key cannot be read" in result.stderr, result.stderr
@@ -309,8 +300,7 @@ def mount_chart_secrets(container, pod, values):
             SECRETS.put(item["path"], values[item["path"]])
 
 
-@check
-def the_started_images_serve_lease_and_claim_with_the_charts_settings():
+def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
     """Both images started with the environment and the secret files the chart gives their pods (its
     defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback."""
     objects, _ = render()
@@ -390,39 +380,34 @@ def the_started_images_serve_lease_and_claim_with_the_charts_settings():
             assert secret not in text, f"{log_name} shows a secret"
 
 
-def main():
+@pytest.fixture(scope="module", autouse=True)
+def images():
+    """The servers scripts/test-images started, the two images, and a work folder for their root filesystems."""
     global WORK, SECRETS, CONTROL_PLANE, WORKER, REDIS_PORT, REDIS_PASSWORD, DATABASE_URL, DATABASE_PASSWORD
     if os.geteuid() != 0:
-        sys.exit("scripts/test-images needs root (mount namespaces, chroot)")
+        pytest.fail("the image checks need root (mount namespaces, chroot)")
     REDIS_PORT = os.environ["ROLLCALL_TEST_REDIS_PORT"]
     REDIS_PASSWORD = os.environ["ROLLCALL_TEST_REDIS_PASSWORD"]
     DATABASE_URL = os.environ["ROLLCALL_TEST_DATABASE_URL"]
     DATABASE_PASSWORD = re.match(r"postgres://[^:]+:([^@]+)@", DATABASE_URL)[1]
     WORK = tempfile.mkdtemp(prefix="rollcall-images.")
     os.chmod(WORK, 0o755)
-    failures = 0
     try:
         SECRETS = Secrets(WORK)
         CONTROL_PLANE = Image("rollcall-control-plane", WORK)
         WORKER = Image("rollcall-worker", WORK)
-        for function in CHECKS:
-            started = time.monotonic()
-            try:
-                function()
-                print(f"ok    {function.__name__} ({time.monotonic() - started:.1f} s)")
-            except Exception:
-                failures += 1
-                print(f"FAIL  {function.__name__}")
-                traceback.print_exc()
-                for name in ("control-plane.log", "worker.log"):
-                    path = os.path.join(WORK, name)
-                    if os.path.exists(path):
-                        print(f"--- {name} (last lines)\n" + "".join(open(path).readlines()[-20:]))
+        yield
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
-    print(f"{len(CHECKS) - failures} of {len(CHECKS)} image checks passed")
-    sys.exit(1 if failures else 0)
 
 
-if __name__ == "__main__":
-    main()
+@pytest.fixture(autouse=True)
+def logs_of_a_failure(request):
+    """After a failed check, the last lines the images logged."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for name in ("control-plane.log", "worker.log"):
+            path = os.path.join(WORK, name)
+            if os.path.exists(path):
+                print(f"--- {name} (last lines)\n" + "".join(open(path).readlines()[-20:]))

@@ -1,83 +1,25 @@
-#!/usr/bin/env python3
 """Checks of chart/ and Dockerfile that need no cluster and no Docker engine: render the chart
 offline (helm-python-sdk), lint it, validate every rendered object against Kubernetes 1.30
-(kubernetes-validate --strict), assert what the chart promises, and run hadolint.
-Run by scripts/test-chart, which provides the virtualenv."""
+(kubernetes-validate --strict), assert what the chart promises, and run hadolint and checkov.
+Run by scripts/test-chart (it sets ROLLCALL_PROMTOOL and builds the binaries the metrics check scrapes);
+one check: scripts/test-chart -k NAME."""
 import base64
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import traceback
 
 import helm_python
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHART = os.path.join(ROOT, "chart")
-BIN = os.path.dirname(sys.executable)
-CHECKOV_BIN = os.environ.get("ROLLCALL_CHECKOV_BIN", os.path.join(ROOT, ".build-venv-checkov", "bin"))
-CHECKS = []
+from rollcall_testing.chart import BIN, container, env, kubernetes_validate, of_kind, render, secret_sources
+from rollcall_testing.paths import CHART, ROOT
+from rollcall_testing.ports import free_port as loopback_port
+from rollcall_testing.waiting import eventually
 
-
-def check(function):
-    CHECKS.append(function)
-    return function
-
-
-def render(values=None):
-    """Rendered objects of the chart, by (kind, name)."""
-    manifests = helm_python.Chart.load(CHART).render(values or {}, name="rc", namespace="rollcall")
-    objects = {}
-    for path, text in manifests.items():
-        if not path.endswith(".yaml"):
-            continue
-        for document in yaml.safe_load_all(text):
-            if document:
-                objects[(document["kind"], document["metadata"]["name"])] = document
-    return objects, manifests
-
-
-def of_kind(objects, kind):
-    return {name: obj for (k, name), obj in objects.items() if k == kind}
-
-
-def container(objects, kind, name):
-    return objects[(kind, name)]["spec"]["template"]["spec"]["containers"][0]
-
-
-def env(container_spec):
-    return {e["name"]: e for e in container_spec.get("env", [])}
-
-
-def secret_sources(objects, deployment):
-    """The Secrets projected into a Deployment's read-only secrets volume, mounted where the *_FILE variables point."""
-    pod = objects[("Deployment", deployment)]["spec"]["template"]["spec"]
-    mounts = pod["containers"][0]["volumeMounts"]
-    assert {"name": "secrets", "mountPath": "/run/secrets/rollcall", "readOnly": True} in mounts, mounts
-    volume = next(v for v in pod["volumes"] if v["name"] == "secrets")
-    assert volume["projected"]["defaultMode"] == 0o440
-    return volume["projected"]["sources"]
-
-
-def kubernetes_validate(manifests):
-    """Every object but the Prometheus Operator's (kubernetes-validate has no schema of its CRDs; the
-    monitoring checks below check those)."""
-    with tempfile.TemporaryDirectory() as directory:
-        paths = []
-        for index, (path, text) in enumerate(manifests.items()):
-            if path.endswith(".yaml") and text.strip() and "apiVersion: monitoring.coreos.com/" not in text:
-                paths.append(os.path.join(directory, f"{index}.yaml"))
-                with open(paths[-1], "w") as file:
-                    file.write(text)
-        result = subprocess.run([os.path.join(BIN, "kubernetes-validate"), "-k", "1.30.0", "--strict", *paths],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, result.stdout + result.stderr
+CHECKOV_BIN = BIN
 
 
 VALUE_SETS = {
@@ -115,22 +57,19 @@ CHECKOV_SKIPS = [
 ]
 
 
-@check
-def lint_is_clean():
+def test_lint_is_clean():
     report = helm_python.lint(CHART, strict=True, kube_version="v1.30.0")
     problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
     assert not problems, problems
 
 
-@check
-def every_rendering_validates_against_kubernetes_1_30():
+def test_every_rendering_validates_against_kubernetes_1_30():
     for name, values in VALUE_SETS.items():
         _, manifests = render(values)
         kubernetes_validate(manifests)
 
 
-@check
-def defaults_deploy_everything_with_the_documented_replicas():
+def test_defaults_deploy_everything_with_the_documented_replicas():
     objects, _ = render()
     assert objects[("Deployment", "rc-rollcall-control-plane")]["spec"]["replicas"] == 2
     assert objects[("Deployment", "rc-rollcall-worker")]["spec"]["replicas"] == 3
@@ -143,15 +82,13 @@ def defaults_deploy_everything_with_the_documented_replicas():
         assert objects[("StatefulSet", name)]["spec"]["volumeClaimTemplates"], f"{name} has no persistent volume"
 
 
-@check
-def replica_counts_follow_the_values():
+def test_replica_counts_follow_the_values():
     objects, _ = render(VALUE_SETS["scaled"])
     assert objects[("Deployment", "rc-rollcall-worker")]["spec"]["replicas"] == 7
     assert objects[("Deployment", "rc-rollcall-control-plane")]["spec"]["replicas"] == 3
 
 
-@check
-def external_redis_and_postgres_replace_the_statefulsets():
+def test_external_redis_and_postgres_replace_the_statefulsets():
     objects, _ = render(VALUE_SETS["external"])
     assert not of_kind(objects, "StatefulSet")
     assert env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_URL"]["value"] == "redis://cache.example:6379/2"
@@ -159,8 +96,7 @@ def external_redis_and_postgres_replace_the_statefulsets():
     assert set(objects[("Secret", "rc-rollcall")]["data"]) == {"auth-token"}
 
 
-@check
-def sentinel_mode_deploys_three_redis_nodes_each_with_a_sentinel():
+def test_sentinel_mode_deploys_three_redis_nodes_each_with_a_sentinel():
     objects, _ = render(VALUE_SETS["sentinel"])
     statefulset = objects[("StatefulSet", "rc-rollcall-redis")]
     pod = statefulset["spec"]["template"]["spec"]
@@ -193,8 +129,7 @@ def sentinel_mode_deploys_three_redis_nodes_each_with_a_sentinel():
         assert script.strip() == file.read().strip()
 
 
-@check
-def sentinel_mode_configures_the_control_plane_through_the_sentinels():
+def test_sentinel_mode_configures_the_control_plane_through_the_sentinels():
     objects, _ = render(VALUE_SETS["sentinel"])
     control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
     sentinels = control_plane["REDIS_SENTINELS"]["value"].split(",")
@@ -214,8 +149,7 @@ def sentinel_mode_configures_the_control_plane_through_the_sentinels():
     assert len(env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_SENTINELS"]["value"].split(",")) == 5
 
 
-@check
-def external_sentinels_replace_the_redis_statefulset():
+def test_external_sentinels_replace_the_redis_statefulset():
     objects, _ = render(VALUE_SETS["external-sentinels"])
     assert set(of_kind(objects, "StatefulSet")) == {"rc-rollcall-postgresql"}
     control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
@@ -229,8 +163,7 @@ def external_sentinels_replace_the_redis_statefulset():
     assert "redis-password" not in objects[("Secret", "rc-rollcall")]["data"]
 
 
-@check
-def sentinel_values_that_cannot_work_are_refused():
+def test_sentinel_values_that_cannot_work_are_refused():
     for bad in ({"redis": {"mode": "cluster"}}, {"redis": {"sentinel": {"replicas": 2}}}, {"redis": {"sentinel": {"quorum": 1}}},
                 {"redis": {"sentinel": {"antiAffinity": "sometimes"}}}, {"redis": {"external": {"sentinels": "a:1,,b:2"}}},
                 {"redis": {"mode": "sentinel", "sentinel": {"minReplicas": 3}}},
@@ -243,36 +176,13 @@ def sentinel_values_that_cannot_work_are_refused():
         raise AssertionError(f"chart accepted {bad}")
 
 
-def loopback_port():
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return s.getsockname()[1]
-
-
 def redis_cli(host, port, *args, password):
     result = subprocess.run(["redis-cli", "--no-auth-warning", "-h", host, "-p", str(port), "--raw", *args],
                             capture_output=True, text=True, timeout=5, env=dict(os.environ, REDISCLI_AUTH=password))
     return result.stdout.strip()
 
 
-def eventually(condition, seconds, what):
-    """The first true value `condition` returns within `seconds`; an exception counts as not yet (a server
-    still starting), and the last one is reported if the time runs out. Also used by scripts/image_checks.py."""
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception as error:
-            last = error
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}" + (f" (last: {last})" if last else ""))
-
-
-@check
-def the_sentinel_init_script_forms_a_working_sentinel_set_on_loopback():
+def test_the_sentinel_init_script_forms_a_working_sentinel_set_on_loopback():
     """The chart's init script, as rendered, run for three 'pods' on 127.0.0.1-3 with real redis-server and
     redis-sentinel: they form one primary, two replicas and three Sentinels; the primary is killed and a
     replica promoted; the killed pod, started again through the script, comes back as a replica."""
@@ -388,8 +298,7 @@ def the_sentinel_init_script_forms_a_working_sentinel_set_on_loopback():
             shutil.rmtree(directory, ignore_errors=True)
 
 
-@check
-def the_environment_of_design_is_wired():
+def test_the_environment_of_design_is_wired():
     objects, _ = render()
     control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
     for name in ("HOST", "PORT", "REDIS_URL", "REDIS_PASSWORD_FILE", "AUTH_TOKEN_FILE", "LEASE_TTL", "HEARTBEAT_INTERVAL", "NUMBER_QUARANTINE",
@@ -407,16 +316,14 @@ def the_environment_of_design_is_wired():
     assert worker["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/auth-token"
 
 
-@check
-def redis_persists_and_never_evicts_lease_state():
+def test_redis_persists_and_never_evicts_lease_state():
     objects, _ = render()
     command = " ".join(container(objects, "StatefulSet", "rc-rollcall-redis")["command"])
     # An evicted lease key looks like a free number: Rollcall's promises need every key kept.
     assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command, command
 
 
-@check
-def probes_and_drain_time():
+def test_probes_and_drain_time():
     objects, _ = render()
     for name, port in (("rc-rollcall-control-plane", 8080), ("rc-rollcall-worker", 8081)):
         spec = container(objects, "Deployment", name)
@@ -426,8 +333,7 @@ def probes_and_drain_time():
     assert objects[("Deployment", "rc-rollcall-worker")]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 5
 
 
-@check
-def no_secret_takes_a_default_password_from_values():
+def test_no_secret_takes_a_default_password_from_values():
     with open(os.path.join(CHART, "values.yaml")) as file:
         values_text = file.read()
     first, _ = render()
@@ -443,8 +349,7 @@ def no_secret_takes_a_default_password_from_values():
         assert "password" not in str(walk).lower().replace("existingsecretkey", "").replace("-password", ""), walk
 
 
-@check
-def existing_secrets_are_used_instead_of_generated_ones():
+def test_existing_secrets_are_used_instead_of_generated_ones():
     objects, _ = render({"auth": {"existingSecret": "mine"}, "redis": {"auth": {"existingSecret": "mine"}},
                          "postgresql": {"auth": {"existingSecret": "mine"}}})
     assert not of_kind(objects, "Secret")
@@ -462,8 +367,7 @@ def existing_secrets_are_used_instead_of_generated_ones():
     assert {"secret": {"name": "db", "items": [{"key": "dsn", "path": "database-url"}]}} in secret_sources(objects, "rc-rollcall-worker")
 
 
-@check
-def every_pod_runs_non_root_read_only_without_capabilities():
+def test_every_pod_runs_non_root_read_only_without_capabilities():
     objects, _ = render()
     pods = [obj["spec"]["template"]["spec"] for (kind, _), obj in objects.items() if kind in ("Deployment", "StatefulSet")]
     pods.append(objects[("Pod", "rc-rollcall-test-readyz")]["spec"])
@@ -477,8 +381,7 @@ def every_pod_runs_non_root_read_only_without_capabilities():
             assert context["capabilities"]["drop"] == ["ALL"], spec["name"]
 
 
-@check
-def every_object_has_the_recommended_labels():
+def test_every_object_has_the_recommended_labels():
     objects, _ = render()
     for (kind, name), obj in objects.items():
         labels = obj["metadata"]["labels"]
@@ -487,16 +390,14 @@ def every_object_has_the_recommended_labels():
             assert key in labels, f"{kind}/{name} lacks {key}"
 
 
-@check
-def helm_test_pod_checks_readyz():
+def test_helm_test_pod_checks_readyz():
     objects, _ = render()
     pod = objects[("Pod", "rc-rollcall-test-readyz")]
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["containers"][0]["command"][-1] == "http://rc-rollcall-control-plane:8080/readyz"
 
 
-@check
-def notes_tell_how_to_watch_and_scale():
+def test_notes_tell_how_to_watch_and_scale():
     _, manifests = render()
     notes = manifests["rollcall/templates/NOTES.txt"]
     assert "redis-cli hgetall workers" in notes and "worker.replicaCount" in notes
@@ -510,8 +411,7 @@ def notes_tell_how_to_watch_and_scale():
         assert "get-master-addr-by-name" in notes and 'redis-cli -h "$1" -p "$2" hgetall workers' in notes, notes
 
 
-@check
-def the_schema_rejects_wrong_types_and_unknown_keys():
+def test_the_schema_rejects_wrong_types_and_unknown_keys():
     for bad in ({"worker": {"replicaCount": "three"}}, {"controlPlane": {"replicas": 0}}, {"unknownKey": 1},
                 {"controlPlane": {"leaseTTL": "ten seconds"}}, {"redis": {"external": {"url": "http://x"}}}):
         try:
@@ -532,8 +432,7 @@ def pod_specs(objects):
     return specs
 
 
-@check
-def no_container_gets_a_secret_from_its_environment():
+def test_no_container_gets_a_secret_from_its_environment():
     for render_name, values in VALUE_SETS.items():
         for pod_name, pod in pod_specs(all_objects(values)).items():
             mounts = {v["name"] for v in pod.get("volumes", []) if "secret" in v or "projected" in v}
@@ -546,8 +445,7 @@ def no_container_gets_a_secret_from_its_environment():
                         assert mounted and mounted[0]["readOnly"] and mounted[0]["name"] in mounts, (render_name, spec["name"], variable)
 
 
-@check
-def the_standalone_redis_command_reads_its_password_from_the_file():
+def test_the_standalone_redis_command_reads_its_password_from_the_file():
     """The rendered command, run by sh against a real redis-server: it requires the file's password, and
     neither the password nor the file's path appears on its command line."""
     objects, _ = render()
@@ -581,8 +479,7 @@ def peers_of(rule):
     return [peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") or peer for peer in rule.get("from", rule.get("to", []))]
 
 
-@check
-def network_policies_admit_only_what_rollcall_needs():
+def test_network_policies_admit_only_what_rollcall_needs():
     objects = all_objects({})
     policies = of_kind(objects, "NetworkPolicy")
     assert set(policies) == {f"rc-rollcall-{c}" for c in ("control-plane", "worker", "redis", "postgresql", "test")}
@@ -622,8 +519,7 @@ def network_policies_admit_only_what_rollcall_needs():
     assert not of_kind(all_objects({"networkPolicy": {"enabled": False}}), "NetworkPolicy")
 
 
-@check
-def images_are_pinned_by_digest_when_given():
+def test_images_are_pinned_by_digest_when_given():
     for render_name in ("pinned", "pinned-sentinel"):
         objects = all_objects(VALUE_SETS[render_name])
         for pod_name, pod in pod_specs(objects).items():
@@ -642,8 +538,7 @@ def images_are_pinned_by_digest_when_given():
     raise AssertionError("the schema accepted a digest that is not sha256:<64 hex>")
 
 
-@check
-def every_object_names_its_namespace_and_pods_run_as_high_uids():
+def test_every_object_names_its_namespace_and_pods_run_as_high_uids():
     for render_name, values in VALUE_SETS.items():
         objects = all_objects(values)
         for (kind, name), obj in objects.items():
@@ -667,8 +562,7 @@ def run_checkov(directory):
     return passed, failed
 
 
-@check
-def checkov_passes_every_rendering_but_the_skips_it_names():
+def test_checkov_passes_every_rendering_but_the_skips_it_names():
     directory = tempfile.mkdtemp(prefix="rollcall-checkov.")
     try:
         for render_name, values in VALUE_SETS.items():
@@ -748,15 +642,13 @@ def metric_names(expr):
     return names
 
 
-@check
-def monitoring_is_opt_in():
+def test_monitoring_is_opt_in():
     for kind in ("PodMonitor", "PrometheusRule"):
         assert not of_kind(all_objects({}), kind), kind
     assert ("ConfigMap", "rc-rollcall-dashboard") not in all_objects({})
 
 
-@check
-def pod_monitors_scrape_every_control_plane_and_worker_pod():
+def test_pod_monitors_scrape_every_control_plane_and_worker_pod():
     objects = all_objects(MONITORING)
     monitors = of_kind(objects, "PodMonitor")
     assert set(monitors) == {"rc-rollcall-control-plane", "rc-rollcall-worker"}, set(monitors)
@@ -773,8 +665,7 @@ def pod_monitors_scrape_every_control_plane_and_worker_pod():
         assert {(r["targetLabel"], r["replacement"]) for r in endpoint["relabelings"]} == {("rollcall_release", "rc"), ("rollcall_component", component)}
 
 
-@check
-def the_dashboard_is_grafana_json_whose_queries_parse():
+def test_the_dashboard_is_grafana_json_whose_queries_parse():
     import promql_parser
     config_map, board = dashboard(all_objects(MONITORING))
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1", "the Grafana sidecar's label"
@@ -849,8 +740,7 @@ def alert_unit_tests():
     ]
 
 
-@check
-def the_alert_rules_pass_promtool_and_fire_on_their_conditions():
+def test_the_alert_rules_pass_promtool_and_fire_on_their_conditions():
     groups = rule_groups(all_objects(MONITORING))
     assert {rule["alert"] for group in groups for rule in group["rules"]} == ALERTS
     with tempfile.TemporaryDirectory() as directory:
@@ -877,8 +767,7 @@ def scrape(url):
     return {re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0) for line in text.splitlines() if line and not line.startswith("#")}
 
 
-@check
-def every_metric_the_dashboard_and_alerts_use_is_one_the_binaries_export():
+def test_every_metric_the_dashboard_and_alerts_use_is_one_the_binaries_export():
     """Starts a control plane and a worker (binaries from ROLLCALL_METRICS_BIN, against the Redis and
     PostgreSQL scripts/test-chart started) and scrapes both."""
     bin_dir = os.environ["ROLLCALL_METRICS_BIN"]
@@ -915,23 +804,7 @@ def every_metric_the_dashboard_and_alerts_use_is_one_the_binaries_export():
     print(f"     {len(used)} metrics used by the dashboard and the alerts, all among the {len(exported)} series names the binaries export")
 
 
-@check
-def hadolint_passes_on_the_dockerfile():
+def test_hadolint_passes_on_the_dockerfile():
     result = subprocess.run([os.path.join(BIN, "hadolint"), "--config", os.path.join(ROOT, ".hadolint.yaml"),
                              os.path.join(ROOT, "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-if __name__ == "__main__":
-    passed = failed = 0
-    for function in CHECKS:
-        try:
-            function()
-            passed += 1
-            print(f"ok   {function.__name__}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {function.__name__}")
-            traceback.print_exc()
-    print(f"chart: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)

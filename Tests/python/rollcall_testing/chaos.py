@@ -1,0 +1,940 @@
+"""Rollcall's own fault suite: real processes on loopback under a seeded storm of faults, with the
+system's promises checked continuously.
+
+  scripts/chaos [--duration SECONDS] [--seed N] [--faults N] [--lease-ttl MS] [--redis single|sentinel]
+                [--inject split-brain]
+
+Starts Redis (AOF), PostgreSQL, control planes behind a round-robin TCP proxy (a Kubernetes Service
+stand-in: a paused replica still takes connections), workers, and simulated wire-format clients.
+The storm (the same seed gives the same schedule): worker SIGKILL + restart (same or new name),
+SIGSTOP 0.5-6 s, SIGTERM + restart; control-plane SIGKILL + restart and SIGSTOP 1-4 s (requests
+held inside a paused replica run late: the late-request fault); PostgreSQL restart; Redis restart
+with AOF (SIGKILL: the last second of writes may be lost); Redis replaced by an empty one.
+
+`--redis sentinel` runs a primary, two replicas (AOF each) and three Sentinels instead (quorum 2,
+down-after 1 s), control planes that find the primary through the Sentinels and WAIT for one replica
+(REDIS_MIN_REPLICAS=1), and these Redis faults instead of restart and wipe: the primary SIGKILLed and
+restarted 0.1-4 s later (before or after its replacement is promoted); the primary SIGSTOPped 1.5-4.5 s
+(past down-after, so it is replaced, then comes back as a stale primary and is demoted); a
+`SENTINEL FAILOVER`; a Sentinel SIGKILLed and restarted.
+
+Invariants, each counted and printed:
+  - `hgetall workers` every 100 ms: no number held by two names;
+  - every worker's /v1/status every 100 ms: no two workers safe with one number;
+  - every Snowflake id from every worker's /v1/ids: no duplicate, and none issued in a millisecond in
+    which the store showed its number held by another worker (the samples on both sides agree);
+  - PostgreSQL audit triggers: every write made by the partition's owner, no partition epoch going down;
+  - simulated clients (honest held, random silences) record when each believed itself safe: no two
+    names safe on one number or one partition at the same moment;
+  - after the storm: every partition owned by a live worker, every row advancing.
+Then Redis is wiped once more with no other fault, and the time until every worker is safe and every
+partition claimed again is measured (in Sentinel mode: the primary is SIGKILLed three times, and the
+time until the next successful heartbeat and until every worker is safe again is measured). Exit
+status 1 on any violation.
+
+`--inject split-brain` adds a worker whose control plane uses a Redis of its own: two coordinators
+for one fleet. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
+"""
+
+import argparse
+import bisect
+import http.client
+import json
+import os
+import random
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import redis
+
+from rollcall_testing.http import http_json
+from rollcall_testing.paths import ROOT, binaries, shell
+from rollcall_testing.ports import free_port
+from rollcall_testing.processes import Proc, kill_pidfile
+
+PARTITIONS = 1024
+SNOWFLAKE_ORIGIN_MS = 1_704_067_200_000  # SnowflakeID.defaultOriginMillis
+REDIS_ERRORS = (OSError, ValueError, redis.RedisError)
+
+
+def log(message):
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def redis_client(port):
+    """A redis-py client of the node at 127.0.0.1:`port`, strings decoded, a 1 s timeout."""
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+
+
+class Proxy:
+    """Round robin over backends per connection, like a Service; a paused backend still accepts.
+    Runs as its own process (`python -m rollcall_testing.chaos --proxy PORT BACKEND...`), so the checkers' threads in
+    this one never slow the workers' heartbeats."""
+
+    def __init__(self, port, backends):
+        self.backends = backends
+        self.next = 0
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(512)
+
+    def serve_forever(self):
+        while True:
+            client, _ = self.server.accept()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        upstream = None
+        for _ in range(len(self.backends)):
+            port = self.backends[self.next % len(self.backends)]
+            self.next += 1
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+                break
+            except OSError:
+                continue
+        if upstream is None:
+            client.close()
+            return
+        upstream.settimeout(None)
+        sockets = [client, upstream]
+        try:
+            while True:
+                readable, _, _ = select.select(sockets, [], [], 60)
+                if not readable:
+                    break
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        raise OSError
+                    (upstream if s is client else client).sendall(data)
+        except OSError:
+            pass
+        finally:
+            client.close()
+            upstream.close()
+
+
+class Beliefs:
+    """When each simulated client believed it held a number or a partition, on one monotonic clock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.closed = []  # (key, name, start, end)
+
+    def add(self, key, name, start, end):
+        if end > start:
+            with self.lock:
+                self.closed.append((key, name, start, end))
+
+    def overlaps(self):
+        by_key = {}
+        for key, name, start, end in self.closed:
+            by_key.setdefault(key, []).append((start, end, name))
+        found = []
+        for key, spans in by_key.items():
+            spans.sort()
+            latest_end, latest_name = -1.0, None
+            for start, end, name in spans:
+                if start < latest_end and name != latest_name:
+                    found.append((key, latest_name, name, latest_end - start, start))
+                if end > latest_end:
+                    latest_end, latest_name = end, name
+        return found
+
+
+class SimulatedClient(threading.Thread):
+    """A client of the wire format written here: honest `held`, random silences, its own safety clock."""
+
+    def __init__(self, suite, index):
+        super().__init__(daemon=True)
+        self.suite, self.name = suite, f"sim-{index}"
+        self.rng = random.Random(suite.seed * 1000 + index)
+        self.instance = uuid.UUID(int=self.rng.getrandbits(128)).hex
+        self.sequence = 0
+        self.lease = None  # (number, epoch)
+        self.deadline = 0.0
+        self.since = 0.0
+        self.grants = {}  # partition -> (epoch, since)
+        self.generation = None
+
+    def end_all(self, at):
+        if self.lease:
+            self.suite.beliefs.add(("number", self.lease[0]), self.name, self.since, min(at, self.deadline))
+        for p, (_, since) in self.grants.items():
+            self.suite.beliefs.add(("partition", p), self.name, since, min(at, self.deadline))
+        self.lease, self.grants = None, {}
+
+    def run(self):
+        ttl, interval = self.suite.ttl, self.suite.interval
+        while not self.suite.sims_stop.is_set():
+            if self.rng.random() < 0.03:
+                time.sleep(self.rng.uniform(0.3, ttl * 1.5))
+            now = time.monotonic()
+            if self.lease and now >= self.deadline:
+                self.end_all(self.deadline)
+            self.sequence += 1
+            held = sorted(self.grants)
+            body = {"instance": self.instance, "sequence": self.sequence, "held": held}
+            if self.generation:
+                body["generation"] = self.generation
+            if self.lease:
+                body.update(number=self.lease[0], epoch=self.lease[1], heldEpochs=[self.grants[p][0] for p in held])
+            port = self.rng.choice(self.suite.cp_ports)
+            sent = time.monotonic()
+            try:
+                status, answer = http_json(port, "POST", f"/v1/workers/{self.name}/heartbeat", body, timeout=interval)
+            except OSError:
+                time.sleep(self.rng.uniform(0.05, interval))
+                continue
+            received = time.monotonic()
+            if received - sent > interval:
+                continue
+            revoked = False
+            if status == 200 and answer:
+                self.generation = answer.get("generation")
+                lease = (answer["number"], answer["epoch"])
+                if self.lease and self.lease != lease:
+                    self.end_all(received)
+                if not self.lease:
+                    self.since = received
+                self.lease = lease
+                self.deadline = max(self.deadline if self.lease == lease else 0, sent + ttl * 0.9)
+                current = dict(zip(answer["partitions"], answer["partitionEpochs"]))
+                for p in list(self.grants):
+                    if current.get(p) != self.grants[p][0]:
+                        self.suite.beliefs.add(("partition", p), self.name, self.grants[p][1], min(received, self.deadline))
+                        del self.grants[p]
+                        revoked = True
+                for p, epoch in current.items():
+                    if p not in self.grants:
+                        self.grants[p] = (epoch, received)
+                revoked = revoked or bool(answer.get("revoked"))
+            elif status == 409 and answer and answer.get("error") == "stale_request":
+                self.suite.count("sim stale answers")
+            elif status == 409 or (status == 503 and answer and answer.get("error") == "recovering"):
+                self.end_all(received)
+            elapsed = time.monotonic() - sent
+            if not revoked:
+                time.sleep(max(0.0, interval - elapsed))
+        self.end_all(time.monotonic())
+        try:
+            http_json(self.suite.cp_ports[0], "DELETE", f"/v1/workers/{self.name}?instance={self.instance}", timeout=2)
+        except OSError:
+            pass
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.seed = args.seed
+        self.ttl = args.lease_ttl / 1000
+        # The product's defaults at the default TTL (1 s, 2 s); a quarter of a shorter TTL.
+        self.interval = max(min(self.ttl / 4, 1.0), 0.25)
+        self.quarantine = max(min(self.ttl / 4, 2.0), 0.25)
+        self.dir = tempfile.mkdtemp(prefix="rollcall-chaos.")
+        os.chmod(self.dir, 0o755)
+        self.stopping = threading.Event()
+        self.sims_stop = threading.Event()
+        self.lock = threading.Lock()
+        self.counters = {}
+        self.violations = {}
+        self.examples = {}
+        self.beliefs = Beliefs()
+        self.ids = set()
+        self.id_batches = []  # (issuer, [(timestamp ms, number)]) per /v1/ids answer, distinct pairs only
+        self.store_samples = []  # (wall ms, {number: names}, Redis port) from hgetall workers
+        self.started_ms, self.started_monotonic = time.time() * 1000, time.monotonic()
+        self.redis_lock = threading.Lock()
+        self.sentinel = args.redis == "sentinel"
+        self.ha_dir = f"{self.dir}/redis-ha"
+        self.paused_nodes = set()
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    def count(self, what, n=1):
+        with self.lock:
+            self.counters[what] = self.counters.get(what, 0) + n
+
+    def violation(self, what, example, n=1):
+        with self.lock:
+            self.violations[what] = self.violations.get(what, 0) + n
+            self.examples.setdefault(what, example)
+
+    # --- processes ---------------------------------------------------------------------------
+    def start(self):
+        self.bin = binaries("control-plane", "worker")
+        self.redis_port, self.pg_port = free_port(), free_port()
+        self.pg_password = uuid.uuid4().hex[:24]
+        if self.sentinel:
+            shell(f"ROLLCALL_REDIS_HA_PERSIST=1 rollcall_redis_ha_start {self.ha_dir}")
+            self.node_ports = [int(open(f"{self.ha_dir}/node{i}/port").read()) for i in range(3)]
+            self.sentinel_ports = [int(open(f"{self.ha_dir}/sentinel{i}/port").read()) for i in range(3)]
+        else:
+            self.start_redis()
+        shell(f"rollcall_start_postgres {self.dir}/postgres {self.pg_port} {self.pg_password} rollcall_chaos")
+        self.database_url = f"postgres://postgres:{self.pg_password}@127.0.0.1:{self.pg_port}/rollcall_chaos"
+        env = self.env()
+        subprocess.run([f"{self.bin}/worker", "migrate"], env=env, check=True, capture_output=True)
+        subprocess.run([f"{self.bin}/worker", "seed", "--items", str(self.args.items)], env=env, check=True, capture_output=True)
+        self.install_audit()
+
+        self.cp_ports = [free_port() for _ in range(self.args.control_planes)]
+        self.cps = []
+        for i, port in enumerate(self.cp_ports):
+            cp = Proc(f"control-plane-{i}", [f"{self.bin}/control-plane"], self.env(PORT=port, HOST="127.0.0.1"),
+                      f"{self.dir}/control-plane-{i}.log")
+            cp.start()
+            self.cps.append(cp)
+        self.proxy_port = free_port()
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.proxy = Proc("proxy", [sys.executable, "-m", "rollcall_testing.chaos", "--proxy", str(self.proxy_port)]
+                          + [str(p) for p in self.cp_ports], dict(os.environ, PYTHONPATH=package), f"{self.dir}/proxy.log")
+        self.proxy.start()
+        for port in self.cp_ports:
+            self.wait_http(port, "/readyz")
+        self.workers = []
+        for i in range(self.args.workers):
+            self.workers.append({"slot": i, "name": f"worker-{i}", "port": free_port(), "proc": None, "generation": 0})
+            self.start_worker(self.workers[-1])
+        if self.args.inject == "split-brain":
+            self.start_rogue()
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        env.update(REDIS_URL=f"redis://127.0.0.1:{self.redis_port}", DATABASE_URL=getattr(self, "database_url", ""),
+                   LEASE_TTL=f"{int(self.ttl * 1000)}ms", HEARTBEAT_INTERVAL=f"{int(self.interval * 1000)}ms",
+                   NUMBER_QUARANTINE=f"{int(self.quarantine * 1000)}ms", WORK_INTERVAL="200ms", LOG_LEVEL="info")
+        if self.sentinel:
+            env.update(REDIS_SENTINELS=",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
+                       REDIS_SENTINEL_MASTER="mymaster", REDIS_MIN_REPLICAS="1")
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def primary_port(self):
+        """The Redis that holds the store: the one node, or the primary the first answering Sentinel names."""
+        if not self.sentinel:
+            return self.redis_port
+        for port in self.sentinel_ports:
+            try:
+                with redis_client(port) as sentinel:
+                    answer = sentinel.sentinel_get_master_addr_by_name("mymaster")
+                if answer:
+                    return int(answer[1])
+            except REDIS_ERRORS:
+                continue
+        raise OSError("no Sentinel answered")
+
+    def ha_node(self, port):
+        return self.node_ports.index(port)
+
+    def start_redis(self, wipe=False):
+        redis_dir = f"{self.dir}/redis"
+        if wipe:
+            shutil.rmtree(redis_dir, ignore_errors=True)
+        shell(f"ROLLCALL_REDIS_PERSIST=1 rollcall_start_redis {redis_dir} {self.redis_port}")
+
+    def kill_redis(self):
+        kill_pidfile(f"{self.dir}/redis/redis.pid")
+
+    def ha_pid(self, what, index):
+        return int(open(f"{self.ha_dir}/{what}{index}/{'redis' if what == 'node' else 'sentinel'}.pid").read())
+
+    def start_worker(self, worker):
+        worker["proc"] = Proc(worker["name"], [f"{self.bin}/worker"],
+                              self.env(POD_NAME=worker["name"], PORT=worker["port"], HOST="127.0.0.1",
+                                       CONTROL_PLANE_URL=f"http://127.0.0.1:{self.proxy_port}"),
+                              f"{self.dir}/{worker['name']}.log")
+        worker["proc"].start()
+
+    def start_rogue(self):
+        """Split brain on purpose: a control plane with a Redis of its own, and a worker through it."""
+        port = free_port()
+        shell(f"rollcall_start_redis {self.dir}/rogue-redis {port}")
+        cp_port = free_port()
+        env = self.env(PORT=cp_port, HOST="127.0.0.1")
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}"
+        self.rogue_cp = Proc("rogue-control-plane", [f"{self.bin}/control-plane"], env, f"{self.dir}/rogue-cp.log")
+        self.rogue_cp.start()
+        self.wait_http(cp_port, "/readyz")
+        rogue = {"slot": len(self.workers), "name": "rogue-0", "port": free_port(), "proc": None, "generation": 0, "rogue": True}
+        rogue["proc"] = Proc("rogue-0", [f"{self.bin}/worker"],
+                             dict(self.env(POD_NAME="rogue-0", PORT=rogue["port"], HOST="127.0.0.1",
+                                           CONTROL_PLANE_URL=f"http://127.0.0.1:{cp_port}")),
+                             f"{self.dir}/rogue-0.log")
+        rogue["proc"].start()
+        self.workers.append(rogue)
+
+    def wait_http(self, port, path, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if http_json(port, "GET", path, timeout=0.5)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"port {port} did not answer {path}")
+
+    def psql(self, sql):
+        result = subprocess.run(
+            ["bash", "-c", f". {ROOT}/scripts/lib/servers.sh; rollcall_as_postgres psql -h {self.dir}/postgres -p {self.pg_port} "
+                           f"-U postgres -d rollcall_chaos -qtAX -v ON_ERROR_STOP=1 -f -"],
+            input=sql, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise OSError(result.stderr.strip())
+        return result.stdout.strip()
+
+    def install_audit(self):
+        self.psql("""
+            CREATE TABLE IF NOT EXISTS chaos_audit (at timestamptz DEFAULT clock_timestamp(), kind text, detail text);
+            CREATE OR REPLACE FUNCTION chaos_audit_write() RETURNS trigger LANGUAGE plpgsql AS $f$
+            DECLARE owner text;
+            BEGIN
+                SELECT worker INTO owner FROM partition_owners WHERE partition = NEW.partition;
+                IF owner IS DISTINCT FROM NEW.current_worker THEN
+                    INSERT INTO chaos_audit (kind, detail) VALUES ('write by a non-owner',
+                        format('partition %s written by %s while %s owns it', NEW.partition, NEW.current_worker, owner));
+                END IF;
+                RETURN NULL;
+            END $f$;
+            CREATE OR REPLACE FUNCTION chaos_audit_epoch() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                IF NEW.epoch < OLD.epoch THEN
+                    INSERT INTO chaos_audit (kind, detail) VALUES ('partition epoch went down',
+                        format('partition %s: %s -> %s (%s -> %s)', NEW.partition, OLD.epoch, NEW.epoch, OLD.worker, NEW.worker));
+                END IF;
+                RETURN NULL;
+            END $f$;
+            DROP TRIGGER IF EXISTS chaos_audit_write ON work_items;
+            CREATE TRIGGER chaos_audit_write AFTER UPDATE ON work_items FOR EACH ROW EXECUTE FUNCTION chaos_audit_write();
+            DROP TRIGGER IF EXISTS chaos_audit_epoch ON partition_owners;
+            CREATE TRIGGER chaos_audit_epoch AFTER UPDATE ON partition_owners FOR EACH ROW EXECUTE FUNCTION chaos_audit_epoch();
+        """)
+
+    # --- checkers ----------------------------------------------------------------------------
+    SAMPLE_SCRIPT = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local flat = redis.call('HGETALL', 'workers')
+        local live = {}
+        for i = 1, #flat, 2 do
+            local expiry = tonumber(redis.call('ZSCORE', 'rollcall:expiry', flat[i]))
+            if expiry and expiry >= now then live[#live + 1] = flat[i] end
+        end
+        return {flat, live}
+    """
+
+    def sample_workers_hash(self):
+        client, client_port = None, None
+        while not self.stopping.is_set():
+            try:
+                # Against the primary the Sentinels name now, as an operator's redis-cli would be: a demoted
+                # primary keeps serving what it had (and writes nobody acknowledged) until it resyncs.
+                port = self.primary_port()
+                if client is None or client_port != port:
+                    if client:
+                        client.close()
+                    client, client_port = redis_client(port), port
+                # One atomic read: every record, and which leases had not expired by the store's clock. An
+                # expired record waits for the reaper (or, on a just-promoted replica, for the first script);
+                # its worker stopped by its own clock before the store's expiry, so it holds nothing.
+                flat, live = client.eval(self.SAMPLE_SCRIPT, 0) or [[], []]
+                at = time.time() * 1000
+                holders, live_holders = {}, {}
+                for name, record in zip(flat[0::2], flat[1::2]):
+                    number = json.loads(record)["number"]
+                    holders.setdefault(number, []).append(name)
+                    if name in live:
+                        live_holders.setdefault(number, set()).add(name)
+                with self.lock:
+                    self.store_samples.append((at, live_holders, client_port))
+                self.count("workers-hash samples")
+                for number, names in holders.items():
+                    if len(names) > 1:
+                        self.violation("number held by two names (hgetall workers)", f"number {number}: {names}")
+            except REDIS_ERRORS + (KeyError,):
+                if client:
+                    client.close()
+                client = None
+            time.sleep(0.1)
+
+    def sample_statuses(self):
+        while not self.stopping.is_set():
+            safe = {}
+            for worker in list(self.workers):
+                proc = worker["proc"]
+                if not proc or not proc.alive() or proc.paused:
+                    continue
+                try:
+                    status, body = http_json(worker["port"], "GET", "/v1/status", timeout=0.3)
+                except OSError:
+                    continue
+                if status == 200 and body and body.get("safe"):
+                    safe.setdefault(body["number"], []).append(worker["name"])
+            self.count("status rounds")
+            for number, names in safe.items():
+                if len(names) > 1:
+                    self.violation("two workers safe with one number (/v1/status)", f"number {number}: {names}")
+            time.sleep(0.1)
+
+    def poll_ids(self, worker):
+        conn = None
+        while not self.stopping.is_set():
+            proc = worker["proc"]
+            if not proc or not proc.alive() or proc.paused:
+                time.sleep(0.05)
+                continue
+            name = worker["name"]
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", worker["port"], timeout=0.5)
+                conn.request("GET", "/v1/ids?count=32")
+                response = conn.getresponse()
+                data = response.read()
+                if response.status == 200:
+                    ids = [int(i) for i in json.loads(data)["ids"]]
+                    stamps = sorted({((i >> 22) + SNOWFLAKE_ORIGIN_MS, (i >> 12) & 1023) for i in ids})
+                    with self.lock:
+                        before = len(self.ids)
+                        self.ids.update(ids)
+                        duplicates = len(ids) - (len(self.ids) - before)
+                        self.id_batches.append((name, stamps))
+                    self.count("ids issued", len(ids))
+                    if duplicates:
+                        self.violation("duplicate Snowflake ids", f"{duplicates} from {name}", duplicates)
+            except (OSError, http.client.HTTPException, ValueError, KeyError):
+                if conn:
+                    conn.close()
+                conn = None
+            time.sleep(0.05)
+
+    SCRAPED = {
+        'rollcall_heartbeats_total{outcome="stale"}': "late or duplicated heartbeats refused (stale)",
+        'rollcall_heartbeats_total{outcome="recovering"}': "heartbeats answered 'recovering'",
+        "rollcall_leases_adopted_total": "leases re-adopted after lost state",
+        "rollcall_store_generation_changes_total": "store generation changes seen by a replica",
+        'rollcall_heartbeats_total{outcome="unreplicated"}': "heartbeats answered 'not_replicated'",
+        "rollcall_redis_primary_changes_total": "Redis primary changes followed by a replica",
+    }
+
+    def scrape_control_planes(self):
+        """Sums the control planes' counters across their restarts (a counter that drops restarted)."""
+        last = {}
+        while not self.stopping.is_set():
+            for port in self.cp_ports:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
+                    conn.request("GET", "/metrics")
+                    text = conn.getresponse().read().decode()
+                    conn.close()
+                except (OSError, http.client.HTTPException):
+                    continue
+                for line in text.splitlines():
+                    metric, _, value = line.rpartition(" ")
+                    if metric in self.SCRAPED:
+                        value = int(float(value))
+                        previous = last.get((port, metric), 0)
+                        self.count(self.SCRAPED[metric], value - previous if value >= previous else value)
+                        last[(port, metric)] = value
+            time.sleep(0.5)
+
+    # --- the storm ---------------------------------------------------------------------------
+    KINDS = ["worker-kill", "worker-stop", "worker-term", "cp-kill", "cp-stop", "postgres-restart", "redis-restart",
+             "redis-wipe"]
+    WEIGHTS = [4, 4, 2, 2, 4, 1, 1, 1]
+    SENTINEL_KINDS = KINDS[:6] + ["primary-kill", "primary-stop", "sentinel-failover", "sentinel-kill"]
+    SENTINEL_WEIGHTS = WEIGHTS[:6] + [2, 2, 1, 1]
+
+    def schedule(self):
+        rng = random.Random(self.seed)
+        count = self.args.faults
+        all_kinds, weights = (self.SENTINEL_KINDS, self.SENTINEL_WEIGHTS) if self.sentinel else (self.KINDS, self.WEIGHTS)
+        kinds = all_kinds[:] if count >= len(all_kinds) else []
+        rng.shuffle(kinds)
+        kinds += rng.choices(all_kinds, weights, k=count - len(kinds))
+        span = self.args.duration - 5
+        times = sorted(rng.uniform(2, span) for _ in range(count))
+        plan = []
+        for at, kind in zip(times, kinds):
+            plan.append((at, kind, rng.randrange(1 << 30), rng.random()))
+        return plan
+
+    def fault(self, kind, target, x):
+        rng = random.Random(target)
+        real = [w for w in self.workers if not w.get("rogue")]
+        if kind.startswith("worker"):
+            worker = real[target % len(real)]
+            proc = worker["proc"]
+            if kind == "worker-stop":
+                seconds = 0.5 + 5.5 * x
+                proc.send(signal.SIGSTOP)
+                threading.Timer(seconds, proc.send, args=(signal.SIGCONT,)).start()
+                return f"{worker['name']} SIGSTOP {seconds:.1f}s"
+            proc.stop(signal.SIGKILL if kind == "worker-kill" else signal.SIGTERM)
+            time.sleep(0.2 + 1.5 * x)
+            if rng.random() < 0.5:
+                worker["generation"] += 1
+                worker["name"] = f"worker-{worker['slot']}-{worker['generation']}"
+            self.start_worker(worker)
+            return f"{proc.label} {'SIGKILL' if kind == 'worker-kill' else 'SIGTERM'}, restarted as {worker['name']}"
+        if kind.startswith("cp"):
+            cp = self.cps[target % len(self.cps)]
+            if kind == "cp-stop":
+                seconds = 1 + 3 * x
+                cp.send(signal.SIGSTOP)
+                threading.Timer(seconds, cp.send, args=(signal.SIGCONT,)).start()
+                return f"{cp.label} SIGSTOP {seconds:.1f}s"
+            cp.stop(signal.SIGKILL)
+            time.sleep(0.2 + 1.5 * x)
+            cp.start()
+            return f"{cp.label} SIGKILL, restarted"
+        if kind == "postgres-restart":
+            shell(f"rollcall_as_postgres $(rollcall_pg_bindir)/pg_ctl -D {self.dir}/postgres/data -m fast -w restart "
+                  f"-o '-p {self.pg_port} -k {self.dir}/postgres -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off' "
+                  f"-l {self.dir}/postgres/postgres.log", check=False)
+            return "PostgreSQL restarted"
+        if self.sentinel:
+            return self.sentinel_fault(kind, target, x)
+        with self.redis_lock:
+            self.kill_redis()
+            time.sleep(0.1 + 0.5 * x)
+            self.start_redis(wipe=kind == "redis-wipe")
+        return "Redis SIGKILLed and restarted from its AOF" if kind == "redis-restart" else "Redis replaced by an empty one"
+
+    def sentinel_fault(self, kind, target, x):
+        if kind == "sentinel-failover":
+            try:
+                with redis_client(self.sentinel_ports[target % 3]) as sentinel:
+                    answer = sentinel.sentinel_failover("mymaster")
+            except redis.ResponseError as error:  # -INPROG, -NOGOODSLAVE: the Sentinel's own answer
+                answer = str(error)
+            return f"SENTINEL FAILOVER asked of sentinel{target % 3}: {answer}"
+        if kind == "sentinel-kill":
+            index = target % 3
+            kill_pidfile(f"{self.ha_dir}/sentinel{index}/sentinel.pid")
+            time.sleep(0.2 + 2 * x)
+            # From the configuration it rewrote while it ran: it knows the current primary and its peers.
+            shell(f"redis-sentinel {self.ha_dir}/sentinel{index}/sentinel.conf")
+            return f"sentinel{index} SIGKILL, restarted"
+        with self.redis_lock:
+            index = self.ha_node(self.primary_port())
+            if kind == "primary-stop":
+                seconds = 1.5 + 3 * x
+                pid = self.ha_pid("node", index)
+                os.kill(pid, signal.SIGSTOP)
+                self.paused_nodes.add(pid)
+                threading.Timer(seconds, self.continue_node, args=(pid,)).start()
+                return f"Redis primary node{index} SIGSTOP {seconds:.1f}s"
+            kill_pidfile(f"{self.ha_dir}/node{index}/redis.pid")
+            seconds = 0.1 + 4 * x
+            time.sleep(seconds)
+            shell(f"rollcall_redis_ha_start_node {self.ha_dir} {index}")
+            role = "primary again" if self.primary_port() == self.node_ports[index] else "replica"
+            return f"Redis primary node{index} SIGKILL, restarted {seconds:.1f}s later as {role}"
+
+    def continue_node(self, pid):
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+        self.paused_nodes.discard(pid)
+
+    def storm(self):
+        plan = self.schedule()
+        start = time.monotonic()
+        self.started_ms, self.started_monotonic = time.time() * 1000, start
+        for at, kind, target, x in plan:
+            delay = start + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                what = self.fault(kind, target, x)
+                self.count(f"fault: {kind}")
+                log(f"t={time.monotonic() - start:5.1f}s {what}")
+            except Exception as error:  # a fault that could not be applied is reported, not fatal
+                log(f"t={time.monotonic() - start:5.1f}s {kind} failed: {error}")
+        remaining = start + self.args.duration - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+    # --- after the storm ---------------------------------------------------------------------
+    def heal(self):
+        for pid in list(self.paused_nodes):
+            self.continue_node(pid)
+        for proc in self.cps + [w["proc"] for w in self.workers]:
+            proc.send(signal.SIGCONT)
+            if not proc.alive():
+                proc.start()
+
+    def live_names(self):
+        return {w["name"] for w in self.workers if not w.get("rogue")}
+
+    def settled(self):
+        """Every live worker safe, every partition claimed by a live worker."""
+        names = self.live_names()
+        safe = 0
+        for worker in self.workers:
+            if worker.get("rogue"):
+                continue
+            try:
+                status, body = http_json(worker["port"], "GET", "/v1/status", timeout=0.5)
+                safe += status == 200 and bool(body) and body.get("safe")
+            except OSError:
+                pass
+        if safe != len(names):
+            return False
+        try:
+            rows = self.psql("select worker from partition_owners").split()
+        except OSError:
+            return False
+        return len(rows) == PARTITIONS and set(rows) <= names
+
+    def wait(self, condition, seconds, step=0.2):
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            if condition():
+                return time.monotonic() - start
+            time.sleep(step)
+        return None
+
+    def measure_wipe(self):
+        """One more wipe with no other fault: how long until the store knows every worker and every grant
+        again, and until a new name can lease a number."""
+        names = self.live_names()
+        with self.redis_lock:
+            self.kill_redis()
+            wiped_at = time.monotonic()
+            self.start_redis(wipe=True)
+        store = redis_client(self.redis_port)
+
+        def store_knows_all():
+            try:
+                workers = store.hgetall("workers")
+                grants = store.hlen("rollcall:grants")
+            except REDIS_ERRORS:
+                return False
+            return set(workers) >= names and grants == PARTITIONS and self.settled()
+
+        known = self.wait(store_knows_all, 60)
+        if known is None:
+            self.violation("no recovery from a clean Redis wipe", "the store did not know every worker and grant within 60 s")
+            return
+        self.counters["clean wipe: workers and grants back in the store (s)"] = round(time.monotonic() - wiped_at, 2)
+
+        def newcomer_leases():
+            try:
+                return http_json(self.cp_ports[0], "GET", "/chaos-probe", timeout=0.5)[0] == 200
+            except OSError:
+                return False
+
+        if self.wait(newcomer_leases, 60) is None:
+            self.violation("no recovery from a clean Redis wipe", "a new name got no number within 60 s")
+            return
+        self.counters["clean wipe: a new name leases a number (s)"] = round(time.monotonic() - wiped_at, 2)
+        try:
+            http_json(self.cp_ports[0], "DELETE", "/v1/workers/chaos-probe?instance=get-shortcut", timeout=1)
+        except OSError:
+            pass
+
+    def measure_failover(self, attempt):
+        """The primary SIGKILLed with no other fault: how long until a heartbeat succeeds again (through
+        a control plane that must find the promoted replica and get its grant WAITed for), and until
+        every worker is safe and every partition claimed again. The killed node then rejoins as a replica."""
+        def heartbeat_succeeds():
+            try:
+                return http_json(self.cp_ports[0], "GET", "/chaos-failover-probe", timeout=0.5)[0] == 200
+            except OSError:
+                return False
+
+        if self.wait(heartbeat_succeeds, 30) is None or self.wait(self.settled, 60) is None:
+            self.violation("no recovery from a failover", f"round {attempt}: not settled before the primary was killed")
+            return
+        with self.redis_lock:
+            index = self.ha_node(self.primary_port())
+            kill_pidfile(f"{self.ha_dir}/node{index}/redis.pid")
+            killed_at = time.monotonic()
+            heartbeat = self.wait(heartbeat_succeeds, 60, step=0.05)
+            settled = self.wait(self.settled, 60) if heartbeat is not None else None
+            settled_after = time.monotonic() - killed_at
+            shell(f"rollcall_redis_ha_start_node {self.ha_dir} {index}")
+        if heartbeat is None or settled is None:
+            self.violation("no recovery from a failover", f"round {attempt}: no heartbeat or not settled within 60 s of the kill")
+            return
+        log(f"failover {attempt}: node{index} SIGKILLed; a heartbeat succeeded {heartbeat:.2f}s later, "
+            f"every worker safe and every partition claimed {settled_after:.2f}s later")
+        self.counters[f"failover {attempt}: primary SIGKILLed -> first heartbeat answered (s)"] = round(heartbeat, 2)
+        self.counters[f"failover {attempt}: -> every worker safe, every partition claimed (s)"] = round(settled_after, 2)
+        try:
+            http_json(self.cp_ports[0], "DELETE", "/v1/workers/chaos-failover-probe?instance=get-shortcut", timeout=1)
+        except OSError:
+            pass
+
+    def rows_advance(self, seconds=20):
+        self.psql("DROP TABLE IF EXISTS chaos_snapshot; CREATE TABLE chaos_snapshot AS SELECT id, value FROM work_items")
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            time.sleep(0.5)
+            stuck = self.psql("SELECT count(*) FROM work_items w JOIN chaos_snapshot s USING (id) WHERE w.value <= s.value")
+            if stuck == "0":
+                return time.monotonic() - start
+        return None
+
+    def run(self):
+        log(f"seed {self.seed}; {self.args.duration}s, {self.args.faults} faults, lease TTL {int(self.ttl * 1000)} ms, "
+            f"{self.args.workers} workers, {self.args.control_planes} control planes, {self.args.simulated} simulated clients; "
+            f"files in {self.dir}")
+        self.start()
+        threads = [threading.Thread(target=self.sample_workers_hash, daemon=True),
+                   threading.Thread(target=self.sample_statuses, daemon=True),
+                   threading.Thread(target=self.scrape_control_planes, daemon=True)]
+        threads += [threading.Thread(target=self.poll_ids, args=(w,), daemon=True) for w in self.workers]
+        sims = [SimulatedClient(self, i) for i in range(self.args.simulated)]
+        for thread in threads + sims:
+            thread.start()
+        self.storm()
+        log("storm over: simulated clients release, everything paused or dead comes back")
+        self.sims_stop.set()
+        for sim in sims:
+            sim.join(timeout=5)
+        self.heal()
+        settle = self.wait(self.settled, 60)
+        if settle is None:
+            self.violation("not settled after the storm", "some worker not safe or some partition not claimed by a live worker")
+        else:
+            log(f"settled {settle:.1f}s after the storm: every worker safe, every partition claimed by a live worker")
+            advance = self.rows_advance()
+            if advance is None:
+                self.violation("rows not advancing after the storm", "some work_items row did not advance within 20 s")
+            else:
+                log(f"every work_items row advanced within {advance:.1f}s")
+            if self.sentinel:
+                for attempt in range(3):
+                    self.measure_failover(attempt)
+            else:
+                self.measure_wipe()
+        time.sleep(0.5)
+        self.stopping.set()
+        for thread in threads:
+            thread.join(timeout=2)
+        for row in filter(None, self.psql("select kind, count(*), min(detail) from chaos_audit group by kind").splitlines()):
+            kind, n, example = row.split("|", 2)
+            self.violation(f"audit: {kind}", example, int(n))
+        self.check_id_numbers()
+        for key, first, second, seconds, at in self.beliefs.overlaps():
+            self.violation("simulated clients safe on one thing at once",
+                           f"{key}: {first} and {second} for {seconds * 1000:.0f} ms from t={at - self.started_monotonic:.3f}s")
+        self.report()
+
+    def check_id_numbers(self):
+        """An id is issued under a number another worker held at that moment if the store samples on
+        both sides of its millisecond show the number held (an unexpired lease) by someone else and not
+        by its issuer."""
+        times = [sample[0] for sample in self.store_samples]
+        for issuer, stamps in self.id_batches:
+            for ms, number in stamps:
+                i = bisect.bisect_left(times, ms)
+                if i == 0 or i == len(times):
+                    continue
+                before, after = self.store_samples[i - 1][1].get(number, set()), self.store_samples[i][1].get(number, set())
+                others = (before & after) - {issuer}
+                if others and issuer not in before | after:
+                    self.violation("ids under a number another worker held",
+                                   f"{issuer} issued under {number} held by {sorted(others)} at t={(ms - self.started_ms) / 1000:.3f}s "
+                                   f"(Redis :{self.store_samples[i - 1][2]}, :{self.store_samples[i][2]})")
+
+    INVARIANTS = [
+        "number held by two names (hgetall workers)", "two workers safe with one number (/v1/status)", "duplicate Snowflake ids",
+        "ids under a number another worker held", "audit: write by a non-owner", "audit: partition epoch went down",
+        "simulated clients safe on one thing at once", "not settled after the storm", "rows not advancing after the storm",
+        "no recovery from a clean Redis wipe", "no recovery from a failover",
+    ]
+
+    def report(self):
+        print()
+        print(f"seed {self.seed}")
+        for key in sorted(self.counters):
+            print(f"  {key:52} {self.counters[key]}")
+        print(f"  {'simulated-client beliefs recorded':52} {len(self.beliefs.closed)}")
+        print("invariants (violations found):")
+        for key in self.INVARIANTS + sorted(set(self.violations) - set(self.INVARIANTS)):
+            print(f"  {key:52} {self.violations.get(key, 0)}")
+        if self.violations:
+            print("VIOLATIONS")
+            for key, n in sorted(self.violations.items()):
+                print(f"  {key:48} {n}   e.g. {self.examples[key]}")
+        else:
+            print("no violations")
+
+    def shutdown(self):
+        self.stopping.set()
+        for worker in self.workers if hasattr(self, "workers") else []:
+            if worker["proc"]:
+                worker["proc"].stop(signal.SIGKILL)
+        for proc in getattr(self, "cps", []) + [getattr(self, n) for n in ("rogue_cp", "proxy") if hasattr(self, n)]:
+            proc.stop(signal.SIGKILL)
+        self.kill_redis()
+        shell(f"rollcall_redis_ha_stop {self.ha_dir}; rollcall_stop_redis {self.dir}/rogue-redis; "
+              f"rollcall_stop_postgres {self.dir}/postgres", check=False)
+        if not self.args.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def parse(argv=None):
+    """The suite's arguments (scripts/chaos's command line)."""
+    parser = argparse.ArgumentParser(prog="scripts/chaos", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=60, help="seconds of storm (default 60)")
+    parser.add_argument("--seed", type=int, default=None, help="the storm's seed (default: random, printed)")
+    parser.add_argument("--faults", type=int, default=None, help="faults in the storm (default: one per 2 s)")
+    parser.add_argument("--lease-ttl", type=int, default=2000, help="LEASE_TTL in ms (default 2000; the product's default is 10000)")
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--control-planes", type=int, default=2)
+    parser.add_argument("--simulated", type=int, default=12, help="simulated wire-format clients")
+    parser.add_argument("--items", type=int, default=2000, help="work items seeded")
+    parser.add_argument("--redis", choices=["single", "sentinel"], default="single",
+                        help="one Redis (default), or a primary, two replicas and three Sentinels")
+    parser.add_argument("--inject", choices=["split-brain"], help="inject a violation, to show the checks can fail")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
+    args = parser.parse_args(argv)
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1 << 31)
+    if args.faults is None:
+        args.faults = max(args.duration // 2, 1)
+    if args.duration < 10 or args.workers < 1 or args.control_planes < 1:
+        parser.error("need --duration >= 10, a worker and a control plane")
+    return args
+
+
+def run(args):
+    """Runs one storm; returns the finished suite (its `violations` and `counters`)."""
+    suite = Suite(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        suite.run()
+    finally:
+        suite.shutdown()
+    return suite
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) > 1 and argv[0] == "--proxy":
+        Proxy(int(argv[1]), [int(p) for p in argv[2:]]).serve_forever()
+    try:
+        suite = run(parse(argv))
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    return 1 if suite.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

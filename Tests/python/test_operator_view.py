@@ -1,0 +1,327 @@
+"""What an operator sees, checked end to end, as the ordered steps of one scenario (each step builds on
+the ones before; scripts/test-operator-view runs them, and -k picks steps, e.g. -k "three_workers or page"):
+
+1. scripts/run on a terminal (tmux, keys with send-keys, the screen with capture-pane), 3 workers;
+2. the status page of its control planes in headless Chromium (driven over the DevTools protocol,
+   logging in through the browser's own HTTP Basic prompt with the token), with screenshots under
+   .build/: 3 workers with their numbers, one cell per partition in 3 owner colours;
+3. a worker killed by key: once its lease has expired, the page shows 2 workers and 2 colours (how long
+   that took is printed, a measurement), the view shows it gone (killed by SIGKILL), its partitions held
+   by the others, and the script still running; then a control plane killed by key: shown gone, the
+   workers keep their numbers, the page keeps updating;
+4. pause and resume, a graceful stop, restart of what is gone, a worker added, then q: everything
+   stopped, nothing left running;
+5. scripts/run piped (plain frames, no terminal codes) until Redis is killed under it: it exits 1 and
+   leaves nothing running.
+
+ROLLCALL_VIEW_STATE names the state folder scripts/run uses, ROLLCALL_VIEW_ARTIFACTS where screenshots go."""
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+import websocket
+
+from rollcall_testing.paths import ROOT
+from rollcall_testing.processes import is_running as running
+from rollcall_testing.waiting import eventually
+
+SESSION = f"rollcall-view-{os.getpid()}"
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def screen():
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def rows(text):
+    """The process rows of scripts/run's view: name -> (pid, state, number, granted)."""
+    table = {}
+    for line in text.splitlines():
+        m = re.match(r"^[> ] ((?:control-plane|worker)-\d+)\s+(\d+|-)\s+(.*)$", line)
+        if not m:
+            continue
+        rest = m.group(3)
+        state = rest[:38].strip()
+        fields = rest[38:].split()
+        number = int(fields[0]) if fields and fields[0].isdigit() and m.group(1).startswith("worker") else None
+        granted = int(fields[2]) if number is not None and len(fields) > 2 and fields[2].isdigit() else None
+        table[m.group(1)] = (int(m.group(2)) if m.group(2).isdigit() else None, state, number, granted)
+    return table
+
+
+def worker_numbers(table):
+    """The numbers the workers' rows show (None for a worker without one)."""
+    return [row[2] for name, row in table.items() if name.startswith("worker")]
+
+
+def pane_alive():
+    return tmux("list-panes", "-t", SESSION, "-F", "#{pane_dead}").strip() == "0"
+
+
+def pane_exit_status():
+    """The exit status of the pane's command once tmux has it, else None. tmux marks a pane dead when
+    its terminal closes, which can come before the process's exit is reaped: only then are the status
+    and "Pane is dead" there."""
+    status = tmux("list-panes", "-t", SESSION, "-F", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip()
+    dead, code, signal_number = status.split(":")
+    if dead != "1" or (code == "" and signal_number == ""):
+        return None
+    return f"signal {signal_number}" if signal_number else code
+
+
+class Browser:
+    """Headless Chromium, one page, driven over the DevTools protocol. It answers the browser's HTTP
+    auth prompts with the credentials given, as a person typing them into the prompt would."""
+
+    def __init__(self, username, password, artifacts):
+        self.profile = tempfile.mkdtemp(prefix="rollcall-chromium-")
+        self.process = subprocess.Popen(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--remote-debugging-port=0",
+             f"--user-data-dir={self.profile}", "--window-size=1280,1400", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port = None
+        for line in self.process.stderr:
+            m = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+                break
+        threading.Thread(target=lambda: [None for _ in self.process.stderr], daemon=True).start()
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        self.credentials = (username, password)
+        self.auth_prompts = 0
+        self.next_id = 0
+        self.replies = {}
+        self.lock = threading.Condition()
+        threading.Thread(target=self.read, daemon=True).start()
+        self.call("Fetch.enable", handleAuthRequests=True, patterns=[{"urlPattern": "*"}])
+        self.call("Emulation.setDeviceMetricsOverride", width=1280, height=1400, deviceScaleFactor=1, mobile=False)
+        self.artifacts = artifacts
+
+    def read(self):
+        while True:
+            try:
+                message = json.loads(self.ws.recv())
+            except Exception:
+                return
+            if "id" in message:
+                with self.lock:
+                    self.replies[message["id"]] = message
+                    self.lock.notify_all()
+            elif message.get("method") == "Fetch.requestPaused":
+                self.send("Fetch.continueRequest", requestId=message["params"]["requestId"])
+            elif message.get("method") == "Fetch.authRequired":
+                self.auth_prompts += 1
+                username, password = self.credentials
+                self.send("Fetch.continueWithAuth", requestId=message["params"]["requestId"],
+                          authChallengeResponse={"response": "ProvideCredentials", "username": username, "password": password})
+
+    def send(self, method, **params):
+        with self.lock:
+            self.next_id += 1
+            ident = self.next_id
+        self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        return ident
+
+    def call(self, method, **params):
+        ident = self.send(method, **params)
+        with self.lock:
+            self.lock.wait_for(lambda: ident in self.replies, timeout=30)
+            reply = self.replies.pop(ident)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    def screenshot(self, name):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path = os.path.join(self.artifacts, name)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+        return path
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        subprocess.run(["rm", "-rf", self.profile])
+
+
+# What the page shows, read from its DOM: the worker rows and the partition cells.
+PAGE_STATE = """JSON.stringify((() => {
+  const cells = [...document.querySelectorAll('#grid rect')];
+  const held = cells.filter(c => c.dataset.state === 'held');
+  return {
+    state: document.body.dataset.state || '',
+    workers: [...document.querySelectorAll('#workers tbody tr[data-number]')].map(r => [r.dataset.name, Number(r.dataset.number)]),
+    cells: cells.length,
+    holders: [...new Set(cells.map(c => c.dataset.holder))].sort(),
+    colours: [...new Set(held.map(c => c.getAttribute('fill')))].sort(),
+    version: Number(document.body.dataset.version || 0),
+  };
+})())"""
+
+
+def page_state(browser):
+    return json.loads(browser.evaluate(PAGE_STATE) or "{}")
+
+
+def page_state(browser):
+    return json.loads(browser.evaluate(PAGE_STATE) or "{}")
+
+
+@pytest.fixture(scope="module")
+def view():
+    """scripts/run in a tmux pane for the whole scenario; the steps share what they learn in it."""
+    state, artifacts = os.environ["ROLLCALL_VIEW_STATE"], os.environ["ROLLCALL_VIEW_ARTIFACTS"]
+    os.makedirs(artifacts, exist_ok=True)
+    # One tmux command list, so the pane keeps its exit status even if scripts/run ends at once.
+    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}",
+         ";", "set-option", "-t", SESSION, "remain-on-exit", "on")
+    scenario = SimpleNamespace(state=state, artifacts=artifacts, browser=None, failed=False)
+    try:
+        yield scenario
+    finally:
+        if scenario.browser:
+            scenario.browser.close()
+        if scenario.failed:
+            print(screen())
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+
+
+@pytest.fixture(autouse=True)
+def screen_of_a_failure(request, view):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        view.failed = True
+
+
+def overview(view):
+    request = urllib.request.Request(f"http://127.0.0.1:{view.port}/v1/overview", headers={"Authorization": f"Bearer {view.token}"})
+    return json.load(urllib.request.urlopen(request))
+
+
+def test_1_scripts_run_shows_two_control_planes_and_three_numbered_workers(view):
+    # The first number of a new store comes one LEASE_TTL + quarantine after the start. One capture per
+    # try: before the first frame the screen has no rows, so "every worker has a number" holds of it
+    # vacuously, and the next capture may be the first frame, whose workers have none yet.
+    view.table = eventually(lambda: (t := rows(screen())) and len(t) == 5 and None not in worker_numbers(t) and t, 300,
+                            "2 control planes and 3 workers, each worker with a number")
+    assert sorted(worker_numbers(view.table)) == [0, 1, 2], view.table
+    text = screen()
+    assert "\x1b" not in text and "keys: " in text and "k kill" in text, "the key help is on screen, with no raw escape codes"
+    view.port = int(re.search(r"status page: http://127\.0\.0\.1:(\d+)/_status", text).group(1))
+    view.token = open(os.path.join(view.state, "auth-token")).read().strip()
+    first = overview(view)
+    view.partitions, view.ttl = first["layout"]["partitionCount"], first["leaseTTLMillis"] / 1000
+    eventually(lambda: overview(view)["handoffs"]["pending"] == 0, 60, "every partition granted to its owner (no pending handoff)")
+
+
+def test_2_the_status_page_lists_the_workers_and_their_partitions_after_a_login(view):
+    view.browser = browser = Browser("operator", view.token, view.artifacts)
+    browser.call("Page.navigate", url=f"http://127.0.0.1:{view.port}/_status")
+    shown = eventually(lambda: (s := page_state(browser)) and len(s.get("workers", [])) == 3 and len(s["colours"]) == 3 and s, 30,
+                       "the page lists 3 workers and draws 3 owner colours")
+    numbers = {name: number for name, number in shown["workers"]}
+    assert sorted(numbers) == ["worker-0", "worker-1", "worker-2"] and sorted(numbers.values()) == [0, 1, 2], shown["workers"]
+    assert all(view.table[name][2] == number for name, number in numbers.items()), f"the numbers scripts/run shows: {view.table}"
+    assert shown["cells"] == view.partitions, f"one cell per partition: {shown['cells']} cells, {view.partitions} partitions"
+    assert shown["holders"] == ["0", "1", "2"], f"every cell is held by one of the three: {shown['holders']}"
+    assert browser.auth_prompts >= 1, "the browser was asked to log in"
+    assert page_state(browser).get("state") == "ok", "the page's data requests succeed with the browser's login"
+    print("screenshot:", browser.screenshot("status-page.png"))
+
+
+def test_3_a_worker_killed_by_key_leaves_the_page_once_its_lease_expired_and_its_share_moves(view):
+    browser = view.browser
+    tmux("send-keys", "-t", SESSION, "1", "k")
+    killed_at = time.monotonic()
+    gone = str(view.table["worker-1"][2])
+    eventually(lambda: (s := page_state(browser)) and sorted(w[0] for w in s["workers"]) == ["worker-0", "worker-2"]
+               and len(s["colours"]) == 2 and gone not in s["holders"] and s, view.ttl + 60,
+               "the page shows 2 workers and 2 colours", step=0.1)
+    print(f"the page changed {time.monotonic() - killed_at:.1f} s after the kill (LEASE_TTL {view.ttl:.0f} s; a measurement)")
+    # It left because its lease expired (a SIGKILL releases nothing), not for any other reason.
+    ended = [e for e in overview(view)["events"] if e.get("name") == "worker-1" and e["kind"] in ("expired", "released")]
+    assert ended and ended[0]["kind"] == "expired", f"worker-1's lease ended by expiry: {ended[:2]}"
+    print("screenshot:", browser.screenshot("status-page-after-kill.png"))
+    eventually(lambda: (t := rows(screen())) and "killed by SIGKILL" in t["worker-1"][1]
+               and (t["worker-0"][3] or 0) + (t["worker-2"][3] or 0) == view.partitions and t, 30,
+               "the view shows worker-1 gone (killed by SIGKILL) and its partitions granted to worker-0 and worker-2")
+    assert pane_alive(), "scripts/run is still running"
+
+
+def test_3b_a_control_plane_killed_by_key_leaves_the_workers_their_numbers(view):
+    tmux("send-keys", "-t", SESSION, "0", "Up", "Up", "k")
+    eventually(lambda: "killed by SIGKILL" in rows(screen())["control-plane-0"][1], 20, "the view shows control-plane-0 gone")
+    numbers_before = {name: rows(screen())[name][2] for name in ("worker-0", "worker-2")}
+    time.sleep(3)  # an observation window, not a limit: the numbers must not change in it
+    kept = {name: rows(screen())[name][2] for name in ("worker-0", "worker-2")}
+    assert kept == numbers_before and None not in kept.values(), f"the workers keep their numbers: {numbers_before} -> {kept}"
+    assert pane_alive(), "scripts/run runs on"
+    state = page_state(view.browser)
+    assert state.get("state") == "ok" and len(state["workers"]) == 2, "the status page, served by the other replica, still updates"
+
+
+def test_4_pause_resume_stop_restart_add_and_quit(view):
+    tmux("send-keys", "-t", SESSION, "2", "p")
+    eventually(lambda: "paused" in rows(screen())["worker-2"][1], 10, "p pauses worker-2 (SIGSTOP)")
+    pid = rows(screen())["worker-2"][0]
+    assert open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "T", "worker-2's process is stopped"
+    tmux("send-keys", "-t", SESSION, "p")
+    eventually(lambda: rows(screen())["worker-2"][1] == "running", 10, "p again resumes it")
+    tmux("send-keys", "-t", SESSION, "0", "t")
+    eventually(lambda: "exited 0 after SIGTERM" in rows(screen())["worker-0"][1], 30, "t stops worker-0 gracefully")
+    tmux("send-keys", "-t", SESSION, "r")
+    eventually(lambda: (t := rows(screen())) and all(t[n][1] == "running" for n in ("worker-0", "worker-1", "control-plane-0")) and t, 20,
+               "r restarts what is gone")
+    tmux("send-keys", "-t", SESSION, "a")
+    eventually(lambda: (t := rows(screen())) and "worker-3" in t and t["worker-3"][2] is not None and (t["worker-3"][3] or 0) > 0 and t, 60,
+               "a adds worker-3, which gets a number and partitions")
+    eventually(lambda: len(page_state(view.browser).get("workers", [])) == 4, 60, "the page lists the 4 workers")
+    pids = [r[0] for r in rows(screen()).values() if r[0]]
+    redis_pid = int(open(os.path.join(view.state, "redis", "redis.pid")).read())
+    postgres_pid = int(open(os.path.join(view.state, "postgres", "data", "postmaster.pid")).readline())
+    tmux("send-keys", "-t", SESSION, "q")
+    status = eventually(pane_exit_status, 60, "q ends scripts/run")
+    assert status == "0", f"scripts/run exited with status {status}"
+    left = [pid for pid in pids + [redis_pid, postgres_pid] if running(pid)]
+    assert not left, f"nothing it started is left running (pids {pids + [redis_pid, postgres_pid]}; left: {left})"
+    assert "stopped Redis and PostgreSQL" in screen(), "it says it stopped Redis and PostgreSQL"
+
+
+def test_5_piped_it_prints_plain_frames_and_ends_with_status_1_when_redis_dies(view):
+    piped = subprocess.Popen([os.path.join(ROOT, "scripts", "run"), "--workers", "1", "--state", view.state],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    threading.Thread(target=lambda: [output.append(line) for line in piped.stdout], daemon=True).start()
+    try:
+        eventually(lambda: "".join(output).count("\n---\n") >= 2, 180, "piped, it prints frames separated by ---")
+        redis_pid = int(open(os.path.join(view.state, "redis", "redis.pid")).read())
+        os.kill(redis_pid, signal.SIGKILL)
+        code = piped.wait(60)
+    finally:
+        if piped.poll() is None:
+            piped.kill()
+    text = "".join(output)
+    assert code == 1 and "Redis is gone" in text, f"killing Redis under it ends it with status 1 (status {code})"
+    assert "\x1b[" not in text, "piped frames carry no terminal codes"
+    frame_pids = [int(p) for p in re.findall(r"^[> ] (?:control-plane|worker)-\d+\s+(\d+)", text, re.M)]
+    left = [pid for pid in set(frame_pids) if running(pid)]
+    assert frame_pids and not left, f"nothing is left running (left: {left})"
