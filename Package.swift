@@ -107,8 +107,10 @@ let package = Package(
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "Partitioning",
-                .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "Partitioning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(
             name: "ControlPlaneTests",

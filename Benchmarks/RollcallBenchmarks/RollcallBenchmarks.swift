@@ -84,7 +84,8 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(peakPerMean, before.loads.values.max()! * 1000 * memberCount / partitionCount)
             benchmark.measurement(
                 joinMoved, LayoutDiff(from: before.owners, to: joined.owners).movedCount * 1000 * (memberCount + 1) / partitionCount)
-            benchmark.measurement(leaveMoved, LayoutDiff(from: before.owners, to: left.owners).movedCount * 1000 * memberCount / partitionCount)
+            benchmark.measurement(
+                leaveMoved, LayoutDiff(from: before.owners, to: left.owners).movedCount * 1000 * memberCount / partitionCount)
         }
     }
 }

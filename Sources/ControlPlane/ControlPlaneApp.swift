@@ -16,14 +16,9 @@ struct ControlPlaneApp: Sendable {
         self.configuration = configuration
         self.logger = logger
         let metrics = ControlPlaneMetrics()
-        redis = RedisPool(configuration: try configuration.redisConfiguration()) { old, new in
-            metrics.primaryChanged(from: old, to: new)
-            if let old {
-                logger.warning("Redis primary changed", metadata: ["from": "\(old)", "to": "\(new)"])
-            } else {
-                logger.info("Redis primary", metadata: ["address": "\(new)"])
-            }
-        }
+        redis = RedisPool(
+            configuration: try configuration.redisConfiguration(),
+            onPrimaryChange: LeaseService.primaryChanges(metrics: metrics, logger: logger))
         leases = LeaseService(
             store: LeaseStore(
                 redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
@@ -58,7 +53,8 @@ struct ControlPlaneApp: Sendable {
             metadata: [
                 "version": "\(rollcallVersion)", "port": "\(configuration.port)", "partitions": "\(configuration.lease.partitionCount)",
                 "maxWorkers": "\(configuration.lease.maxWorkers)", "leaseTTL": "\(configuration.lease.leaseTTL)",
-                "redis": "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
+                "redis":
+                    "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
                 "minReplicas": "\(configuration.redisMinReplicas)",
             ])
         if configuration.redisSentinels != nil, configuration.redisMinReplicas == 0 {

@@ -46,7 +46,8 @@ public struct Overview: Codable, Hashable, Sendable {
         public var recoveryMillisLeft: Int64
 
         public init(
-            primary: String, connectedReplicas: Int, minReplicas: Int, latencyMillis: Double, generation: Generation, recoveryMillisLeft: Int64
+            primary: String, connectedReplicas: Int, minReplicas: Int, latencyMillis: Double, generation: Generation,
+            recoveryMillisLeft: Int64
         ) {
             self.primary = primary
             self.connectedReplicas = connectedReplicas
@@ -73,7 +74,8 @@ public struct Overview: Codable, Hashable, Sendable {
         public var consumerGroup: String
 
         public init(
-            name: String, number: WorkerNumber, kind: LeaseKind, epoch: Epoch, instance: InstanceID, leaseMillisLeft: Int64, grantCount: Int,
+            name: String, number: WorkerNumber, kind: LeaseKind, epoch: Epoch, instance: InstanceID, leaseMillisLeft: Int64,
+            grantCount: Int,
             revokedHeld: Int, consumerGroup: String
         ) {
             self.name = name

@@ -87,7 +87,8 @@ final class RedisPrimaryLocator: Sendable {
         return term
     }
 
-    private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration {
+    private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration
+    {
         configuration.node(host: endpoint.host, port: endpoint.port, username: nil, password: sentinel.password, database: 0)
     }
 
@@ -97,7 +98,8 @@ final class RedisPrimaryLocator: Sendable {
             do {
                 let connection = try HiredisConnection(sentinelNode(endpoint, sentinel))
                 let reply = try connection.command(["SENTINEL", "get-master-addr-by-name", sentinel.masterName].map { Array($0.utf8) })
-                guard let fields = reply.array, fields.count == 2, let host = fields[0].string, let port = fields[1].string.flatMap({ Int($0) })
+                guard let fields = reply.array, fields.count == 2, let host = fields[0].string,
+                    let port = fields[1].string.flatMap({ Int($0) })
                 else {
                     failures.append("\(endpoint): does not know \(sentinel.masterName) (\(reply))")
                     continue

@@ -42,7 +42,8 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func log(_ error: APIError, _ request: Request, _ context: Context) {
         let metadata: Logger.Metadata = [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)", "error": "\(error.code.rawValue)",
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)",
+            "error": "\(error.code.rawValue)",
             "message": "\(error.message)",
         ]
         if error.status.code >= 500 {

@@ -11,7 +11,9 @@ struct ErrorCodeTests {
         let lines = OpenAPIDocument.yaml.split(separator: "\n")
         let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "ErrorBody:" })
         let line = try #require(lines[start...].first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("enum: [") })
-        let listed = line.split(separator: "[")[1].split(separator: "]")[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let listed = line.split(separator: "[")[1].split(separator: "]")[0].split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         #expect(listed == ErrorCode.allCases.map(\.rawValue))
     }
 

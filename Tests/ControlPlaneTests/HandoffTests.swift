@@ -16,9 +16,9 @@ struct HandoffTests {
             // A alone: after the rebalancer publishes, A is granted every partition.
             var a = try await client.beat("pod-a")
             try await eventually(within: .seconds(10)) {
-                    a = try await client.beat("pod-a", held: a.partitions)
-                    return a.partitions.count == 1024
-                }
+                a = try await client.beat("pod-a", held: a.partitions)
+                return a.partitions.count == 1024
+            }
             let heldByA = a.partitions
 
             // B joins; wait until the new layout is published.
@@ -62,15 +62,15 @@ struct HandoffTests {
             var a = try await client.beat("pod-a")
             var b = try await client.beat("pod-b")
             try await eventually(within: .seconds(10)) {
-                    a = try await client.beat("pod-a", held: a.partitions)
-                    b = try await client.beat("pod-b", held: b.partitions)
-                    return a.partitions.count + b.partitions.count == 1024
-                }
+                a = try await client.beat("pod-a", held: a.partitions)
+                b = try await client.beat("pod-b", held: b.partitions)
+                return a.partitions.count + b.partitions.count == 1024
+            }
             // A goes silent, still "holding" its partitions; its lease expires and B takes everything.
             try await eventually(within: .seconds(10)) {
-                    b = try await client.beat("pod-b", held: b.partitions)
-                    return b.partitions.count == 1024
-                }
+                b = try await client.beat("pod-b", held: b.partitions)
+                return b.partitions.count == 1024
+            }
         }
     }
 
@@ -82,17 +82,17 @@ struct HandoffTests {
             var b = try await client.beat("pod-b")
             #expect(b.epoch > a.epoch, "B's lease is the newer one")
             try await eventually(within: .seconds(10)) {
-                    a = try await client.beat("pod-a", held: a.partitions)
-                    b = try await client.beat("pod-b", held: b.partitions)
-                    return a.partitions.count + b.partitions.count == 1024
-                }
+                a = try await client.beat("pod-a", held: a.partitions)
+                b = try await client.beat("pod-b", held: b.partitions)
+                return a.partitions.count + b.partitions.count == 1024
+            }
             let epochsOfB = Dictionary(uniqueKeysWithValues: zip(b.partitions, try #require(b.partitionEpochs)))
             #expect(epochsOfB.values.allSatisfy { $0 > b.epoch }, "a grant's epoch is newer than the lease it is granted under")
             // B goes silent; A, the older lease, takes B's partitions under epochs newer than B's grants.
             try await eventually(within: .seconds(10)) {
-                    a = try await client.beat("pod-a", held: a.partitions)
-                    return a.partitions.count == 1024
-                }
+                a = try await client.beat("pod-a", held: a.partitions)
+                return a.partitions.count == 1024
+            }
             let epochsOfA = Dictionary(uniqueKeysWithValues: zip(a.partitions, try #require(a.partitionEpochs)))
             for (partition, epoch) in epochsOfB { #expect(try #require(epochsOfA[partition]) > epoch) }
         }
@@ -103,9 +103,9 @@ struct HandoffTests {
         try await ControlPlaneHarness(.test()).test { client async throws in
             var a = try await client.beat("pod-a")
             try await eventually(within: .seconds(10)) {
-                    a = try await client.beat("pod-a", held: a.partitions)
-                    return a.partitions.count == 1024
-                }
+                a = try await client.beat("pod-a", held: a.partitions)
+                return a.partitions.count == 1024
+            }
             let b = try await client.beat("pod-b", held: [1, 2, 3])
             #expect(Set(b.revoked).isSuperset(of: [1, 2, 3]))
             #expect(Set(b.partitions).isDisjoint(with: [1, 2, 3]))
@@ -122,10 +122,10 @@ struct HandoffTests {
             _ = try await client.beat("pod-b")
             var snapshot = empty
             try await eventually(within: .seconds(10)) {
-                    snapshot = try JSONDecoder().decode(
-                        PublishedLayout.self, from: Data(buffer: try await client.get("/v1/layout").body))
-                    return snapshot.members == [0, 1]
-                }
+                snapshot = try JSONDecoder().decode(
+                    PublishedLayout.self, from: Data(buffer: try await client.get("/v1/layout").body))
+                return snapshot.members == [0, 1]
+            }
             #expect(snapshot.partitionCount == 1024 && snapshot.owners.count == 1024)
             #expect(snapshot.owners.allSatisfy { $0 == 0 || $0 == 1 })
         }
@@ -302,11 +302,12 @@ struct MetricsTests {
             try await harness.settled()
             let version = try await harness.store.layout().version
             try await eventually(within: .seconds(10)) {
-                    String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version \(version)")
-                }
+                String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version \(version)")
+            }
             let text = String(buffer: try await client.get("/metrics").body)
             let moved = text.split(separator: "\n").first { $0.hasPrefix("rollcall_partitions_moved_total ") }
-            #expect((moved?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1024, "every partition moved to pod-a: \(moved ?? "")")
+            #expect(
+                (moved?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1024, "every partition moved to pod-a: \(moved ?? "")")
             for line in [
                 #"rollcall_heartbeats_total{outcome="granted"} 1"#, #"rollcall_heartbeats_total{outcome="conflict"} 1"#,
                 #"rollcall_heartbeats_total{outcome="invalid"} 1"#, "rollcall_leases_granted_total 1", "rollcall_live_workers",

@@ -20,7 +20,8 @@ struct HeartbeatResponseBodyTests {
             revoked: [3, 4], consumerGroup: "orders.v2-1023", partitionCount: 65536, generation: "ab:1", kind: .numberOnly),
         // Absent optionals are left out, as JSONEncoder leaves them out.
         HeartbeatResponse(
-            name: "a", instance: "b", number: 5, epoch: Epoch(rawValue: 42), leaseTTLMillis: 1, heartbeatIntervalMillis: 1, layoutVersion: 1,
+            name: "a", instance: "b", number: 5, epoch: Epoch(rawValue: 42), leaseTTLMillis: 1, heartbeatIntervalMillis: 1,
+            layoutVersion: 1,
             partitions: [1], partitionEpochs: nil, revoked: [], consumerGroup: "g-5", partitionCount: 2),
         // Strings no route lets through, to pin the escaping: quotes, backslash, slash, controls, non-ASCII.
         HeartbeatResponse(
@@ -35,15 +36,19 @@ struct HeartbeatResponseBodyTests {
         #expect(try Self.object(Data(buffer: written)) == Self.object(JSONEncoder().encode(response)))
         #expect(try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: written)) == response)
         // Keys in declaration order (JSONEncoder's order changes from run to run).
-        let keys = ["name", "instance", "number", "epoch", "leaseTTLMillis", "heartbeatIntervalMillis", "layoutVersion", "partitions",
-            "partitionEpochs", "revoked", "consumerGroup", "partitionCount", "generation", "kind"]
+        let keys = [
+            "name", "instance", "number", "epoch", "leaseTTLMillis", "heartbeatIntervalMillis", "layoutVersion", "partitions",
+            "partitionEpochs", "revoked", "consumerGroup", "partitionCount", "generation", "kind",
+        ]
         let text = String(buffer: written)
         let positions = keys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
         let count = try Self.object(Data(buffer: written)).count
         #expect(positions == positions.sorted() && positions.count == count)
     }
 
-    @Test("strings are escaped byte for byte as JSONEncoder escapes them", arguments: responses.flatMap { [$0.name, $0.instance.rawValue, $0.consumerGroup] })
+    @Test(
+        "strings are escaped byte for byte as JSONEncoder escapes them",
+        arguments: responses.flatMap { [$0.name, $0.instance.rawValue, $0.consumerGroup] })
     func escaping(text: String) throws {
         var buffer = ByteBuffer()
         buffer.writeJSONString(text)
@@ -55,7 +60,8 @@ struct HeartbeatResponseBodyTests {
         let partitions = (0..<65536).map { Partition($0) }
         let response = HeartbeatResponse(
             name: "big", instance: "i", number: 1, epoch: Epoch(rawValue: 9), leaseTTLMillis: 1, heartbeatIntervalMillis: 1,
-            layoutVersion: 3, partitions: partitions, partitionEpochs: partitions.map { Epoch(rawValue: 1_732_270_000_000_000 + Int64($0.rawValue)) },
+            layoutVersion: 3, partitions: partitions,
+            partitionEpochs: partitions.map { Epoch(rawValue: 1_732_270_000_000_000 + Int64($0.rawValue)) },
             revoked: (0..<100).map { Partition($0) }, consumerGroup: "g-1", partitionCount: 65536, generation: "ab:1", kind: .member)
         #expect(try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: HeartbeatResponseBody.encode(response))) == response)
     }

@@ -24,10 +24,10 @@ struct LateRequestTests {
             var sequence = 2
             var a = try await client.beat("pod-a", instance: "ia", sequence: sequence, held: [])
             try await eventually(within: .seconds(10)) {
-                    sequence += 1
-                    a = try await client.beat("pod-a", instance: "ia", sequence: sequence, held: a.partitions)
-                    return a.partitions.count == 1024
-                }
+                sequence += 1
+                a = try await client.beat("pod-a", instance: "ia", sequence: sequence, held: a.partitions)
+                return a.partitions.count == 1024
+            }
 
             // pod-b joins; the layout moves some of pod-a's partitions to it. pod-a has not heard yet.
             var b = try await client.beat("pod-b", instance: "ib", sequence: 1, held: [])

@@ -36,8 +36,12 @@ struct DeclaredScript: Sendable, CustomStringConvertible {
         var names: [String] = []
         var inside = false
         for line in header.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  ") && !line.hasPrefix("    ") { inside = line.hasPrefix("  \(section)") && !line.contains("ARGV: none"); continue }
-            if inside, line.hasPrefix("    "), !line.hasPrefix("     "), let word = line.split(separator: " ").first { names.append(String(word)) }
+            if line.hasPrefix("  ") && !line.hasPrefix("    ") {
+                inside = line.hasPrefix("  \(section)") && !line.contains("ARGV: none"); continue
+            }
+            if inside, line.hasPrefix("    "), !line.hasPrefix("     "), let word = line.split(separator: " ").first {
+                names.append(String(word))
+            }
         }
         return names
     }
@@ -154,10 +158,12 @@ struct LeaseScriptContractTests {
         #expect(try HeartbeatScript.decode(scriptReply("outcome", "kindMismatch", "expired", 0)).outcome == .kindMismatch)
     }
 
-    static var leased: [Any] { [
-        "outcome", "leased", "expired", 0, "number", 3, "epoch", "5", "grants", "", "revoked", "", "layoutVersion", 1, "newLease", 0,
-        "adopted", 0, "generation", "ab:1", "kind", "worker",
-    ] }
+    static var leased: [Any] {
+        [
+            "outcome", "leased", "expired", 0, "number", 3, "epoch", "5", "grants", "", "revoked", "", "layoutVersion", 1, "newLease", 0,
+            "adopted", 0, "generation", "ab:1", "kind", "worker",
+        ]
+    }
 
     /// `leased` with `field`'s value replaced, or removed when `value` is nil.
     static func leased(_ field: String, _ value: Any?) -> RedisValue {
@@ -259,7 +265,8 @@ struct GrantScanTests {
         owners[partitions - 1] = nil
         try await harness.leases.recordPendingHandoffs(owners: owners)
         let exposition = harness.leases.metrics.exposition()
-        #expect(exposition.contains("rollcall_handoffs_pending 100"), "\(exposition.split(separator: "\n").filter { $0.contains("handoffs") })")
+        #expect(
+            exposition.contains("rollcall_handoffs_pending 100"), "\(exposition.split(separator: "\n").filter { $0.contains("handoffs") })")
         await harness.app.redis.shutdown()
     }
 }

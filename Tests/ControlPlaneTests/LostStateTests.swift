@@ -32,7 +32,8 @@ struct LostStateTests {
             let leased = c.status == .ok ? c.json.int("number") : nil
             #expect(
                 (c.status == .serviceUnavailable && c.errorCode == "recovering") || leased.map { !believed.contains($0) } == true,
-                "pod-c: \(c.status) \(c.errorCode ?? "") \(leased.map(String.init) ?? ""), while live workers believe they hold \(believed)")
+                "pod-c: \(c.status) \(c.errorCode ?? "") \(leased.map(String.init) ?? ""), while live workers believe they hold \(believed)"
+            )
             #expect(c.status == .ok || c.headers[.retryAfter] != nil)
 
             // pod-a comes back with what it believes: it re-adopts its own number under its own epoch.
@@ -83,7 +84,8 @@ struct LostStateTests {
             let leased = c.status == .ok ? c.json.int("number") : nil
             #expect(
                 c.errorCode == "recovering" || leased.map { !believed.contains($0) } == true,
-                "pod-c: \(c.status) \(c.errorCode ?? "") \(leased.map(String.init) ?? ""), while live workers believe they hold \(believed)")
+                "pod-c: \(c.status) \(c.errorCode ?? "") \(leased.map(String.init) ?? ""), while live workers believe they hold \(believed)"
+            )
         }
     }
 
@@ -146,7 +148,8 @@ struct LostStateTests {
             held.remove(at: moved)
             heldEpochs.remove(at: moved)
             sequence += 1
-            let body = #"{"instance": "ia", "sequence": \#(sequence), "number": \#(a.int("number") ?? -1), "epoch": \#(a.string("epoch") ?? "0"), "#
+            let body =
+                #"{"instance": "ia", "sequence": \#(sequence), "number": \#(a.int("number") ?? -1), "epoch": \#(a.string("epoch") ?? "0"), "#
                 + #""held": \#(held), "heldEpochs": \#(heldEpochs)}"#
             let during = try await client.rawBeat("pod-a", body)
             let duringPartitions = (during["partitions"] as? [NSNumber] ?? []).map(\.int64Value)

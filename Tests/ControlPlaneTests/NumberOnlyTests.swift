@@ -18,10 +18,10 @@ struct NumberOnlyTests {
             var worker = try await client.beat("pod-w", instance: "iw", sequence: 1, held: [])
             var sequence = 1
             try await eventually(within: .seconds(10)) {
-                    sequence += 1
-                    worker = try await client.beat("pod-w", instance: "iw", sequence: sequence, held: worker.partitions)
-                    return worker.partitions.count == 1024
-                }
+                sequence += 1
+                worker = try await client.beat("pod-w", instance: "iw", sequence: sequence, held: worker.partitions)
+                return worker.partitions.count == 1024
+            }
             var numbers: Set<String> = [String(worker.number.rawValue)]
             for caller in ["a", "b", "c", "d", "e", "f", "g"] {
                 let response = try await client.get("/caller-\(caller)")

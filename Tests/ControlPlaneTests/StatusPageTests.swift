@@ -136,7 +136,8 @@ struct StatusPageTests {
             let refused = try await client.get("/_status")
             #expect(refused.status == .unauthorized && refused.errorCode == "unauthorized")
             // One challenge per field, Basic first: a browser prompts for the first scheme it knows.
-            #expect(refused.headers[values: .wwwAuthenticate] == [#"Basic realm="rollcall", charset="UTF-8""#, #"Bearer realm="rollcall""#])
+            #expect(
+                refused.headers[values: .wwwAuthenticate] == [#"Basic realm="rollcall", charset="UTF-8""#, #"Bearer realm="rollcall""#])
             #expect(!String(buffer: refused.body).contains("<html"))
             func basic(_ credentials: String) -> HTTPFields { [.authorization: "Basic " + Data(credentials.utf8).base64EncodedString()] }
             #expect(try await client.get("/_status", headers: basic("operator:s3cret-token")).status == .ok)

@@ -42,7 +42,10 @@ struct WireSampleTests {
                             grantCount: 0, consumerGroup: "inbox-1", kind: .numberOnly),
                     ]))
             ),
-            ("PublishedLayout", "partial", encode(PublishedLayout(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))),
+            (
+                "PublishedLayout", "partial",
+                encode(PublishedLayout(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))
+            ),
             (
                 "Overview", "moving",
                 encode(
@@ -53,7 +56,8 @@ struct WireSampleTests {
                             recoveryMillisLeft: 0),
                         workers: [
                             .init(
-                                name: "pod-a", number: 0, kind: .member, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120, grantCount: 2,
+                                name: "pod-a", number: 0, kind: .member, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120,
+                                grantCount: 2,
                                 revokedHeld: 1, consumerGroup: "inbox-0"),
                             .init(
                                 name: "ids", number: 1, kind: .numberOnly, epoch: epoch, instance: "get-shortcut", leaseMillisLeft: -3,
@@ -74,8 +78,11 @@ struct WireSampleTests {
                 encode(
                     Overview(
                         nowMillis: 1, leaseTTLMillis: 10_000, heartbeatIntervalMillis: 1000,
-                        redis: .init(primary: "127.0.0.1:6379", connectedReplicas: 0, minReplicas: 0, latencyMillis: 0.1, generation: "", recoveryMillisLeft: 9000),
-                        workers: [], quarantine: [], layout: .init(version: 0, partitionCount: 2, owners: [nil, nil], holders: [nil, nil]),
+                        redis: .init(
+                            primary: "127.0.0.1:6379", connectedReplicas: 0, minReplicas: 0, latencyMillis: 0.1, generation: "",
+                            recoveryMillisLeft: 9000),
+                        workers: [], quarantine: [],
+                        layout: .init(version: 0, partitionCount: 2, owners: [nil, nil], holders: [nil, nil]),
                         handoffs: .init(pending: 0, unowned: 2, first: [.init(partition: 1, from: nil, to: 0)]), events: []))
             ),
             ("ErrorBody", "conflict", encode(ErrorBody(error: "conflict", message: "pod-a is held by another live instance"))),

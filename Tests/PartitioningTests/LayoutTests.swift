@@ -29,7 +29,8 @@ struct LayoutTests {
             let capacity = Layout.capacity(partitionCount: partitionCount, memberCount: members.count, epsilon: [0.0, 0.1, 0.5][trial % 3])
             let expected = Self.ownersFromEveryScore(members: members, partitionCount: partitionCount, capacity: capacity)
             for depth in [1, 2, Layout.shortlistDepth] {
-                let owners = Layout.boundedLoadOwners(members: members, partitionCount: partitionCount, capacity: capacity, shortlistDepth: depth)
+                let owners = Layout.boundedLoadOwners(
+                    members: members, partitionCount: partitionCount, capacity: capacity, shortlistDepth: depth)
                 #expect(owners == expected, "P=\(partitionCount) N=\(members.count) capacity=\(capacity) depth=\(depth)")
             }
         }
@@ -39,7 +40,9 @@ struct LayoutTests {
     static func ownersFromEveryScore(members: [Int], partitionCount: Int, capacity: Int) -> [Int?] {
         var pairs: [(score: UInt64, partition: Int, index: Int)] = []
         for partition in 0..<partitionCount {
-            for (index, member) in members.enumerated() { pairs.append((Layout.score(partition: partition, member: member), partition, index)) }
+            for (index, member) in members.enumerated() {
+                pairs.append((Layout.score(partition: partition, member: member), partition, index))
+            }
         }
         pairs.sort { ($0.score, -$0.partition, -$0.index) > ($1.score, -$1.partition, -$1.index) }
         var owners = [Int?](repeating: nil, count: partitionCount)

@@ -23,7 +23,9 @@ struct LeaseStateMachineTests {
             partitionCount: 16)
     }
 
-    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant {
+        PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch))
+    }
 
     @Test("the first grant acquires the lease and grants its partitions; the next heartbeat is one interval after sending")
     func firstGrant() throws {

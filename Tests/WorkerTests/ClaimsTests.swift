@@ -4,7 +4,9 @@ import Testing
 @testable import Worker
 
 struct ClaimsTests {
-    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant {
+        PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch))
+    }
 
     @Test("a granted partition is worked only after its claim commits")
     func claimBeforeWork() {

@@ -104,7 +104,9 @@ struct SystemTests {
             for partition in moved {
                 let (old, new) = (before[partition]!, after[partition]!)
                 #expect(new.epoch > old.epoch, "partition \(partition) was claimed again under epoch \(new.epoch) <= \(old.epoch)")
-                #expect(new.claimedAtMillis >= expiry, "partition \(partition) was claimed \(expiry - new.claimedAtMillis) ms before worker-2's lease ended")
+                #expect(
+                    new.claimedAtMillis >= expiry,
+                    "partition \(partition) was claimed \(expiry - new.claimedAtMillis) ms before worker-2's lease ended")
             }
             #expect(try await system.leases()["worker-2"] == nil)
             try await eventually("settled on two") { try await system.isSettled(on: ["worker-0", "worker-1"]) }
@@ -127,7 +129,9 @@ struct SystemTests {
             }
             let status = await system.worker("worker-1").waitForExit(timeout: .seconds(60))
             #expect(status == 0, "the drained worker exited with \(status.map(String.init) ?? "nothing")")
-            print("takeover after SIGTERM: \(took), exit after \(clock.now - start) (heartbeat interval \(SystemHarness.heartbeatInterval); measurements)")
+            print(
+                "takeover after SIGTERM: \(took), exit after \(clock.now - start) (heartbeat interval \(SystemHarness.heartbeatInterval); measurements)"
+            )
             #expect(try await system.leases()["worker-1"] == nil, "the drained worker released its lease")
             // A drain hands on at once: every moved partition was claimed again, under a newer epoch, before
             // the released lease would have expired (which is all a crash waits for).
@@ -136,7 +140,9 @@ struct SystemTests {
             #expect(!moved.isEmpty)
             for partition in moved {
                 #expect(after[partition]!.epoch > before[partition]!.epoch)
-                #expect(after[partition]!.claimedAtMillis < expiry, "partition \(partition) moved only once the lease expired, as after a crash")
+                #expect(
+                    after[partition]!.claimedAtMillis < expiry, "partition \(partition) moved only once the lease expired, as after a crash"
+                )
             }
         }
     }
@@ -260,7 +266,9 @@ struct SystemTests {
                     #expect(now.safe && now.number == old.number && now.epoch == old.epoch, "\(old.name) lost its lease: \(now)")
                 }
                 let newcomer = try await system.status("worker-2")
-                #expect(newcomer?.safe != true || !before.map(\.number).contains(newcomer?.number), "worker-2 is safe on a number another worker holds")
+                #expect(
+                    newcomer?.safe != true || !before.map(\.number).contains(newcomer?.number),
+                    "worker-2 is safe on a number another worker holds")
                 try await Task.sleep(for: .milliseconds(50))
             }
             try await eventually("settled on all three", within: .seconds(20)) {

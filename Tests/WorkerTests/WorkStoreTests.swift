@@ -10,7 +10,9 @@ import Testing
 /// The fenced claims and the work transaction, on the shared test PostgreSQL (a fresh database each).
 @Suite(.enabled(if: TestServers.runPostgresTests))
 struct WorkStoreTests {
-    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant { PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch)) }
+    func grant(_ partition: Partition, _ epoch: Int64) -> PartitionGrant {
+        PartitionGrant(partition: partition, epoch: Epoch(rawValue: epoch))
+    }
 
     /// A fresh database with the tables and `items` seeded rows over 8 partitions.
     func withStore(items: Int = 64, _ body: (WorkStore) async throws -> Void) async throws {

@@ -16,7 +16,8 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard !Self.openPaths.contains(request.uri.path) else { return try await next(request, context) }
         guard let presented = Self.presentedToken(request.headers[.authorization] ?? ""), constantTimeEquals(presented, Array(token.utf8))
         else {
-            throw APIError(code: .unauthorized, message: "missing or wrong token (a bearer token, or the Basic password)", challenges: Self.challenges)
+            throw APIError(
+                code: .unauthorized, message: "missing or wrong token (a bearer token, or the Basic password)", challenges: Self.challenges)
         }
         return try await next(request, context)
     }

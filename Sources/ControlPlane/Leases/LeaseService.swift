@@ -1,6 +1,7 @@
 import Coordination
-import Partitioning
+import Logging
 import NIOCore
+import Partitioning
 import RedisAdapter
 import ServerSupport
 
@@ -119,12 +120,16 @@ struct LeaseService: Sendable {
 
     /// `GET /v1/workers`.
     func workers() async throws(LeaseRefusal) -> [WorkerSummary] {
-        try await storeCall { () async throws(LeaseStoreError) in try await timed { () async throws(LeaseStoreError) in try await store.workers() } }
+        try await storeCall { () async throws(LeaseStoreError) in
+            try await timed { () async throws(LeaseStoreError) in try await store.workers() }
+        }
     }
 
     /// `GET /v1/layout`.
     func layout() async throws(LeaseRefusal) -> PublishedLayout {
-        try await storeCall { () async throws(LeaseStoreError) in try await timed { () async throws(LeaseStoreError) in try await store.layout() } }
+        try await storeCall { () async throws(LeaseStoreError) in
+            try await timed { () async throws(LeaseStoreError) in try await store.layout() }
+        }
     }
 
     /// `GET /v1/overview`: the status page's data, with the lease store's health as this replica sees it.
@@ -220,6 +225,19 @@ struct LeaseService: Sendable {
         let pending = owners.enumerated().filter { partition, owner in owner != nil && grants[partition]?.rawValue != owner }.count
         metrics.handoffsPending.record(pending)
         metrics.partitionsUnowned.record(owners.indices.filter { grants[$0] == nil }.count)
+    }
+
+    /// What the Redis pool calls when it finds a (new) primary: the metric and a log line. The pool exists
+    /// before the service, so the service hands it this instead of being called.
+    static func primaryChanges(metrics: ControlPlaneMetrics, logger: Logger) -> @Sendable (String?, String) -> Void {
+        { old, new in
+            metrics.primaryChanged(from: old, to: new)
+            if let old {
+                logger.warning("Redis primary changed", metadata: ["from": "\(old)", "to": "\(new)"])
+            } else {
+                logger.info("Redis primary", metadata: ["address": "\(new)"])
+            }
+        }
     }
 
     /// The metrics every heartbeat script run reports, from either route.

@@ -53,7 +53,8 @@ struct LeaseStore: Sendable {
             else { continue }
             workers.append(
                 WorkerSummary(
-                    name: name, number: record.number, epoch: record.epoch, instance: InstanceID(rawValue: record.instance), expiresAt: record.expiresAt,
+                    name: name, number: record.number, epoch: record.epoch, instance: InstanceID(rawValue: record.instance),
+                    expiresAt: record.expiresAt,
                     grantCount: record.grantCount, consumerGroup: record.consumerGroup, kind: record.kind ?? .member))
         }
         return workers.sorted { $0.number < $1.number }
@@ -71,7 +72,9 @@ struct LeaseStore: Sendable {
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let fields = parts[1].array, fields.count % 2 == 0
             else { throw .malformed("HSCAN", reply) }
             for index in stride(from: 0, to: fields.count, by: 2) {
-                if let partition = fields[index].integer, let number = fields[index + 1].integer.flatMap({ WorkerNumber(rawValue: Int($0)) }) {
+                if let partition = fields[index].integer,
+                    let number = fields[index + 1].integer.flatMap({ WorkerNumber(rawValue: Int($0)) })
+                {
                     grants[Int(partition)] = number
                 }
             }

@@ -25,7 +25,8 @@ extension Overview {
         }
         let workers = reply.workers.map { name, record in
             Worker(
-                name: name, number: record.number, kind: record.kind ?? .member, epoch: record.epoch, instance: InstanceID(rawValue: record.instance),
+                name: name, number: record.number, kind: record.kind ?? .member, epoch: record.epoch,
+                instance: InstanceID(rawValue: record.instance),
                 leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, grantCount: record.grantCount,
                 revokedHeld: revokedHeld[record.number] ?? 0, consumerGroup: record.consumerGroup)
         }

@@ -1,7 +1,7 @@
 import Foundation
-import Partitioning
 import Logging
 import NIOPosix
+import Partitioning
 import ServiceLifecycle
 
 /// Recomputes and publishes the layout on every membership change, on exactly one replica at a time.
@@ -55,7 +55,9 @@ struct Rebalancer: Service {
             if let owners = current?.owners { previous = owners } else { previous = try await leases.publishedOwners() }
             // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
             // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
-            let (numbers, partitionCount, epsilon) = (members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon)
+            let (numbers, partitionCount, epsilon) = (
+                members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon
+            )
             let layout = try await NIOThreadPool.singleton.runIfActive {
                 try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
             }

@@ -12,7 +12,8 @@ struct WorkStore: Sendable {
     let pool: PostgresPool
 
     init(configuration: WorkerConfiguration) {
-        pool = PostgresPool(configuration: PostgresConfiguration(url: configuration.databaseURL, password: configuration.databasePassword, poolSize: 3))
+        pool = PostgresPool(
+            configuration: PostgresConfiguration(url: configuration.databaseURL, password: configuration.databasePassword, poolSize: 3))
     }
 
     /// Creates what is missing; never drops or recreates. Serialized by an advisory lock, so workers

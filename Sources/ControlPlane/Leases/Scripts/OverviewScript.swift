@@ -41,11 +41,13 @@ struct OverviewScript: LeaseScript {
         else { return nil }
         var reply = Reply(
             nowMillis: now, workers: [], expiry: [:], grantedBy: [:], quarantine: [], layoutVersion: version,
-            owners: owners.isEmpty ? [] : owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init) },
+            owners: owners.isEmpty
+                ? [] : owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init) },
             recoveryUntilMillis: recovery, generation: Generation(rawValue: generation), events: [])
         let decoder = JSONDecoder()
         for (name, json) in workers {
-            guard let name = name.string, let json = json.bytes, let record = try? decoder.decode(WorkerRecord.self, from: Data(json)) else {
+            guard let name = name.string, let json = json.bytes, let record = try? decoder.decode(WorkerRecord.self, from: Data(json))
+            else {
                 return nil
             }
             reply.workers.append((name, record))
@@ -73,7 +75,8 @@ struct OverviewScript: LeaseScript {
 
     /// `[id, [field, value, …]]` of the event stream; the id's first part is Redis's clock in ms.
     private static func event(_ entry: RedisValue) -> Overview.Event? {
-        guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let at = id.split(separator: "-").first.flatMap({ Int64($0) }),
+        guard let parts = entry.array, parts.count == 2, let id = parts[0].string,
+            let at = id.split(separator: "-").first.flatMap({ Int64($0) }),
             let fields = parts[1].pairs
         else { return nil }
         var values: [String: String] = [:]
