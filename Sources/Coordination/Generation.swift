@@ -10,13 +10,6 @@ public struct Generation: RawRepresentable, Hashable, Sendable, Codable, CustomS
 
     public init(stringLiteral value: String) { rawValue = value }
 
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     /// 1–128 bytes of lowercase hex digits and colons: what a store could have made.
     public var isWellFormed: Bool {
         (1...128).contains(rawValue.utf8.count) && rawValue.utf8.allSatisfy { Self.alphabet.contains($0) }

@@ -9,13 +9,6 @@ public struct InstanceID: RawRepresentable, Hashable, Sendable, Codable, CustomS
 
     public init(stringLiteral value: String) { rawValue = value }
 
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     /// Whether it follows `rule`.
     public var isValid: Bool { Self.isValid(rawValue) }
 

@@ -14,13 +14,6 @@ public struct Partition: RawRepresentable, Hashable, Comparable, Sendable, Codab
 
     public init(integerLiteral value: Int) { rawValue = value }
 
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(Int.self) }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     public static func < (lhs: Partition, rhs: Partition) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public var description: String { String(rawValue) }
