@@ -14,6 +14,8 @@ struct WorkerMetrics: Sendable {
     let partitionsFenced: CoreMetrics.Counter
     let claimsCommitted: CoreMetrics.Counter
     let claimFailures: CoreMetrics.Counter
+    /// `rollcall_worker_claims_lost_total`: claims PostgreSQL no longer had (made again).
+    let claimsLost: CoreMetrics.Counter
     let idsIssued: CoreMetrics.Counter
     /// `rollcall_worker_leases_lost_total{reason}`: times the lease stopped being safe, by why (a release
     /// at shutdown is not a loss). Repeated losses alert (chart/templates/prometheusrule.yaml).
@@ -31,10 +33,14 @@ struct WorkerMetrics: Sendable {
         partitionsFenced = counter("rollcall_worker_partitions_fenced_total")
         claimsCommitted = counter("rollcall_worker_claims_total")
         claimFailures = counter("rollcall_worker_claim_failures_total")
+        claimsLost = counter("rollcall_worker_claims_lost_total")
         idsIssued = counter("rollcall_worker_ids_issued_total")
         leasesLost = Dictionary(
             uniqueKeysWithValues: ["expired", "replaced", "conflict", "unknownToStore"].map { reason in
-                (reason, CoreMetrics.Counter(label: "rollcall_worker_leases_lost_total", dimensions: [("reason", reason)], factory: factory))
+                (
+                    reason,
+                    CoreMetrics.Counter(label: "rollcall_worker_leases_lost_total", dimensions: [("reason", reason)], factory: factory)
+                )
             })
     }
 
@@ -59,6 +65,7 @@ struct WorkerMetrics: Sendable {
         workRounds.increment()
         rowsTouched.increment(by: result.rowsTouched)
         partitionsFenced.increment(by: result.fenced.count)
+        claimsLost.increment(by: result.lost.count)
     }
 
     func exposition() -> String { registry.emitToString() }

@@ -48,6 +48,17 @@ struct ClaimsTests {
         #expect(claims.claimedPartitions == [2])
     }
 
+    @Test("a lost claim goes back to pending: claimed again before it is worked again; a fenced one is dropped")
+    func lostClaim() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7), grant(2, 7), grant(3, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7), grant(3, 7)], fenced: []))
+        claims.worked(WorkResult(worked: [grant(3, 7)], fenced: [grant(1, 7)], lost: [grant(2, 7)], rowsTouched: 1, sampleIDs: []))
+        #expect(claims.claimedPartitions == [3])
+        #expect(claims.claimsDue == [grant(2, 7)])
+        #expect(claims.workable(grantedNow: [grant(2, 7), grant(3, 7)]) == [grant(3, 7)])
+    }
+
     @Test("a partition the lease no longer grants at the same epoch is not worked")
     func workOnlyCurrentGrants() {
         var claims = Claims()

@@ -82,6 +82,31 @@ struct WorkStoreTests {
         }
     }
 
+    @Test("a claim PostgreSQL lost (an older claim or none in its place, as after an asynchronous failover) is made again, not dropped")
+    func lostClaimIsMadeAgain() async throws {
+        try await withStore { store in
+            let all = (0..<8).map { grant(Partition($0), 10) }
+            var claims = Claims()
+            claims.apply(.granted(all))
+            claims.record(try await store.claim(claims.claimsDue, number: 0, worker: "a"))
+            #expect(try await store.work(all, worker: "a").worked == all)
+            // The promoted standby never had A's claims of 0 and 1: it has an older owner's row for 0, none for 1.
+            try await store.pool.query("UPDATE partition_owners SET worker = 'old', number = 5, epoch = 4 WHERE partition = 0")
+            try await store.pool.query("DELETE FROM partition_owners WHERE partition = 1")
+            let round = try await store.work(claims.workable(grantedNow: all), worker: "a")
+            #expect(round.fenced.isEmpty, "no newer grant claimed them: \(round.fenced)")
+            #expect(round.lost == [grant(0, 10), grant(1, 10)])
+            let untouched = try await store.pool.query("SELECT count(*) FROM work_items WHERE partition IN (0, 1) AND value > 1")
+            #expect(try untouched[0].decode(Int.self, at: 0) == 0, "nothing is written to a partition whose claim is not there")
+            claims.worked(round)
+            #expect(claims.claimsDue == [grant(0, 10), grant(1, 10)], "the lost claims are due again")
+            #expect(claims.workable(grantedNow: all) == Array(all.dropFirst(2)), "and are not worked before they are made")
+            claims.record(try await store.claim(claims.claimsDue, number: 0, worker: "a"))
+            let healed = try await store.work(claims.workable(grantedNow: all), worker: "a")
+            #expect(healed.worked == all && healed.lost.isEmpty && healed.fenced.isEmpty)
+        }
+    }
+
     @Test("a work round returns the touched count and a sample of at most 20 ids")
     func sample() async throws {
         try await withStore(items: 50) { store in

@@ -1,9 +1,12 @@
 import Coordination
 
 /// What one work transaction did. `fenced` partitions were claimed by a newer grant: stop them.
+/// `lost` partitions are claimed by nobody newer, yet our claim row is gone or older (PostgreSQL lost
+/// the commit, as an asynchronous standby promoted without it does): claim them again before any work.
 struct WorkResult: Sendable, Equatable {
     var worked: [PartitionGrant]
     var fenced: [PartitionGrant]
+    var lost: [PartitionGrant] = []
     var rowsTouched: Int
     var sampleIDs: [String]
 }

@@ -92,6 +92,19 @@ struct WorkStore: Sendable {
                 [sorted.map(\.partition.rawValue), sorted.map { Int($0.epoch.rawValue) }, worker])
             let confirmed = Set(try locked.map { row throws(PostgresError) in Partition(try row.decode(Int.self, at: 0)) })
             let worked = sorted.filter { confirmed.contains($0.partition) }
+            // What the rows we no longer match hold: a newer grant's claim fences us; an older claim, or
+            // none, means our own claim was lost (a failover without our last commits) and is made again.
+            let unconfirmed = sorted.filter { !confirmed.contains($0.partition) }
+            var newer: Set<Partition> = []
+            if !unconfirmed.isEmpty {
+                let rows = try tx.query(
+                    """
+                    SELECT o.partition FROM partition_owners o
+                    JOIN unnest($1::int[], $2::bigint[]) AS m(partition, epoch) ON o.partition = m.partition AND o.epoch > m.epoch
+                    """,
+                    [unconfirmed.map(\.partition.rawValue), unconfirmed.map { Int($0.epoch.rawValue) }])
+                newer = Set(try rows.map { row throws(PostgresError) in Partition(try row.decode(Int.self, at: 0)) })
+            }
             let touched = try tx.query(
                 """
                 WITH touched AS (
@@ -104,8 +117,8 @@ struct WorkStore: Sendable {
             let count = try touched.first?.decode(Int.self, at: 0) ?? 0
             let sample = try touched.first?.decode(String?.self, at: 1)?.split(separator: ",").map(String.init) ?? []
             return WorkResult(
-                worked: worked, fenced: sorted.filter { !confirmed.contains($0.partition) },
-                rowsTouched: count, sampleIDs: sample)
+                worked: worked, fenced: unconfirmed.filter { newer.contains($0.partition) },
+                lost: unconfirmed.filter { !newer.contains($0.partition) }, rowsTouched: count, sampleIDs: sample)
         }
     }
 

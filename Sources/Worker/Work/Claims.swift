@@ -56,9 +56,14 @@ struct Claims: Sendable, Equatable {
         grantedNow.filter { claimed[$0.partition] == $0.epoch }
     }
 
-    /// Stops partitions whose claim rows no longer carry our epoch (a newer grant claimed them).
+    /// Stops partitions a newer grant claimed, and claims again (before any more work on them) those
+    /// whose claim row PostgreSQL lost.
     mutating func worked(_ result: WorkResult) {
         for grant in result.fenced where claimed[grant.partition] == grant.epoch { claimed[grant.partition] = nil }
+        for grant in result.lost where claimed[grant.partition] == grant.epoch {
+            claimed[grant.partition] = nil
+            pending[grant.partition] = grant.epoch
+        }
     }
 
     /// Claimed partitions in order.

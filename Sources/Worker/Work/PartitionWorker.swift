@@ -107,8 +107,12 @@ final class PartitionWorker: Service, Sendable {
             metrics.worked(result)
             if !result.fenced.isEmpty {
                 logger.warning(
-                    "claims lost: a newer grant claimed these partitions; stopped them",
-                    metadata: ["partitions": "\(result.fenced.map(\.partition))"])
+                    "a newer grant claimed these partitions; stopped them", metadata: ["partitions": "\(result.fenced.map(\.partition))"])
+            }
+            if !result.lost.isEmpty {
+                logger.warning(
+                    "PostgreSQL lost these claims (an older claim or none is there, as after a failover without the last commits); claiming them again",
+                    metadata: ["partitions": "\(result.lost.map(\.partition))"])
             }
             logger.info(
                 "worked",
