@@ -12,6 +12,9 @@ import CLibPQ
 /// Not thread-safe; `PostgresPool` keeps each one behind a `Mutex` and uses it from one thread at a time.
 final class LibPQConnection {
     private let connection: OpaquePointer
+    /// The pool's term when this connection was made (`PostgresPool`): a failover moves the term on and
+    /// every older connection is made anew.
+    var term = 0
 
     init(_ configuration: PostgresConfiguration) throws(PostgresError) {
         let parameters = configuration.connectionParameters

@@ -1,4 +1,7 @@
-/// Where and how to connect. The URL is handed to libpq, which parses `postgres://` URIs itself.
+/// Where and how to connect. The URL is handed to libpq, which parses `postgres://` URIs itself,
+/// several hosts among them (`postgres://u:p@db-a:5432,db-b:5432/inbox`): libpq tries them in order and,
+/// by default here, keeps only a server that accepts writes (`target_session_attrs=read-write`), so
+/// after a failover the pool reaches the promoted standby. The URL's own `target_session_attrs` wins.
 public struct PostgresConfiguration: Sendable, Hashable {
     /// `postgres://user:password@host:port/database?options`.
     public var url: String
@@ -8,17 +11,22 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// The server cancels any statement running longer (`statement_timeout`).
     public var statementTimeout: Duration
+    /// The server ends a session that sits this long inside a transaction without sending anything
+    /// (`idle_in_transaction_session_timeout`): a worker paused or cut off mid-transaction would otherwise
+    /// hold its claim rows' locks, and so block the new owner's claim, until TCP gives up (hours).
+    public var idleInTransactionTimeout: Duration
     /// Connections in the pool, each with its own blocking thread.
     public var poolSize: Int
 
     public init(
         url: String, password: String? = nil, connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(10),
-        poolSize: Int = 2
+        idleInTransactionTimeout: Duration = .seconds(5), poolSize: Int = 2
     ) {
         self.url = url
         self.password = password
         self.connectTimeout = connectTimeout
         self.statementTimeout = statementTimeout
+        self.idleInTransactionTimeout = idleInTransactionTimeout
         self.poolSize = max(poolSize, 1)
     }
 
@@ -26,7 +34,8 @@ public struct PostgresConfiguration: Sendable, Hashable {
     /// overrides the URL's.
     var connectionParameters: [(String, String)] {
         let (seconds, _) = connectTimeout.components
-        let statementMillis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        let millis = { (duration: Duration) in duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        }
         return [
             ("connect_timeout", String(max(seconds, 2))),
             // A dead peer is noticed within seconds, not after the kernel's two-hour keepalive default.
@@ -35,8 +44,12 @@ public struct PostgresConfiguration: Sendable, Hashable {
             ("keepalives_interval", "2"),
             ("keepalives_count", "3"),
             ("tcp_user_timeout", "10000"),
-            ("options", "-c statement_timeout=\(statementMillis)"),
+            (
+                "options",
+                "-c statement_timeout=\(millis(statementTimeout)) -c idle_in_transaction_session_timeout=\(millis(idleInTransactionTimeout))"
+            ),
             ("application_name", "rollcall"),
+            ("target_session_attrs", "read-write"),
             ("dbname", url),
         ] + (password.map { [("password", $0)] } ?? [])
     }

@@ -16,6 +16,8 @@ struct WorkerMetrics: Sendable {
     let claimFailures: CoreMetrics.Counter
     /// `rollcall_worker_claims_lost_total`: claims PostgreSQL no longer had (made again).
     let claimsLost: CoreMetrics.Counter
+    /// `rollcall_worker_database_failovers_total`: times the worker found PostgreSQL on a new timeline.
+    let databaseFailovers: CoreMetrics.Counter
     let idsIssued: CoreMetrics.Counter
     /// `rollcall_worker_leases_lost_total{reason}`: times the lease stopped being safe, by why (a release
     /// at shutdown is not a loss). Repeated losses alert (chart/templates/prometheusrule.yaml).
@@ -34,6 +36,7 @@ struct WorkerMetrics: Sendable {
         claimsCommitted = counter("rollcall_worker_claims_total")
         claimFailures = counter("rollcall_worker_claim_failures_total")
         claimsLost = counter("rollcall_worker_claims_lost_total")
+        databaseFailovers = counter("rollcall_worker_database_failovers_total")
         idsIssued = counter("rollcall_worker_ids_issued_total")
         leasesLost = Dictionary(
             uniqueKeysWithValues: ["expired", "replaced", "conflict", "unknownToStore"].map { reason in

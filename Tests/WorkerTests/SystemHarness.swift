@@ -32,10 +32,14 @@ final class SystemHarness: @unchecked Sendable {
     private let testDatabase: TestDatabase
 
     /// Runs `body` against a new installation with `workers` workers and `items` work items; always cleans up.
+    /// `standbyHosts` (`host:port`) follow the admin server's host in every database URL of the run (the
+    /// harness's own and the workers'), as a multi-host URL names a primary and its standbys.
     static func with(
-        workers count: Int, items: Int = 200, adminDatabaseURL: String? = nil, _ body: (SystemHarness) async throws -> Void
+        workers count: Int, items: Int = 200, adminDatabaseURL: String? = nil, standbyHosts: [String] = [],
+        _ body: (SystemHarness) async throws -> Void
     ) async throws {
-        let system = try await SystemHarness(adminURL: adminDatabaseURL ?? TestServers.requireDatabaseURL(), items: items)
+        let system = try await SystemHarness(
+            adminURL: adminDatabaseURL ?? TestServers.requireDatabaseURL(), standbyHosts: standbyHosts, items: items)
         do {
             try await system.startControlPlane()
             for index in 0..<count { try system.startWorker("worker-\(index)") }
@@ -50,9 +54,9 @@ final class SystemHarness: @unchecked Sendable {
         await system.tearDown()
     }
 
-    private init(adminURL: String, items: Int) async throws {
+    private init(adminURL: String, standbyHosts: [String], items: Int) async throws {
         testDatabase = try await TestDatabase.create(prefix: "rollcall_sys", adminURL: adminURL)
-        databaseURL = testDatabase.url
+        databaseURL = Self.adding(standbyHosts, to: testDatabase.url)
         database = PostgresPool(configuration: PostgresConfiguration(url: databaseURL, poolSize: 2))
         logDirectory = NSTemporaryDirectory() + testDatabase.name
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -112,6 +116,12 @@ final class SystemHarness: @unchecked Sendable {
     }
 
     func worker(_ name: String) -> ChildProcess { workers[name]!.process }
+
+    /// `url` with `hosts` after its host (`postgres://u:p@h1:1/db` -> `postgres://u:p@h1:1,h2:2/db`).
+    static func adding(_ hosts: [String], to url: String) -> String {
+        guard !hosts.isEmpty, let at = url.lastIndex(of: "@"), let slash = url[at...].firstIndex(of: "/") else { return url }
+        return String(url[..<slash]) + "," + hosts.joined(separator: ",") + String(url[slash...])
+    }
 
     /// Deletes every Redis key of this installation, as a Redis restart without persistence would.
     func wipeRedis() async throws {

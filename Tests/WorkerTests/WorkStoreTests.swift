@@ -107,6 +107,37 @@ struct WorkStoreTests {
         }
     }
 
+    @Test(
+        "a worker stopped inside its work transaction does not hold its claim rows: the newer grant's claim goes through and the stopped transaction commits nothing"
+    )
+    func stoppedTransactionReleasesItsLocks() async throws {
+        try await withStore { store in
+            _ = try await store.claim([grant(0, 10)], number: 0, worker: "a")
+            // A's work transaction locks its row FOR SHARE, then stops (a SIGSTOP, a cut network) for longer
+            // than the statement timeout (10 s) the new owner's claim would otherwise wait and fail in.
+            let stopped = Task {
+                try await store.pool.transaction { tx in
+                    _ = try tx.query("SELECT partition FROM partition_owners WHERE partition = 0 AND epoch = 10 FOR SHARE")
+                    Thread.sleep(forTimeInterval: 12)
+                    _ = try tx.query("UPDATE work_items SET value = value + 1 WHERE partition = 0")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let start = clock.now
+            var configuration = WorkerConfiguration(name: WorkerName(rawValue: "b")!)
+            configuration.databaseURL = store.pool.configuration.url
+            let other = WorkStore(configuration: configuration)
+            let claimed = try await other.claim([grant(0, 20)], number: 1, worker: "b")
+            await other.shutdown()
+            print("the newer claim went through \(clock.now - start) after it was made (a measurement)")
+            #expect(claimed.claimed == [grant(0, 20)])
+            await #expect(throws: PostgresError.self) { try await stopped.value }
+            let written = try await store.pool.query("SELECT count(*) FROM work_items WHERE partition = 0 AND value > 0")
+            #expect(try written[0].decode(Int.self, at: 0) == 0, "the stopped transaction wrote nothing")
+        }
+    }
+
     @Test("a work round returns the touched count and a sample of at most 20 ids")
     func sample() async throws {
         try await withStore(items: 50) { store in

@@ -127,3 +127,41 @@ rollcall_stop_postgres() {
     rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 \
         || rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
 }
+
+# rollcall_start_postgres_standby DIR PORT PRIMARY_PORT PASSWORD: a streaming standby of the cluster on
+# 127.0.0.1:PRIMARY_PORT (pg_basebackup -R as the postgres user, password auth), its files in DIR, on PORT.
+rollcall_start_postgres_standby() {
+    local dir=$1 port=$2 primary_port=$3 password=$4 bin
+    bin=$(rollcall_pg_bindir) || return 1
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
+    rollcall_as_postgres env PGPASSWORD="$password" "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
+        -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; return 1; }
+    rollcall_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+        || { cat "$dir/postgres.log" >&2; return 1; }
+}
+
+# rollcall_postgres_synchronous DIR PORT on|off: whether the primary in DIR waits for a standby before a
+# commit returns (synchronous_standby_names '*'), reloaded at once.
+rollcall_postgres_synchronous() {
+    local dir=$1 port=$2 names=""
+    [ "$3" = on ] && names='*'
+    rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "ALTER SYSTEM SET synchronous_standby_names = '$names'" postgres >/dev/null &&
+        rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
+}
+
+# rollcall_promote_postgres DIR: promotes the standby in DIR, waiting until it accepts writes.
+rollcall_promote_postgres() {
+    local bin
+    bin=$(rollcall_pg_bindir) || return 1
+    rollcall_as_postgres "$bin/pg_ctl" -D "$1/data" -w -t 60 promote >/dev/null
+}
+
+# rollcall_postgres_stop_receiving DIR PORT: the standby in DIR stops streaming from its primary (an
+# empty primary_conninfo, reloaded), as a standby that misses what the primary commits from then on.
+rollcall_postgres_stop_receiving() {
+    rollcall_as_postgres psql -h "$1" -p "$2" -U postgres -qc "ALTER SYSTEM SET primary_conninfo = ''" postgres >/dev/null &&
+        rollcall_as_postgres psql -h "$1" -p "$2" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
+}

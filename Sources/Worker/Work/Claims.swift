@@ -66,6 +66,13 @@ struct Claims: Sendable, Equatable {
         }
     }
 
+    /// After a failover (PostgreSQL is on a new timeline): the promoted standby may not have our claims, so
+    /// every claimed partition is claimed again before it is worked again.
+    mutating func claimAgain() {
+        for (partition, epoch) in claimed { pending[partition] = epoch }
+        claimed = [:]
+    }
+
     /// Claimed partitions in order.
     var claimedPartitions: [Partition] { claimed.keys.sorted() }
 }

@@ -92,7 +92,7 @@ final class PartitionWorker: Service, Sendable {
             }
         } catch {
             metrics.claimFailures.increment()
-            logger.warning("claim failed; retrying next round", metadata: ["error": "\(error)"])
+            if !failedOver(error) { logger.warning("claim failed; retrying next round", metadata: ["error": "\(error)"]) }
         }
     }
 
@@ -119,8 +119,20 @@ final class PartitionWorker: Service, Sendable {
                 metadata: ["partitions": "\(result.worked.count)", "rows": "\(result.rowsTouched)", "ids": "\(Self.summary(result))"])
         } catch {
             metrics.workFailures.increment()
-            logger.warning("work round failed; retrying next round", metadata: ["error": "\(error)"])
+            if !failedOver(error) { logger.warning("work round failed; retrying next round", metadata: ["error": "\(error)"]) }
         }
+    }
+
+    /// Whether `error` says PostgreSQL failed over (a standby was promoted; nothing ran). The promoted
+    /// standby may lack our last claims, so every partition is claimed again before it is worked again.
+    private func failedOver(_ error: any Error) -> Bool {
+        guard let failover = (error as? PostgresError)?.failover else { return false }
+        claims.withLock { $0.claimAgain() }
+        metrics.databaseFailovers.increment()
+        logger.warning(
+            "PostgreSQL failed over; claiming every partition again before any more work",
+            metadata: ["fromTimeline": "\(failover.from)", "toTimeline": "\(failover.to)"])
+        return true
     }
 
     /// The ids watched: all of them up to 20, else the first 20 and how many more.
