@@ -10,28 +10,23 @@ import Testing
 struct PostgresFailoverTests {
     /// A primary with a table `t` and one row, and its standby, both running; removed after `body`.
     func withPair(synchronous: Bool, _ body: (PrivatePostgres, PrivatePostgres, PostgresPool) async throws -> Void) async throws {
-        let primary = try PrivatePostgres()
-        let standby = try PrivatePostgres(password: primary.password)
-        defer {
-            primary.remove()
-            standby.remove()
-        }
-        try await primary.start()
-        let setup = PostgresPool(configuration: PostgresConfiguration(url: primary.url, poolSize: 1))
-        try await setup.query("CREATE TABLE t (id int primary key)")
-        try await setup.query("INSERT INTO t VALUES (1)")
-        await setup.shutdown()
-        try await standby.startStandby(of: primary)
-        try await primary.waitForStandby(synchronous)
-        let url = "postgres://postgres:\(primary.password)@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/rollcall"
-        let pool = PostgresPool(configuration: PostgresConfiguration(url: url, connectTimeout: .seconds(2), poolSize: 3))
-        do {
-            try await body(primary, standby, pool)
-        } catch {
+        try await PrivatePostgres.withPrimaryAndStandby { primary, standby in
+            let setup = PostgresPool(configuration: PostgresConfiguration(url: primary.url, poolSize: 1))
+            try await setup.query("CREATE TABLE t (id int primary key)")
+            try await setup.query("INSERT INTO t VALUES (1)")
+            await setup.shutdown()
+            try await standby.startStandby(of: primary)
+            try await primary.waitForStandby(synchronous)
+            let url = "postgres://postgres:\(primary.password)@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/rollcall"
+            let pool = PostgresPool(configuration: PostgresConfiguration(url: url, connectTimeout: .seconds(2), poolSize: 3))
+            do {
+                try await body(primary, standby, pool)
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
             await pool.shutdown()
-            throw error
         }
-        await pool.shutdown()
     }
 
     /// Inserts `id` through `pool` until a call succeeds; returns the failovers the failed calls reported.

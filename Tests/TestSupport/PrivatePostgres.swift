@@ -51,6 +51,19 @@ public struct PrivatePostgres: Sendable {
         Glibc.kill(pid, SIGKILL)
     }
 
+    /// A primary, started, and an unstarted cluster for its standby (same password), both removed after
+    /// `body`: the standby is started once the primary holds what it should copy (`startStandby(of:)`).
+    public static func withPrimaryAndStandby(_ body: (PrivatePostgres, PrivatePostgres) async throws -> Void) async throws {
+        let primary = try PrivatePostgres()
+        let standby = try PrivatePostgres(password: primary.password)
+        defer {
+            primary.remove()
+            standby.remove()
+        }
+        try await primary.start()
+        try await body(primary, standby)
+    }
+
     /// Stops the cluster and deletes its files; blocking, for a `defer`.
     public func remove() {
         try? ServerScripts.runBlocking("rollcall_stop_postgres \"$1\"", [directory])

@@ -252,45 +252,40 @@ struct SystemTests {
         "an asynchronous standby promoted without the last handoff's claims: every partition is worked again without the paused worker, and only by its owner"
     )
     func asynchronousFailoverLosingClaims() async throws {
-        let primary = try PrivatePostgres()
-        let standby = try PrivatePostgres(password: primary.password)
-        defer {
-            primary.remove()
-            standby.remove()
-        }
-        try await primary.start()
-        try await SystemHarness.with(workers: 0, adminDatabaseURL: primary.url, standbyHosts: ["127.0.0.1:\(standby.port)"]) { system in
-            try await standby.startStandby(of: primary)
-            let all: Set = ["worker-0", "worker-1", "worker-2"]
-            for name in all.sorted() { try system.startWorker(name) }
-            try await eventually("settled") { try await system.isSettled(on: all) }
-            // From here the standby misses what the primary commits: the handoff below exists only there.
-            try await standby.stopReceiving()
-            let paused = system.worker("worker-0")
-            paused.signal(SIGSTOP)
-            try await eventually("worker-1 and worker-2 claimed worker-0's partitions on the primary") {
-                Set(try await system.owners().values) == ["worker-1", "worker-2"]
-            }
-            try primary.kill()
-            try await standby.promote()
-            // On the promoted standby worker-0 still owns a third of the rows, under its older epochs.
-            // The harness's own pool follows it too: its first calls find the old connections dead, then the new timeline.
-            var promotedAt = ""
-            try await eventually("the harness reaches the promoted standby") {
-                promotedAt = try await system.database.query("SELECT now()::text")[0].decode(String.self, at: 0)
-                return true
-            }
-            let took = try await eventually("every row is worked again after the promotion") {
-                let rows = try await system.database.query(
-                    "SELECT count(*) FROM work_items WHERE updated_at IS NULL OR updated_at <= $1::timestamptz", [promotedAt])
-                return try rows[0].decode(Int.self, at: 0) == 0
-            }
-            print("every row worked again \(took) after the promotion (a measurement)")
-            #expect(Set(try await system.owners().values) == ["worker-1", "worker-2"])
-            for name in ["worker-1", "worker-2"] {
-                let log = try String(contentsOfFile: system.worker(name).logPath, encoding: .utf8)
-                #expect(log.contains("PostgreSQL failed over"), "\(name) did not notice the new timeline")
-                #expect(!log.contains("a newer grant claimed these partitions"), "\(name) took a lost claim for a newer grant's")
+        try await PrivatePostgres.withPrimaryAndStandby { primary, standby in
+            try await SystemHarness.with(workers: 0, adminDatabaseURL: primary.url, standbyHosts: ["127.0.0.1:\(standby.port)"]) { system in
+                try await standby.startStandby(of: primary)
+                let all: Set = ["worker-0", "worker-1", "worker-2"]
+                for name in all.sorted() { try system.startWorker(name) }
+                try await eventually("settled") { try await system.isSettled(on: all) }
+                // From here the standby misses what the primary commits: the handoff below exists only there.
+                try await standby.stopReceiving()
+                let paused = system.worker("worker-0")
+                paused.signal(SIGSTOP)
+                try await eventually("worker-1 and worker-2 claimed worker-0's partitions on the primary") {
+                    Set(try await system.owners().values) == ["worker-1", "worker-2"]
+                }
+                try primary.kill()
+                try await standby.promote()
+                // On the promoted standby worker-0 still owns a third of the rows, under its older epochs.
+                // The harness's own pool follows it too: its first calls find the old connections dead, then the new timeline.
+                var promotedAt = ""
+                try await eventually("the harness reaches the promoted standby") {
+                    promotedAt = try await system.database.query("SELECT now()::text")[0].decode(String.self, at: 0)
+                    return true
+                }
+                let took = try await eventually("every row is worked again after the promotion") {
+                    let rows = try await system.database.query(
+                        "SELECT count(*) FROM work_items WHERE updated_at IS NULL OR updated_at <= $1::timestamptz", [promotedAt])
+                    return try rows[0].decode(Int.self, at: 0) == 0
+                }
+                print("every row worked again \(took) after the promotion (a measurement)")
+                #expect(Set(try await system.owners().values) == ["worker-1", "worker-2"])
+                for name in ["worker-1", "worker-2"] {
+                    let log = try String(contentsOfFile: system.worker(name).logPath, encoding: .utf8)
+                    #expect(log.contains("PostgreSQL failed over"), "\(name) did not notice the new timeline")
+                    #expect(!log.contains("a newer grant claimed these partitions"), "\(name) took a lost claim for a newer grant's")
+                }
             }
         }
     }
