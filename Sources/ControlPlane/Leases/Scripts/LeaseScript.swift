@@ -29,10 +29,10 @@ protocol LeaseScript: Sendable {
 /// The names of a script's arguments or reply fields, in declaration order.
 protocol ScriptName: RawRepresentable<String>, CaseIterable, Hashable, Sendable {}
 
-/// The argument list of a script that takes none.
-enum NoArgument: ScriptName {
-    init?(rawValue: String) { nil }
-    var rawValue: String { switch self {} }
+/// The argument list of a script that takes none: `allCases` is empty, so ARGV is.
+enum NoArgument: String, ScriptName {
+    case none
+    static var allCases: [NoArgument] { [] }
 }
 
 extension LeaseScript {
@@ -54,5 +54,6 @@ extension LeaseScript {
 }
 
 extension LeaseScript where Argument == NoArgument {
-    func argument(_ argument: NoArgument) -> String { switch argument {} }
+    /// Never asked for: a script without arguments declares none (`NoArgument.allCases` is empty).
+    func argument(_ argument: NoArgument) -> String { "" }
 }
