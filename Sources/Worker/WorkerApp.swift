@@ -20,6 +20,7 @@ struct WorkerApp: Sendable {
             ])
         let store = WorkStore(configuration: configuration)
         try await migrate(store)
+        await reportReplication(store)
         var clientConfiguration = RollcallClientConfiguration(
             baseURL: configuration.controlPlaneURL, name: configuration.name, authToken: configuration.authToken)
         clientConfiguration.driftAllowance = configuration.driftAllowance
@@ -44,6 +45,24 @@ struct WorkerApp: Sendable {
             throw error
         }
         await store.shutdown()
+    }
+
+    /// Says at start what a PostgreSQL failover can lose here (docs/design.md, "PostgreSQL failover").
+    private func reportReplication(_ store: WorkStore) async {
+        do {
+            let replication = try await store.pool.replication()
+            if replication.waitsForStandby {
+                logger.info(
+                    "PostgreSQL replication is synchronous: a failover loses no acknowledged commit",
+                    metadata: ["settings": "\(replication)"])
+            } else {
+                logger.warning(
+                    "PostgreSQL commits do not wait for a standby: a failover to a standby may lose the last commits (the worker claims again what it lost; synchronous replication is recommended)",
+                    metadata: ["settings": "\(replication)"])
+            }
+        } catch {
+            logger.warning("could not read PostgreSQL's replication settings", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Migrations wait for Postgres: a worker started before its database keeps trying, it does not crash-loop.

@@ -48,6 +48,7 @@ struct PostgresFailoverTests {
     @Test("a pool on a multi-host URL follows the promoted standby after the primary is SIGKILLed, and reports the new timeline once")
     func followsThePromotedStandby() async throws {
         try await withPair(synchronous: true) { primary, standby, pool in
+            #expect(try await pool.replication().waitsForStandby, "synchronous_standby_names is set")
             try await pool.query("INSERT INTO t VALUES (2)")  // every pooled connection's first use: the primary
             let before = try #require(pool.timeline)
             try primary.kill()
@@ -65,6 +66,8 @@ struct PostgresFailoverTests {
     @Test("a pool never writes to a standby: with only the standby reachable it fails to connect until that is promoted")
     func neverWritesToAStandby() async throws {
         try await withPair(synchronous: false) { primary, standby, pool in
+            let replication = try await pool.replication()
+            #expect(!replication.waitsForStandby && replication.synchronousStandbyNames.isEmpty, "\(replication)")
             try primary.kill()
             await #expect(throws: PostgresError.self) { try await pool.query("INSERT INTO t VALUES (2)") }
             let reader = PostgresPool(configuration: PostgresConfiguration(url: standby.url + "?target_session_attrs=any", poolSize: 1))
