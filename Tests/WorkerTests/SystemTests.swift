@@ -284,7 +284,7 @@ struct SystemTests {
                 for name in ["worker-1", "worker-2"] {
                     let log = try String(contentsOfFile: system.worker(name).logPath, encoding: .utf8)
                     #expect(log.contains("PostgreSQL failed over"), "\(name) did not notice the new timeline")
-                    #expect(log.contains("PostgreSQL commits do not wait for a standby"), "\(name) did not say the replication is asynchronous")
+                    #expect(log.contains("PostgreSQL commits do not wait for a standby"), "\(name) did not say it is asynchronous")
                     #expect(!log.contains("a newer grant claimed these partitions"), "\(name) took a lost claim for a newer grant's")
                 }
             }
