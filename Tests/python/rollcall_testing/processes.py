@@ -23,10 +23,6 @@ class Proc:
             self.paused = False
         return self
 
-    @property
-    def pid(self):
-        return self.p.pid if self.p else None
-
     def alive(self):
         return self.p is not None and self.p.poll() is None
 
@@ -50,13 +46,6 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.send(signal.SIGKILL)
             return self.p.wait()
-
-    def log_tail(self, lines=20):
-        try:
-            with open(self.logfile, errors="replace") as log:
-                return "".join(log.readlines()[-lines:])
-        except OSError:
-            return ""
 
 
 def is_running(pid):

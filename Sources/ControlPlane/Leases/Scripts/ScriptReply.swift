@@ -16,9 +16,6 @@ struct ScriptReply<Field: ScriptName>: Sendable {
 
     subscript(_ field: Field) -> RedisValue? { values[field] }
 
-    /// Whether `field` is in the reply.
-    func has(_ field: Field) -> Bool { values[field] != nil }
-
     /// The fields present.
     var fields: Set<Field> { Set(values.keys) }
 
