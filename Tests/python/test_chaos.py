@@ -1,6 +1,7 @@
 """The fault suite as tests: a seeded storm against real processes with every promise checked while it
-runs (rollcall_testing/chaos.py), once on one Redis, once on a Sentinel set, and once with a split brain
-injected on purpose, which the same checks must catch. The storm's length comes from
+runs (rollcall_testing/chaos.py), once on one Redis, once on a Sentinel set (both with PostgreSQL
+failovers to a streaming standby), and with a split brain and lost commits injected on purpose, which
+the same checks must catch. The storm's length comes from
 ROLLCALL_CHAOS_DURATION (s, default 60) and ROLLCALL_CHAOS_FAULTS (default 30); a seed from
 ROLLCALL_CHAOS_SEED replays one (each run prints its seed)."""
 import os
@@ -22,6 +23,7 @@ def test_a_storm_on_one_redis_breaks_no_promise():
     suite = storm()
     assert not suite.violations, suite.examples
     assert suite.counters.get("workers-hash samples", 0) > 0 and suite.counters.get("status rounds", 0) > 0
+    assert suite.counters.get("fault: postgres-failover-sync") and suite.counters.get("fault: postgres-failover-async"), suite.counters
 
 
 def test_a_storm_with_sentinel_failovers_breaks_no_promise():
@@ -30,9 +32,12 @@ def test_a_storm_with_sentinel_failovers_breaks_no_promise():
     assert any(key.startswith("fault: primary") or key.startswith("fault: sentinel") for key in suite.counters), suite.counters
 
 
-@pytest.mark.parametrize("injected", ["split-brain"])
-def test_an_injected_split_brain_is_caught(injected):
-    """The checks can fail: two coordinators for one fleet must turn them red."""
+@pytest.mark.parametrize("injected, caught_by", [("split-brain", None),
+                                                ("lost-commits", "commits lost in a synchronous PostgreSQL failover")])
+def test_an_injected_fault_is_caught(injected, caught_by):
+    """The checks can fail: two coordinators for one fleet, or a "synchronous" standby that misses the
+    last commits, must turn them red."""
     suite = chaos.run(chaos.parse(["--duration", "20", "--faults", "6", "--inject", injected]))
-    assert suite.violations, "the injected split brain went unnoticed: the checks cannot fail"
+    assert suite.violations, f"the injected {injected} went unnoticed: the checks cannot fail"
+    assert caught_by is None or caught_by in suite.violations, suite.violations
     print("caught:", ", ".join(f"{what} ({n})" for what, n in suite.violations.items()))

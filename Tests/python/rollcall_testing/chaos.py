@@ -2,14 +2,21 @@
 system's promises checked continuously.
 
   scripts/chaos [--duration SECONDS] [--seed N] [--faults N] [--lease-ttl MS] [--redis single|sentinel]
-                [--inject split-brain]
+                [--postgres standby|single] [--inject split-brain|lost-commits]
 
-Starts Redis (AOF), PostgreSQL, control planes behind a round-robin TCP proxy (a Kubernetes Service
+Starts Redis (AOF), PostgreSQL (a primary and a streaming standby), control planes behind a round-robin TCP proxy (a Kubernetes Service
 stand-in: a paused replica still takes connections), workers, and simulated wire-format clients.
 The storm (the same seed gives the same schedule): worker SIGKILL + restart (same or new name),
 SIGSTOP 0.5-6 s, SIGTERM + restart; control-plane SIGKILL + restart and SIGSTOP 1-4 s (requests
 held inside a paused replica run late: the late-request fault); PostgreSQL restart; Redis restart
 with AOF (SIGKILL: the last second of writes may be lost); Redis replaced by an empty one.
+
+PostgreSQL failovers (unless `--postgres single`): the primary SIGKILLed, the standby promoted
+(`pg_ctl promote`) and a new standby built from it (`pg_basebackup`) where the old primary was; the
+workers' DATABASE_URL names both. Synchronous (`synchronous_standby_names`): no row may go back and no
+claim epoch down against a snapshot taken just before the kill. Asynchronous: the standby first stops
+receiving while a worker is paused past its lease, so the handoff of its partitions is committed on
+the old primary only and lost; the worker resumes after the promotion.
 
 `--redis sentinel` runs a primary, two replicas (AOF each) and three Sentinels instead (quorum 2,
 down-after 1 s), control planes that find the primary through the Sentinels and WAIT for one replica
@@ -23,17 +30,22 @@ Invariants, each counted and printed:
   - every worker's /v1/status every 100 ms: no two workers safe with one number;
   - every Snowflake id from every worker's /v1/ids: no duplicate, and none issued in a millisecond in
     which the store showed its number held by another worker (the samples on both sides agree);
-  - PostgreSQL audit triggers: every write made by the partition's owner, no partition epoch going down;
+  - PostgreSQL audit triggers: every write made by the partition's owner, no partition epoch going down
+    (reported to the server logs, which keep what an asynchronous failover loses);
+  - synchronous PostgreSQL failovers: no row gone back, no claim epoch gone down;
   - simulated clients (honest held, random silences) record when each believed itself safe: no two
     names safe on one number or one partition at the same moment;
   - after the storm: every partition owned by a live worker, every row advancing.
+Then one synchronous and one asynchronous PostgreSQL failover with no other fault, timed from the
+primary's SIGKILL until the standby accepts writes and until every partition's rows were written again.
 Then Redis is wiped once more with no other fault, and the time until every worker is safe and every
 partition claimed again is measured (in Sentinel mode: the primary is SIGKILLed three times, and the
 time until the next successful heartbeat and until every worker is safe again is measured). Exit
 status 1 on any violation.
 
 `--inject split-brain` adds a worker whose control plane uses a Redis of its own: two coordinators
-for one fleet. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
+for one fleet. `--inject lost-commits` makes every synchronous PostgreSQL failover lose the last
+second of commits (the standby stops receiving first), as a standby wrongly believed synchronous. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
 """
 
 import argparse
@@ -56,8 +68,9 @@ import uuid
 import redis
 
 from rollcall_testing.http import http_json
-from rollcall_testing.paths import ROOT, binaries, shell
+from rollcall_testing.paths import binaries, shell
 from rollcall_testing.ports import free_port
+from rollcall_testing.postgres import Postgres
 from rollcall_testing.processes import Proc, kill_pidfile
 
 PARTITIONS = 1024
@@ -258,6 +271,7 @@ class Suite:
         self.sentinel = args.redis == "sentinel"
         self.ha_dir = f"{self.dir}/redis-ha"
         self.paused_nodes = set()
+        self.pg = Postgres(self.dir, standby=args.postgres == "standby")
 
     # --- bookkeeping -------------------------------------------------------------------------
     def count(self, what, n=1):
@@ -272,20 +286,21 @@ class Suite:
     # --- processes ---------------------------------------------------------------------------
     def start(self):
         self.bin = binaries("control-plane", "worker")
-        self.redis_port, self.pg_port = free_port(), free_port()
-        self.pg_password = uuid.uuid4().hex[:24]
+        self.redis_port = free_port()
         if self.sentinel:
             shell(f"ROLLCALL_REDIS_HA_PERSIST=1 rollcall_redis_ha_start {self.ha_dir}")
             self.node_ports = [int(open(f"{self.ha_dir}/node{i}/port").read()) for i in range(3)]
             self.sentinel_ports = [int(open(f"{self.ha_dir}/sentinel{i}/port").read()) for i in range(3)]
         else:
             self.start_redis()
-        shell(f"rollcall_start_postgres {self.dir}/postgres {self.pg_port} {self.pg_password} rollcall_chaos")
-        self.database_url = f"postgres://postgres:{self.pg_password}@127.0.0.1:{self.pg_port}/rollcall_chaos"
+        self.pg.start()
+        self.database_url = self.pg.url()
         env = self.env()
         subprocess.run([f"{self.bin}/worker", "migrate"], env=env, check=True, capture_output=True)
         subprocess.run([f"{self.bin}/worker", "seed", "--items", str(self.args.items)], env=env, check=True, capture_output=True)
-        self.install_audit()
+        self.pg.install_audit()
+        if self.pg.standby:
+            self.pg.start_standby()
 
         self.cp_ports = [free_port() for _ in range(self.args.control_planes)]
         self.cps = []
@@ -385,40 +400,7 @@ class Suite:
         raise RuntimeError(f"port {port} did not answer {path}")
 
     def psql(self, sql):
-        result = subprocess.run(
-            ["bash", "-c", f". {ROOT}/scripts/lib/servers.sh; rollcall_as_postgres psql -h {self.dir}/postgres -p {self.pg_port} "
-                           f"-U postgres -d rollcall_chaos -qtAX -v ON_ERROR_STOP=1 -f -"],
-            input=sql, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise OSError(result.stderr.strip())
-        return result.stdout.strip()
-
-    def install_audit(self):
-        self.psql("""
-            CREATE TABLE IF NOT EXISTS chaos_audit (at timestamptz DEFAULT clock_timestamp(), kind text, detail text);
-            CREATE OR REPLACE FUNCTION chaos_audit_write() RETURNS trigger LANGUAGE plpgsql AS $f$
-            DECLARE owner text;
-            BEGIN
-                SELECT worker INTO owner FROM partition_owners WHERE partition = NEW.partition;
-                IF owner IS DISTINCT FROM NEW.current_worker THEN
-                    INSERT INTO chaos_audit (kind, detail) VALUES ('write by a non-owner',
-                        format('partition %s written by %s while %s owns it', NEW.partition, NEW.current_worker, owner));
-                END IF;
-                RETURN NULL;
-            END $f$;
-            CREATE OR REPLACE FUNCTION chaos_audit_epoch() RETURNS trigger LANGUAGE plpgsql AS $f$
-            BEGIN
-                IF NEW.epoch < OLD.epoch THEN
-                    INSERT INTO chaos_audit (kind, detail) VALUES ('partition epoch went down',
-                        format('partition %s: %s -> %s (%s -> %s)', NEW.partition, OLD.epoch, NEW.epoch, OLD.worker, NEW.worker));
-                END IF;
-                RETURN NULL;
-            END $f$;
-            DROP TRIGGER IF EXISTS chaos_audit_write ON work_items;
-            CREATE TRIGGER chaos_audit_write AFTER UPDATE ON work_items FOR EACH ROW EXECUTE FUNCTION chaos_audit_write();
-            DROP TRIGGER IF EXISTS chaos_audit_epoch ON partition_owners;
-            CREATE TRIGGER chaos_audit_epoch AFTER UPDATE ON partition_owners FOR EACH ROW EXECUTE FUNCTION chaos_audit_epoch();
-        """)
+        return self.pg.psql(sql)
 
     # --- checkers ----------------------------------------------------------------------------
     SAMPLE_SCRIPT = """
@@ -548,16 +530,21 @@ class Suite:
             time.sleep(0.5)
 
     # --- the storm ---------------------------------------------------------------------------
-    KINDS = ["worker-kill", "worker-stop", "worker-term", "cp-kill", "cp-stop", "postgres-restart", "redis-restart",
-             "redis-wipe"]
-    WEIGHTS = [4, 4, 2, 2, 4, 1, 1, 1]
-    SENTINEL_KINDS = KINDS[:6] + ["primary-kill", "primary-stop", "sentinel-failover", "sentinel-kill"]
-    SENTINEL_WEIGHTS = WEIGHTS[:6] + [2, 2, 1, 1]
+    def fault_kinds(self):
+        """The storm's fault kinds and their weights, for this suite's Redis and PostgreSQL."""
+        kinds = {"worker-kill": 4, "worker-stop": 4, "worker-term": 2, "cp-kill": 2, "cp-stop": 4, "postgres-restart": 1}
+        if self.pg.standby:
+            kinds.update({"postgres-failover-sync": 1, "postgres-failover-async": 1})
+        if self.sentinel:
+            kinds.update({"primary-kill": 2, "primary-stop": 2, "sentinel-failover": 1, "sentinel-kill": 1})
+        else:
+            kinds.update({"redis-restart": 1, "redis-wipe": 1})
+        return list(kinds), list(kinds.values())
 
     def schedule(self):
         rng = random.Random(self.seed)
         count = self.args.faults
-        all_kinds, weights = (self.SENTINEL_KINDS, self.SENTINEL_WEIGHTS) if self.sentinel else (self.KINDS, self.WEIGHTS)
+        all_kinds, weights = self.fault_kinds()
         kinds = all_kinds[:] if count >= len(all_kinds) else []
         rng.shuffle(kinds)
         kinds += rng.choices(all_kinds, weights, k=count - len(kinds))
@@ -598,10 +585,11 @@ class Suite:
             cp.start()
             return f"{cp.label} SIGKILL, restarted"
         if kind == "postgres-restart":
-            shell(f"rollcall_as_postgres $(rollcall_pg_bindir)/pg_ctl -D {self.dir}/postgres/data -m fast -w restart "
-                  f"-o '-p {self.pg_port} -k {self.dir}/postgres -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off' "
-                  f"-l {self.dir}/postgres/postgres.log", check=False)
-            return "PostgreSQL restarted"
+            with self.pg.lock:
+                self.pg.restart()
+            return "PostgreSQL primary restarted"
+        if kind.startswith("postgres-failover"):
+            return self.postgres_failover(asynchronous=kind.endswith("async"), target=target, x=x)[0]
         if self.sentinel:
             return self.sentinel_fault(kind, target, x)
         with self.redis_lock:
@@ -609,6 +597,64 @@ class Suite:
             time.sleep(0.1 + 0.5 * x)
             self.start_redis(wipe=kind == "redis-wipe")
         return "Redis SIGKILLed and restarted from its AOF" if kind == "redis-restart" else "Redis replaced by an empty one"
+
+    def postgres_failover(self, asynchronous, target, x):
+        """The primary SIGKILLed and its standby promoted, then a new standby built from it.
+
+        Synchronous: the standby has every commit, so no row may go back and no claim epoch down
+        (checked against a snapshot read just before the kill). Asynchronous: the standby stops
+        receiving first, and a worker is paused past its lease meanwhile, so its partitions go to the
+        others and their claims are made on the old primary only (the case that once left a third of
+        the partitions unworked for good); it resumes after the promotion. Returns (what happened,
+        seconds from the kill until the standby accepted writes, the kill's wall-clock time)."""
+        mode = "asynchronous" if asynchronous else "synchronous"
+        with self.pg.lock:
+            paused = None
+            if not asynchronous and self.args.inject == "lost-commits":
+                self.pg.stop_receiving()
+                time.sleep(1)
+            if asynchronous:
+                self.pg.stop_receiving()
+                real = [w for w in self.workers if not w.get("rogue")]
+                paused = real[target % len(real)]
+                paused["proc"].send(signal.SIGSTOP)
+                time.sleep(self.ttl * 1.5 + x)
+            before = self.snapshot()
+            killed_at = time.time()
+            promoted, _ = self.pg.failover()
+            if paused:
+                threading.Timer(0.5 * x, paused["proc"].send, args=(signal.SIGCONT,)).start()
+            after = self.snapshot()
+            went_back = self.compare(before, after)
+            self.pg.start_standby()
+        if asynchronous:
+            self.count("postgres async failover: rows gone back", went_back["rows"])
+            self.count("postgres async failover: claim epochs gone down", went_back["epochs"])
+        elif went_back["rows"] or went_back["epochs"]:
+            self.violation("commits lost in a synchronous PostgreSQL failover",
+                           f"{went_back['rows']} rows went back, {went_back['epochs']} claim epochs down, e.g. {went_back['example']}")
+        self.counters.setdefault(f"postgres {mode} failover: promoted after (s)", [])
+        self.counters[f"postgres {mode} failover: promoted after (s)"].append(round(promoted, 2))
+        what = (f"PostgreSQL failover ({mode}): primary SIGKILLed, standby promoted {promoted:.2f}s later, a new standby built; "
+                f"{went_back['rows']} rows went back, {went_back['epochs']} claim epochs down")
+        if paused:
+            what += f" ({paused['name']} paused {self.ttl * 1.5 + x:.1f}s before the kill, meanwhile the standby received nothing)"
+        return what, promoted, killed_at
+
+    def snapshot(self):
+        """Every row's value and every claim's epoch, on the primary now ({} if it cannot be read)."""
+        try:
+            rows = self.psql("SELECT 'w', id::text, value FROM work_items UNION ALL SELECT 'o', partition::text, epoch FROM partition_owners")
+        except OSError:
+            return {}
+        return {(kind, key): int(value) for kind, key, value in (line.split("|") for line in rows.splitlines())}
+
+    @staticmethod
+    def compare(before, after):
+        """How many rows went back and claim epochs down between two snapshots."""
+        back = [(key, value, after.get(key)) for key, value in before.items() if after and (after.get(key) or 0) < value]
+        return {"rows": sum(1 for key, _, _ in back if key[0] == "w"), "epochs": sum(1 for key, _, _ in back if key[0] == "o"),
+                "example": back[0] if back else None}
 
     def sentinel_fault(self, kind, target, x):
         if kind == "sentinel-failover":
@@ -778,6 +824,34 @@ class Suite:
         except OSError:
             pass
 
+    def measure_postgres_failover(self, asynchronous):
+        """A PostgreSQL failover with no other fault: seconds from the primary's SIGKILL until the
+        standby accepts writes, and until every partition's rows were written again (every worker works
+        again), in work rounds of 200 ms."""
+        mode = "asynchronous" if asynchronous else "synchronous"
+        if self.wait(self.settled, 60) is None:
+            self.violation("no recovery from a PostgreSQL failover", f"{mode}: not settled before the primary was killed")
+            return
+        partitions = int(self.psql("SELECT count(DISTINCT partition) FROM work_items"))
+        what, promoted, killed_at = self.postgres_failover(asynchronous, target=0, x=0.5)
+        log(what)
+
+        def every_partition_written():
+            try:
+                written = self.psql(f"SELECT count(DISTINCT partition) FROM work_items WHERE updated_at > to_timestamp({killed_at})")
+            except OSError:
+                return False
+            return int(written) == partitions
+
+        if self.wait(every_partition_written, 60, step=0.05) is None:
+            self.violation("no recovery from a PostgreSQL failover", f"{mode}: some partition's rows not written within 60 s of the kill")
+            return
+        worked = time.time() - killed_at
+        log(f"{mode} PostgreSQL failover: promoted {promoted:.2f}s after the kill, every partition worked again {worked:.2f}s after it")
+        self.counters[f"clean {mode} postgres failover: kill -> promoted (s)"] = round(promoted, 2)
+        self.counters[f"clean {mode} postgres failover: kill -> every partition worked (s)"] = round(worked, 2)
+        self.counters[f"clean {mode} postgres failover: work rounds lost"] = int(worked / 0.2)
+
     def rows_advance(self, seconds=20):
         self.psql("DROP TABLE IF EXISTS chaos_snapshot; CREATE TABLE chaos_snapshot AS SELECT id, value FROM work_items")
         start = time.monotonic()
@@ -821,13 +895,16 @@ class Suite:
                     self.measure_failover(attempt)
             else:
                 self.measure_wipe()
+            if self.pg.standby:
+                self.measure_postgres_failover(asynchronous=False)
+                self.measure_postgres_failover(asynchronous=True)
         time.sleep(0.5)
         self.stopping.set()
         for thread in threads:
             thread.join(timeout=2)
-        for row in filter(None, self.psql("select kind, count(*), min(detail) from chaos_audit group by kind").splitlines()):
-            kind, n, example = row.split("|", 2)
-            self.violation(f"audit: {kind}", example, int(n))
+        for line in self.pg.audit_lines():
+            kind, example = line.split("|", 1)
+            self.violation(f"audit: {kind}", example)
         self.check_id_numbers()
         for key, first, second, seconds, at in self.beliefs.overlaps():
             self.violation("simulated clients safe on one thing at once",
@@ -855,7 +932,8 @@ class Suite:
         "number held by two names (hgetall workers)", "two workers safe with one number (/v1/status)", "duplicate Snowflake ids",
         "ids under a number another worker held", "audit: write by a non-owner", "audit: partition epoch went down",
         "simulated clients safe on one thing at once", "not settled after the storm", "rows not advancing after the storm",
-        "no recovery from a clean Redis wipe", "no recovery from a failover",
+        "no recovery from a clean Redis wipe", "no recovery from a failover", "commits lost in a synchronous PostgreSQL failover",
+        "no recovery from a PostgreSQL failover",
     ]
 
     def report(self):
@@ -882,8 +960,8 @@ class Suite:
         for proc in getattr(self, "cps", []) + [getattr(self, n) for n in ("rogue_cp", "proxy") if hasattr(self, n)]:
             proc.stop(signal.SIGKILL)
         self.kill_redis()
-        shell(f"rollcall_redis_ha_stop {self.ha_dir}; rollcall_stop_redis {self.dir}/rogue-redis; "
-              f"rollcall_stop_postgres {self.dir}/postgres", check=False)
+        shell(f"rollcall_redis_ha_stop {self.ha_dir}; rollcall_stop_redis {self.dir}/rogue-redis", check=False)
+        self.pg.stop()
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -901,7 +979,9 @@ def parse(argv=None):
     parser.add_argument("--items", type=int, default=2000, help="work items seeded")
     parser.add_argument("--redis", choices=["single", "sentinel"], default="single",
                         help="one Redis (default), or a primary, two replicas and three Sentinels")
-    parser.add_argument("--inject", choices=["split-brain"], help="inject a violation, to show the checks can fail")
+    parser.add_argument("--postgres", choices=["standby", "single"], default="standby",
+                        help="a primary and a streaming standby, with failovers among the faults (default), or one server")
+    parser.add_argument("--inject", choices=["split-brain", "lost-commits"], help="inject a violation, to show the checks can fail")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     args = parser.parse_args(argv)
     if args.seed is None:
