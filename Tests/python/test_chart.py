@@ -26,7 +26,8 @@ VALUE_SETS = {
     "defaults": {},
     "scaled": {"worker": {"replicaCount": 7}, "controlPlane": {"replicas": 3}},
     "external": {"redis": {"external": {"url": "redis://cache.example:6379/2"}},
-                 "postgresql": {"external": {"url": "postgres://app@db.example:5432/inbox"}}},
+                 "postgresql": {"mode": "external", "external": {"url": "postgres://app@db.example:5432/inbox"}}},
+    "cloudnativepg": {"postgresql": {"mode": "external", "external": {"existingSecret": "inbox-app", "existingSecretKey": "uri"}}},
     "sentinel": {"redis": {"mode": "sentinel"}},
     "sentinel-preferred": {"redis": {"mode": "sentinel", "sentinel": {"antiAffinity": "preferred", "replicas": 5, "quorum": 3}},
                            "worker": {"replicaCount": 4}},
@@ -94,6 +95,38 @@ def test_external_redis_and_postgres_replace_the_statefulsets():
     assert env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_URL"]["value"] == "redis://cache.example:6379/2"
     assert env(container(objects, "Deployment", "rc-rollcall-worker"))["DATABASE_URL"]["value"] == "postgres://app@db.example:5432/inbox"
     assert set(objects[("Secret", "rc-rollcall")]["data"]) == {"auth-token"}
+
+
+def test_external_postgresql_from_a_cloudnativepg_secret():
+    """postgresql.mode=external with CloudNativePG's <cluster>-app Secret: its uri key (a URL to the -rw
+    Service) reaches the workers as a file, and the chart deploys no PostgreSQL of its own."""
+    objects, manifests = render(VALUE_SETS["cloudnativepg"])
+    assert ("StatefulSet", "rc-rollcall-postgresql") not in objects and ("Service", "rc-rollcall-postgresql") not in objects
+    assert ("StatefulSet", "rc-rollcall-redis") in objects
+    worker = env(container(objects, "Deployment", "rc-rollcall-worker"))
+    assert worker["DATABASE_URL_FILE"]["value"] == "/run/secrets/rollcall/database-url"
+    assert "DATABASE_URL" not in worker and "DATABASE_PASSWORD_FILE" not in worker
+    assert {"secret": {"name": "inbox-app", "items": [{"key": "uri", "path": "database-url"}]}} in secret_sources(objects, "rc-rollcall-worker")
+    # No PostgreSQL password is generated for a database the chart does not run.
+    assert "postgres-password" not in objects[("Secret", "rc-rollcall")]["data"]
+    assert policy(objects, "worker")["egress"][2]["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    kubernetes_validate(manifests)
+
+
+def test_postgresql_modes_their_values_contradict_are_refused():
+    """external without a URL, or a URL with standalone (which would ignore it), fails the render with the
+    setting to change; an unknown mode fails the schema."""
+    cases = [({"postgresql": {"mode": "external"}}, "postgresql.external.url or postgresql.external.existingSecret"),
+             ({"postgresql": {"external": {"url": "postgres://app@db.example/inbox"}}}, "postgresql.mode=external"),
+             ({"postgresql": {"external": {"existingSecret": "inbox-app"}}}, "postgresql.mode=external"),
+             ({"postgresql": {"mode": "replicated"}}, None)]
+    for values, message in cases:
+        try:
+            render(values)
+        except Exception as error:  # the template's fail, or the schema (HelmValuesError)
+            assert (message in str(error)) if message else isinstance(error, helm_python.HelmValuesError), (values, error)
+            continue
+        raise AssertionError(f"chart accepted {values}")
 
 
 def test_sentinel_mode_deploys_three_redis_nodes_each_with_a_sentinel():
@@ -360,7 +393,7 @@ def test_existing_secrets_are_used_instead_of_generated_ones():
         assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == ["mine"], name
     # External URLs in existing Secrets are files too.
     objects, _ = render({"redis": {"external": {"existingSecret": "cache", "existingSecretKey": "url"}},
-                         "postgresql": {"external": {"existingSecret": "db", "existingSecretKey": "dsn"}}})
+                         "postgresql": {"mode": "external", "external": {"existingSecret": "db", "existingSecretKey": "dsn"}}})
     assert env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_URL_FILE"]["value"] == "/run/secrets/rollcall/redis-url"
     assert env(container(objects, "Deployment", "rc-rollcall-worker"))["DATABASE_URL_FILE"]["value"] == "/run/secrets/rollcall/database-url"
     assert {"secret": {"name": "cache", "items": [{"key": "url", "path": "redis-url"}]}} in secret_sources(objects, "rc-rollcall-control-plane")

@@ -206,8 +206,16 @@ seccompProfile:
 {{- if not (or .Values.redis.external.url .Values.redis.external.existingSecret .Values.redis.external.sentinels) }}true{{ end -}}
 {{- end -}}
 
+{{/* Whether the chart runs PostgreSQL itself (postgresql.mode standalone); refuses a mode its values contradict. */}}
 {{- define "rollcall.deployPostgresql" -}}
-{{- if and (not .Values.postgresql.external.url) (not .Values.postgresql.external.existingSecret) }}true{{ end -}}
+{{- $p := .Values.postgresql -}}
+{{- $external := or $p.external.url $p.external.existingSecret -}}
+{{- if eq $p.mode "external" -}}
+{{- if not $external }}{{ fail "postgresql.mode is external: set postgresql.external.url or postgresql.external.existingSecret (CloudNativePG: <cluster>-app, existingSecretKey uri)" }}{{ end -}}
+{{- else -}}
+{{- if $external }}{{ fail "postgresql.external is set but postgresql.mode is standalone: set postgresql.mode=external to use your own PostgreSQL" }}{{ end -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/* NetworkPolicy egress rule: DNS to any resolver (cluster DNS runs under different labels in different clusters). */}}
