@@ -12,11 +12,11 @@ struct ClaimsTests {
     func claimBeforeWork() {
         var claims = Claims()
         claims.apply(.granted([grant(3, 10), grant(5, 10)]))
-        #expect(claims.claimsDue == [grant(3, 10), grant(5, 10)])
+        #expect(claims.claimsDue(grantedNow: [grant(3, 10), grant(5, 10)]) == [grant(3, 10), grant(5, 10)])
         #expect(claims.workable(grantedNow: [grant(3, 10), grant(5, 10)]).isEmpty)
         claims.record(ClaimResult(claimed: [grant(3, 10)], fenced: [grant(5, 10)]))
         #expect(claims.workable(grantedNow: [grant(3, 10), grant(5, 10)]) == [grant(3, 10)])
-        #expect(claims.claimsDue.isEmpty, "a fenced claim is not retried")
+        #expect(claims.claimsDue(grantedNow: [grant(3, 10), grant(5, 10)]).isEmpty, "a fenced claim is not retried")
     }
 
     @Test("a revocation stops a partition at once, also one whose claim is still in flight")
@@ -55,7 +55,7 @@ struct ClaimsTests {
         claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7), grant(3, 7)], fenced: []))
         claims.worked(WorkResult(worked: [grant(3, 7)], fenced: [grant(1, 7)], lost: [grant(2, 7)], rowsTouched: 1, sampleIDs: []))
         #expect(claims.claimedPartitions == [3])
-        #expect(claims.claimsDue == [grant(2, 7)])
+        #expect(claims.claimsDue(grantedNow: [grant(2, 7), grant(3, 7)]) == [grant(2, 7)])
         #expect(claims.workable(grantedNow: [grant(2, 7), grant(3, 7)]) == [grant(3, 7)])
     }
 
@@ -66,7 +66,22 @@ struct ClaimsTests {
         claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7)], fenced: []))
         #expect(claims.workable(grantedNow: [grant(1, 7), grant(2, 9)]) == [grant(1, 7)])
         claims.apply(.granted([grant(2, 9)]))
-        #expect(claims.claimsDue == [grant(2, 9)], "a re-grant under a new epoch is claimed again")
+        #expect(claims.claimsDue(grantedNow: [grant(1, 7), grant(2, 9)]) == [grant(2, 9)], "a re-grant under a new epoch is claimed again")
+    }
+
+    @Test("after a failover only the grants the lease holds now are claimed again, even before a revocation's event is applied")
+    func claimAgainOnlyCurrentGrants() {
+        var claims = Claims()
+        claims.apply(.granted([grant(1, 7), grant(2, 7), grant(3, 7)]))
+        claims.record(ClaimResult(claimed: [grant(1, 7), grant(2, 7), grant(3, 7)], fenced: []))
+        claims.claimAgain()
+        // The client's last heartbeat revoked 2 and re-granted 3 under a new epoch; neither event is applied yet.
+        let now = [grant(1, 7), grant(3, 8)]
+        #expect(claims.claimsDue(grantedNow: now) == [grant(1, 7)])
+        #expect(claims.workable(grantedNow: now).isEmpty, "nothing is worked before it is claimed again")
+        claims.apply(.revoked([2]))
+        claims.apply(.granted([grant(3, 8)]))
+        #expect(claims.claimsDue(grantedNow: now) == [grant(1, 7), grant(3, 8)])
     }
 
     @Test("the id summary lists up to 20 ids and counts the rest")

@@ -88,7 +88,7 @@ struct WorkStoreTests {
             let all = (0..<8).map { grant(Partition($0), 10) }
             var claims = Claims()
             claims.apply(.granted(all))
-            claims.record(try await store.claim(claims.claimsDue, number: 0, worker: "a"))
+            claims.record(try await store.claim(claims.claimsDue(grantedNow: all), number: 0, worker: "a"))
             #expect(try await store.work(all, worker: "a").worked == all)
             // The promoted standby never had A's claims of 0 and 1: it has an older owner's row for 0, none for 1.
             try await store.pool.query("UPDATE partition_owners SET worker = 'old', number = 5, epoch = 4 WHERE partition = 0")
@@ -99,11 +99,102 @@ struct WorkStoreTests {
             let untouched = try await store.pool.query("SELECT count(*) FROM work_items WHERE partition IN (0, 1) AND value > 1")
             #expect(try untouched[0].decode(Int.self, at: 0) == 0, "nothing is written to a partition whose claim is not there")
             claims.worked(round)
-            #expect(claims.claimsDue == [grant(0, 10), grant(1, 10)], "the lost claims are due again")
+            #expect(claims.claimsDue(grantedNow: all) == [grant(0, 10), grant(1, 10)], "the lost claims are due again")
             #expect(claims.workable(grantedNow: all) == Array(all.dropFirst(2)), "and are not worked before they are made")
-            claims.record(try await store.claim(claims.claimsDue, number: 0, worker: "a"))
+            claims.record(try await store.claim(claims.claimsDue(grantedNow: all), number: 0, worker: "a"))
             let healed = try await store.work(claims.workable(grantedNow: all), worker: "a")
             #expect(healed.worked == all && healed.lost.isEmpty && healed.fenced.isEmpty)
+        }
+    }
+
+    /// The rows of partition 0 (seeded: 8 partitions) whose value is above `value`.
+    func rowsAbove(_ value: Int, _ store: WorkStore) async throws -> Int {
+        try await store.pool.query("SELECT count(*) FROM work_items WHERE partition = 0 AND value > $1", [value])[0].decode(Int.self, at: 0)
+    }
+
+    @Test(
+        "the stale writer of an asynchronous promotion: on the promoted standby the older owner's fence matches again; its pool refuses the new timeline and its lease no longer grants the partition, so it writes nothing"
+    )
+    func staleWriterAfterAsynchronousPromotion() async throws {
+        try await PrivatePostgres.withPrimaryAndStandby { primary, standby in
+            var configuration = WorkerConfiguration(name: WorkerName(rawValue: "a")!)
+            configuration.databaseURL =
+                "postgres://postgres:\(primary.password)@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/rollcall"
+            let a = WorkStore(configuration: configuration)
+            let b = WorkStore(configuration: configuration)
+            let unaware = WorkStore(configuration: configuration)
+            func shutdown() async { for store in [a, b, unaware] { await store.shutdown() } }
+            do {
+                try await a.migrate()
+                #expect(try await a.seed(items: 64, partitionCount: 8) == 64)
+                let rows = try await rowsAbove(-1, a)
+                try #require(rows > 0, "partition 0 has rows")
+                let old = [grant(0, 10)]
+                let new = [grant(0, 20)]
+                var claims = Claims()
+                claims.apply(.granted(old))
+                claims.record(try await a.claim(claims.claimsDue(grantedNow: old), number: 0, worker: "a"))
+                let stale = claims.workable(grantedNow: old)
+                #expect(try await a.work(stale, worker: "a").worked == old)
+                try await standby.startStandby(of: primary)  // it copies A's claim and A's round
+                try await standby.stopReceiving()  // and misses everything from here on
+                // A's lease ended while it was paused; the control plane granted partition 0 to B, which
+                // claims and works it: on the old primary only.
+                #expect(try await b.claim(new, number: 1, worker: "b").claimed == new)
+                #expect(try await b.work(new, worker: "b").worked == new)
+                try primary.kill()
+                try await standby.promote()
+
+                // What fencing alone allows: a pool that never saw the old timeline runs A's round, begun
+                // with its old grant before the pause, and on the promoted standby the row is A's again.
+                #expect(try await unaware.work(stale, worker: "a").worked == old, "the window: the older owner's fence matches")
+                #expect(try await rowsAbove(1, unaware) == rows, "and it wrote")
+                try await unaware.pool.query("UPDATE work_items SET value = 1 WHERE partition = 0")
+
+                // A's own pool finds its connections dead, then the new timeline: that call runs nothing.
+                var failover: PostgresError.Failover?
+                try await eventually("A's pool reaches the promoted standby", every: .milliseconds(100)) {
+                    do {
+                        let round = try await a.work(stale, worker: "a")
+                        Issue.record("A's stale round ran on the promoted standby: \(round)")
+                        return true
+                    } catch let error as PostgresError {
+                        failover = error.failover
+                        return failover != nil
+                    }
+                }
+                #expect(failover != nil && failover?.from != failover?.to)
+                claims.claimAgain()
+                // A's next heartbeat answer no longer grants partition 0: nothing is claimed again or worked.
+                #expect(claims.claimsDue(grantedNow: []).isEmpty && claims.workable(grantedNow: []).isEmpty)
+                #expect(try await rowsAbove(1, a) == 0, "A wrote nothing on the promoted standby")
+
+                // B's next rounds: the failover, then the claim found lost (older), made again, worked.
+                var bClaims = Claims()
+                bClaims.apply(.granted(new))
+                bClaims.record(ClaimResult(claimed: new, fenced: []))
+                var lost = 0
+                try await eventually("B works partition 0 again", every: .milliseconds(100)) {
+                    do {
+                        let due = bClaims.claimsDue(grantedNow: new)
+                        if !due.isEmpty { bClaims.record(try await b.claim(due, number: 1, worker: "b")) }
+                        let round = try await b.work(bClaims.workable(grantedNow: new), worker: "b")
+                        bClaims.worked(round)
+                        lost += round.lost.count
+                        return round.worked == new
+                    } catch let error as PostgresError {
+                        if error.failover != nil { bClaims.claimAgain() }
+                        return false
+                    }
+                }
+                #expect(try await rowsAbove(1, b) == rows, "B worked its partition on the promoted standby")
+                // Once B's claim is made again, the fence holds on its own, whatever pool A's round comes through.
+                #expect(try await unaware.work(stale, worker: "a").fenced == old)
+            } catch {
+                await shutdown()
+                throw error
+            }
+            await shutdown()
         }
     }
 

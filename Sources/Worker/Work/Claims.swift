@@ -39,8 +39,13 @@ struct Claims: Sendable, Equatable {
         pending = [:]
     }
 
-    /// The grants whose claims are still to be made.
-    var claimsDue: [PartitionGrant] { pending.map { PartitionGrant(partition: $0.key, epoch: $0.value) }.sorted() }
+    /// The claims still to be made, of the grants the lease holds now at the same epoch (`grantedNow`: the
+    /// client's grants as of its last answered heartbeat). A grant revoked or re-granted meanwhile is not
+    /// claimed even before its event is applied: after a failover, the claims made again are checked
+    /// against the control plane's grants this way, not taken from what this worker last claimed.
+    func claimsDue(grantedNow: [PartitionGrant]) -> [PartitionGrant] {
+        grantedNow.filter { pending[$0.partition] == $0.epoch }
+    }
 
     /// Moves committed claims to claimed and forgets fenced ones; grants revoked meanwhile stay forgotten.
     mutating func record(_ result: ClaimResult) {

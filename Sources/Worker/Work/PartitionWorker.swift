@@ -80,10 +80,11 @@ final class PartitionWorker: Service, Sendable {
     }
 
     private func claimDue() async {
-        let due = claims.withLock { $0.claimsDue }
-        guard !due.isEmpty, let lease = client.safeLease() else { return }
+        guard let status = client.status() else { return }
+        let due = claims.withLock { $0.claimsDue(grantedNow: status.grants) }
+        guard !due.isEmpty else { return }
         do {
-            let result = try await store.claim(due, number: lease.number, worker: configuration.name.rawValue)
+            let result = try await store.claim(due, number: status.lease.number, worker: configuration.name.rawValue)
             claims.withLock { $0.record(result) }
             metrics.claims(claimed: result.claimed.count, fenced: result.fenced.count)
             logger.info("partitions claimed", metadata: ["claimed": "\(result.claimed.count)", "fenced": "\(result.fenced.count)"])
