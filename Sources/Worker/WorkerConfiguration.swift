@@ -14,8 +14,11 @@ struct WorkerConfiguration: Sendable {
     var databaseURL = "postgres://postgres@127.0.0.1:5432/rollcall"
     /// `DATABASE_PASSWORD(_FILE)`: replaces the URL's password.
     var databasePassword: String?
-    /// How often the work loop runs its transaction.
+    /// How often the work loop runs a round.
     var workInterval: Duration = .seconds(1)
+    /// Partitions per work transaction (`WORK_BATCH`): a round over more runs one transaction per batch,
+    /// so no transaction grows with the partition count or outlasts the statement timeout.
+    var workBatch = 64
     /// The share of the lease TTL the worker does not trust (clock-rate differences).
     var driftAllowance = 0.1
     var logLevel: Logger.Level = .info

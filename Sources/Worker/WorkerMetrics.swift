@@ -19,6 +19,10 @@ struct WorkerMetrics: Sendable {
     /// `rollcall_worker_database_failovers_total`: times the worker found PostgreSQL on a new timeline.
     let databaseFailovers: CoreMetrics.Counter
     let idsIssued: CoreMetrics.Counter
+    /// `rollcall_worker_work_round_seconds`: one work round (its transactions: lock the claims, check, update), failed ones too.
+    let workRoundDuration: CoreMetrics.Timer
+    /// `rollcall_worker_claim_round_seconds`: one claim statement over the grants due, failed ones too.
+    let claimRoundDuration: CoreMetrics.Timer
     /// `rollcall_worker_leases_lost_total{reason}`: times the lease stopped being safe, by why (a release
     /// at shutdown is not a loss). Repeated losses alert (chart/templates/prometheusrule.yaml).
     private let leasesLost: [String: CoreMetrics.Counter]
@@ -38,6 +42,8 @@ struct WorkerMetrics: Sendable {
         claimsLost = counter("rollcall_worker_claims_lost_total")
         databaseFailovers = counter("rollcall_worker_database_failovers_total")
         idsIssued = counter("rollcall_worker_ids_issued_total")
+        workRoundDuration = CoreMetrics.Timer(label: "rollcall_worker_work_round_seconds", dimensions: [], factory: factory)
+        claimRoundDuration = CoreMetrics.Timer(label: "rollcall_worker_claim_round_seconds", dimensions: [], factory: factory)
         leasesLost = Dictionary(
             uniqueKeysWithValues: ["expired", "replaced", "conflict", "unknownToStore"].map { reason in
                 (
@@ -64,8 +70,8 @@ struct WorkerMetrics: Sendable {
         partitionsFenced.increment(by: fenced)
     }
 
+    /// One work transaction's result (a round runs one per `WORK_BATCH` partitions).
     func worked(_ result: WorkResult) {
-        workRounds.increment()
         rowsTouched.increment(by: result.rowsTouched)
         partitionsFenced.increment(by: result.fenced.count)
         claimsLost.increment(by: result.lost.count)

@@ -117,6 +117,9 @@ final class SystemHarness: @unchecked Sendable {
 
     func worker(_ name: String) -> ChildProcess { workers[name]!.process }
 
+    /// The base URL of a worker's HTTP server.
+    func workerURL(_ name: String) -> String { workers[name]!.url }
+
     /// `url` with `hosts` after its host (`postgres://u:p@h1:1/db` -> `postgres://u:p@h1:1,h2:2/db`).
     static func adding(_ hosts: [String], to url: String) -> String {
         guard !hosts.isEmpty, let at = url.lastIndex(of: "@"), let slash = url[at...].firstIndex(of: "/") else { return url }

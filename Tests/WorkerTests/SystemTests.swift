@@ -50,6 +50,17 @@ struct SystemTests {
             let logged = try String(contentsOfFile: system.worker("worker-0").logPath, encoding: .utf8)
             #expect(logged.contains("consumerGroup=inbox-"))
             #expect(logged.contains("worked"))
+
+            // Its metrics count the rounds and time them.
+            let metrics = String(decoding: try await system.get(system.workerURL("worker-0") + "/metrics").body, as: UTF8.self)
+            func sample(_ name: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            }
+            let rounds = try #require(sample("rollcall_worker_work_rounds_total"))
+            #expect(rounds > 0 && (sample("rollcall_worker_work_round_seconds_count") ?? 0) >= rounds, "\(metrics)")
+            #expect((sample("rollcall_worker_work_round_seconds_sum") ?? 0) > 0)
+            #expect((sample("rollcall_worker_claim_round_seconds_count") ?? 0) >= 1)
+            #expect((sample("rollcall_worker_rows_touched_total") ?? 0) >= rounds)
         }
     }
 

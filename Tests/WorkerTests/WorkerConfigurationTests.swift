@@ -17,16 +17,18 @@ struct WorkerConfigurationTests {
         #expect(configuration.port == 8081)
         #expect(configuration.controlPlaneURL == "http://127.0.0.1:8080")
         #expect(configuration.workInterval == .seconds(1))
+        #expect(configuration.workBatch == 64)
         #expect(configuration.authToken == nil)
     }
 
     @Test("flags win over environment variables")
     func flagsWin() throws {
         let configuration = try resolve(
-            ["--port", "9000", "--work-interval", "250ms", "--name", "pod-b"],
-            ["PORT": "9100", "WORK_INTERVAL": "2s", "POD_NAME": "pod-a", "AUTH_TOKEN": "t0k3n", "DATABASE_URL": "postgres://x@h/db"])
+            ["--port", "9000", "--work-interval", "250ms", "--name", "pod-b", "--work-batch", "8"],
+            ["PORT": "9100", "WORK_INTERVAL": "2s", "WORK_BATCH": "16", "POD_NAME": "pod-a", "AUTH_TOKEN": "t0k3n", "DATABASE_URL": "postgres://x@h/db"])
         #expect(configuration.port == 9000)
         #expect(configuration.workInterval == .milliseconds(250))
+        #expect(configuration.workBatch == 8)
         #expect(configuration.name.rawValue == "pod-b")
         #expect(configuration.authToken == "t0k3n")
         #expect(configuration.databaseURL == "postgres://x@h/db")
@@ -37,7 +39,7 @@ struct WorkerConfigurationTests {
         arguments: [
             ["POD_NAME": "Not_A_Pod"], ["POD_NAME": "w", "PORT": "70000"], ["POD_NAME": "w", "WORK_INTERVAL": "soon"],
             ["POD_NAME": "w", "CONTROL_PLANE_URL": "ftp://cp"], ["POD_NAME": "w", "LEASE_DRIFT_ALLOWANCE": "1.5"],
-            ["POD_NAME": "w", "LOG_LEVEL": "loud"],
+            ["POD_NAME": "w", "LOG_LEVEL": "loud"], ["POD_NAME": "w", "WORK_BATCH": "0"], ["POD_NAME": "w", "WORK_BATCH": "many"],
         ])
     func refused(_ environment: [String: String]) throws {
         #expect(throws: ValidationError.self) { try resolve([], environment) }

@@ -9,4 +9,13 @@ struct WorkResult: Sendable, Equatable {
     var lost: [PartitionGrant] = []
     var rowsTouched: Int
     var sampleIDs: [String]
+
+    /// Adds another transaction's result, for a round's total (the sample stays at most `sampleLimit` ids).
+    mutating func add(_ other: WorkResult, sampleLimit: Int = 20) {
+        worked += other.worked
+        fenced += other.fenced
+        lost += other.lost
+        rowsTouched += other.rowsTouched
+        sampleIDs += other.sampleIDs.prefix(max(0, sampleLimit - sampleIDs.count))
+    }
 }

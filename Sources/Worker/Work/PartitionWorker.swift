@@ -83,6 +83,8 @@ final class PartitionWorker: Service, Sendable {
         guard let status = client.status() else { return }
         let due = claims.withLock { $0.claimsDue(grantedNow: status.grants) }
         guard !due.isEmpty else { return }
+        let start = ContinuousClock.now
+        defer { metrics.claimRoundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
         do {
             let result = try await store.claim(due, number: status.lease.number, worker: configuration.name.rawValue)
             claims.withLock { $0.record(result) }
@@ -97,30 +99,51 @@ final class PartitionWorker: Service, Sendable {
         }
     }
 
-    /// One transaction over the claimed partitions, only while the lease is safe.
+    /// One round over the claimed partitions, a transaction per `workBatch` of them. Each transaction
+    /// starts only while the lease is safe, over the partitions it grants at that moment, so a round
+    /// that takes long (a million rows) neither outlasts the statement timeout in one transaction nor
+    /// goes on past the lease. A failed transaction ends the round; the next tick starts a new one.
     private func workRound() async {
-        guard let status = client.status() else { return }
-        let workable = claims.withLock { $0.workable(grantedNow: status.grants) }
-        guard !workable.isEmpty else { return }
-        do {
-            let result = try await store.work(workable, worker: configuration.name.rawValue)
-            claims.withLock { $0.worked(result) }
-            metrics.worked(result)
-            if !result.fenced.isEmpty {
-                logger.warning(
-                    "a newer grant claimed these partitions; stopped them", metadata: ["partitions": "\(result.fenced.map(\.partition))"])
+        let start = ContinuousClock.now
+        var round = WorkResult(worked: [], fenced: [], rowsTouched: 0, sampleIDs: [])
+        var done: Set<Partition> = []
+        defer {
+            if !done.isEmpty {
+                metrics.workRoundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             }
-            if !result.lost.isEmpty {
-                logger.warning(
-                    "PostgreSQL lost these claims (an older claim or none is there, as after a failover without the last commits); claiming them again",
-                    metadata: ["partitions": "\(result.lost.map(\.partition))"])
+            if !round.worked.isEmpty {
+                metrics.workRounds.increment()
+                logger.info(
+                    "worked",
+                    metadata: ["partitions": "\(round.worked.count)", "rows": "\(round.rowsTouched)", "ids": "\(Self.summary(round))"])
             }
-            logger.info(
-                "worked",
-                metadata: ["partitions": "\(result.worked.count)", "rows": "\(result.rowsTouched)", "ids": "\(Self.summary(result))"])
-        } catch {
-            metrics.workFailures.increment()
-            if !failedOver(error) { logger.warning("work round failed; retrying next round", metadata: ["error": "\(error)"]) }
+        }
+        // Graceful shutdown cancels this task: the transaction in flight finishes, no other starts.
+        while !Task.isCancelled, let status = client.status() {
+            let batch = claims.withLock { $0.workable(grantedNow: status.grants) }.filter { !done.contains($0.partition) }
+                .prefix(configuration.workBatch)
+            guard !batch.isEmpty else { return }
+            done.formUnion(batch.map(\.partition))
+            do {
+                let result = try await store.work(Array(batch), worker: configuration.name.rawValue)
+                claims.withLock { $0.worked(result) }
+                metrics.worked(result)
+                round.add(result)
+                if !result.fenced.isEmpty {
+                    logger.warning(
+                        "a newer grant claimed these partitions; stopped them",
+                        metadata: ["partitions": "\(result.fenced.map(\.partition))"])
+                }
+                if !result.lost.isEmpty {
+                    logger.warning(
+                        "PostgreSQL lost these claims (an older claim or none is there, as after a failover without the last commits); claiming them again",
+                        metadata: ["partitions": "\(result.lost.map(\.partition))"])
+                }
+            } catch {
+                metrics.workFailures.increment()
+                if !failedOver(error) { logger.warning("work round failed; retrying next round", metadata: ["error": "\(error)"]) }
+                return
+            }
         }
     }
 
