@@ -55,6 +55,26 @@ struct HandoffTests {
         }
     }
 
+    @Test("a replica that takes the leader lease back after losing it publishes nothing when Redis has the layout it would publish")
+    func leaderTakingBackAdoptsTheLayout() async throws {
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(120)))
+        try await harness.test { client async throws in
+            _ = try await client.beat("pod-a")
+            _ = try await client.beat("pod-b")
+            try await harness.settled()
+            let before = try await harness.store.layout()
+            // Another replica holds the leader lease for a moment (as after this one stalled past it).
+            let leader = harness.store.keys[.leader]
+            _ = try await harness.app.redis.command(["SET", leader, "another-replica", "PX", "400"], retry: .never)
+            try await eventually("this replica saw it lost the lease") { harness.metricsText.contains("rollcall_rebalancer_leader 0") }
+            try await eventually("and took it back") { harness.metricsText.contains("rollcall_rebalancer_leader 1") }
+            try await Task.sleep(for: .milliseconds(300))  // six rebalancer rounds as the leader again
+            let after = try await harness.store.layout()
+            #expect(after.version == before.version, "the same layout was published again as version \(after.version)")
+            #expect(after.members == before.members && after.owners == before.owners, "the layout itself changed")
+        }
+    }
+
     @Test("an expired worker's partitions are granted to the others without waiting for it")
     func expiredOwnerReleases() async throws {
         let harness = try ControlPlaneHarness(.test(leaseTTL: .milliseconds(700)))

@@ -79,6 +79,8 @@ public enum RawHTTP {
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count < 0, errno == EINTR { continue }
+            // A reset is the server closing too: it closed with bytes of ours unread, or ours arrived after.
+            if count < 0, errno == ECONNRESET { return (String(decoding: answer, as: UTF8.self), true) }
             if count < 0 { return (String(decoding: answer, as: UTF8.self), false) }
             if count == 0 { return (String(decoding: answer, as: UTF8.self), true) }
             answer += buffer[0..<count]

@@ -213,9 +213,10 @@ struct LeaseService: Sendable {
         return .published(version: version, moved: moved)
     }
 
-    /// The owners of the published layout, as the rebalancer counts movement from them.
-    func publishedOwners() async throws(LeaseStoreError) -> [Int?] {
-        try await timed { () async throws(LeaseStoreError) in try await store.layout() }.owners.map { $0?.rawValue }
+    /// The published layout, as a new leader finds it: it counts movement from it, and adopts it when it
+    /// is what it would publish.
+    func publishedLayout() async throws(LeaseStoreError) -> PublishedLayout {
+        try await timed { () async throws(LeaseStoreError) in try await store.layout() }
     }
 
     /// Records how many partitions are granted to a number other than their owner in `owners`, or to none

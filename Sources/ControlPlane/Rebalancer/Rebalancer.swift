@@ -51,8 +51,8 @@ struct Rebalancer: Service {
         var current = published
         if current?.membership != members.membership {
             // Movement is counted against what this leader published last, else what is in Redis.
-            let previous: [Int?]
-            if let owners = current?.owners { previous = owners } else { previous = try await leases.publishedOwners() }
+            let stored = current == nil ? try await leases.publishedLayout() : nil
+            let previous = current?.owners ?? stored?.owners.map { $0?.rawValue } ?? []
             // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
             // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
             let (numbers, partitionCount, epsilon) = (
@@ -60,6 +60,12 @@ struct Rebalancer: Service {
             )
             let layout = try await NIOThreadPool.singleton.runIfActive {
                 try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
+            }
+            // A leader that just took the lease (or took it back after a stall) may find in Redis exactly
+            // the layout it would publish: publishing it again would only bump the version, an event and
+            // every replica's view of "a new layout". It adopts it instead.
+            if let stored, stored.members.map(\.rawValue) == numbers, previous == layout.owners {
+                return (members.membership, layout.owners)
             }
             let publication = try await leases.publish(layout, membership: members.membership, token: token, replacing: previous)
             guard case .published(let version, let moved) = publication else { return published }
