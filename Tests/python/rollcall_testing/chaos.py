@@ -621,7 +621,7 @@ class Suite:
                 time.sleep(self.ttl * 1.5 + x)
             before = self.snapshot()
             killed_at = time.time()
-            promoted, _ = self.pg.failover()
+            promoted = self.pg.failover()
             if paused:
                 threading.Timer(0.5 * x, paused["proc"].send, args=(signal.SIGCONT,)).start()
             after = self.snapshot()
@@ -633,8 +633,7 @@ class Suite:
         elif went_back["rows"] or went_back["epochs"]:
             self.violation("commits lost in a synchronous PostgreSQL failover",
                            f"{went_back['rows']} rows went back, {went_back['epochs']} claim epochs down, e.g. {went_back['example']}")
-        self.counters.setdefault(f"postgres {mode} failover: promoted after (s)", [])
-        self.counters[f"postgres {mode} failover: promoted after (s)"].append(round(promoted, 2))
+        self.counters.setdefault(f"postgres {mode} failover: promoted after (s)", []).append(round(promoted, 2))
         what = (f"PostgreSQL failover ({mode}): primary SIGKILLed, standby promoted {promoted:.2f}s later, a new standby built; "
                 f"{went_back['rows']} rows went back, {went_back['epochs']} claim epochs down")
         if paused:

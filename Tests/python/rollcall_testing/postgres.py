@@ -59,7 +59,6 @@ class Postgres:
         self.password = uuid.uuid4().hex[:24]
         self.primary = 0
         self.lock = threading.Lock()
-        self.failovers = 0
         self.killed = []
 
     def dir(self, node):
@@ -162,17 +161,15 @@ class Postgres:
         shell(f"rollcall_postgres_stop_receiving {self.dir(node)} {self.ports[node]}")
 
     def failover(self):
-        """The primary SIGKILLed and the standby promoted; returns (seconds from the kill until the
-        promoted standby accepts writes, the kill's monotonic time). A new standby is built afterwards
-        with `start_standby`."""
+        """The primary SIGKILLed and the standby promoted; returns the seconds from the kill until the
+        promoted standby accepts writes. A new standby is built afterwards with `start_standby`."""
         standby = 1 - self.primary
         self.kill_primary()
         killed = time.monotonic()
         shell(f"rollcall_promote_postgres {self.dir(standby)}")
         self.primary = standby
-        self.failovers += 1
         # The promoted node's settings came from the old primary's base backup; until a standby streams
         # from it, its commits must not wait for one, and it streams from nobody.
         self.psql("ALTER SYSTEM RESET synchronous_standby_names; ALTER SYSTEM RESET primary_conninfo; SELECT pg_reload_conf();",
                   database="postgres")
-        return time.monotonic() - killed, killed
+        return time.monotonic() - killed
