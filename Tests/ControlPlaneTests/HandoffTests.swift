@@ -63,10 +63,12 @@ struct HandoffTests {
             _ = try await client.beat("pod-b")
             try await harness.settled()
             let before = try await harness.store.layout()
-            // Another replica holds the leader lease for a moment (as after this one stalled past it).
+            // Another replica holds the leader lease (as after this one stalled past it) until this one has
+            // seen it lost, however late its next round comes; then the lease is free again.
             let leader = harness.store.keys[.leader]
-            _ = try await harness.app.redis.command(["SET", leader, "another-replica", "PX", "400"], retry: .never)
+            _ = try await harness.app.redis.command(["SET", leader, "another-replica", "PX", "60000"], retry: .never)
             try await eventually("this replica saw it lost the lease") { harness.metricsText.contains("rollcall_rebalancer_leader 0") }
+            _ = try await harness.app.redis.command(["DEL", leader], retry: .never)
             try await eventually("and took it back") { harness.metricsText.contains("rollcall_rebalancer_leader 1") }
             try await Task.sleep(for: .milliseconds(300))  // six rebalancer rounds as the leader again
             let after = try await harness.store.layout()
