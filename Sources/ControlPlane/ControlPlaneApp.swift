@@ -3,45 +3,62 @@ import Hummingbird
 import Logging
 import RedisAdapter
 import ServerSupport
+import ServiceLifecycle
 
-/// One control-plane replica: its Redis pool, the HTTP application, and the reaper and rebalancer
-/// services that run inside the application's ServiceGroup (graceful shutdown on SIGTERM/SIGINT).
+/// One control-plane replica: its Redis pool, its pools, the HTTP application, and the services that
+/// run inside the application's ServiceGroup (graceful shutdown on SIGTERM/SIGINT): the pool keeper
+/// and, with POOLS_FILE, the watcher that puts a changed file in force.
 struct ControlPlaneApp: Sendable {
     let configuration: ControlPlaneConfiguration
     let redis: RedisPool
-    let leases: LeaseService
+    let metrics: ControlPlaneMetrics
+    let pools: PoolDirectory
     let logger: Logger
 
     init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let metrics = ControlPlaneMetrics()
-        redis = RedisPool(
+        self.metrics = metrics
+        let redis = RedisPool(
             configuration: try configuration.redisConfiguration(),
             onPrimaryChange: LeaseService.primaryChanges(metrics: metrics, logger: logger))
-        leases = LeaseService(
-            store: LeaseStore(
-                redis: redis, keys: LeaseKeys(prefix: configuration.keyPrefix), partitionCount: configuration.lease.partitionCount),
-            settings: configuration.lease, metrics: metrics)
+        self.redis = redis
+        let prefix = configuration.keyPrefix
+        let schedule = PoolSchedule(redis: redis, keys: ControlKeys(prefix: prefix))
+        pools = PoolDirectory(configuration.pools, schedule: schedule) { pool, settings, label in
+            LeaseService(
+                pool: pool,
+                store: LeaseStore(redis: redis, keys: LeaseKeys(prefix: prefix, pool: pool), partitionCount: settings.partitionCount),
+                settings: settings, metrics: metrics, metricsLabel: label, schedule: schedule)
+        }
     }
 
-    /// The HTTP application with the reaper and rebalancer attached as services.
+    /// The HTTP application with the pool keeper (and the POOLS_FILE watcher) attached as services.
     func application() -> some ApplicationProtocol {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
-        Routes(leases: leases).register(on: router)
+        Routes(pools: pools, readiness: ReadinessCheck(redis: redis, metrics: metrics), metrics: metrics).register(on: router)
+        var services: [any Service] = [
+            PoolKeeper(
+                pools: pools, metrics: metrics, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease,
+                logger: logger)
+        ]
+        if let path = configuration.poolsFile {
+            services.append(
+                PoolsFileWatcher(
+                    path: path, defaults: configuration.lease, pools: pools, metrics: metrics,
+                    interval: configuration.poolsFileCheckInterval,
+                    logger: logger))
+        }
         return Application(
             router: router,
             server: configuration.http.server,
             configuration: configuration.http.configuration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
-            services: [
-                Reaper(leases: leases, interval: configuration.reapInterval, logger: logger),
-                Rebalancer(
-                    leases: leases, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease, logger: logger),
-            ],
+            services: services,
             logger: logger
         )
     }
@@ -51,8 +68,10 @@ struct ControlPlaneApp: Sendable {
         logger.info(
             "control plane starting",
             metadata: [
-                "version": "\(rollcallVersion)", "port": "\(configuration.port)", "partitions": "\(configuration.lease.partitionCount)",
-                "maxWorkers": "\(configuration.lease.maxWorkers)", "leaseTTL": "\(configuration.lease.leaseTTL)",
+                "version": "\(rollcallVersion)", "port": "\(configuration.port)",
+                "pools":
+                    "\(configuration.pools.pools.map { "\($0.name) (\($0.settings.partitionCount) partitions, \($0.settings.maxWorkers) numbers, TTL \($0.settings.leaseTTL))" })",
+                "autoCreate": "\(configuration.pools.autoCreate.map { "up to \($0.maxPools) pools" } ?? "off")",
                 "redis":
                     "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
                 "minReplicas": "\(configuration.redisMinReplicas)",

@@ -14,7 +14,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (HOST).") var host: String?
     @Option(help: "Port to listen on (PORT, default 8080).") var port: Int?
-    @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL or REDIS_URL_FILE; REDIS_PASSWORD_FILE overrides its password).")
+    @Option(
+        help:
+            "Redis URL, redis://[[user]:password@]host[:port][/db] (REDIS_URL or REDIS_URL_FILE; REDIS_PASSWORD_FILE overrides its password)."
+    )
     var redisURL: String?
     @Option(help: "Redis connect and command timeout, e.g. 1s (REDIS_TIMEOUT).") var redisTimeout: String?
     @Option(help: "Prefix for every Redis key (REDIS_KEY_PREFIX, default none).") var redisKeyPrefix: String?
@@ -32,6 +35,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Number of worker numbers, at most 1024 (MAX_WORKERS, default 1024).") var maxWorkers: Int?
     @Option(help: "Allowed overload above the mean share (EPSILON, default 0.1).") var epsilon: Double?
     @Option(help: "Kafka consumer group prefix (CONSUMER_GROUP_PREFIX, default inbox).") var consumerGroupPrefix: String?
+    @Option(help: "A YAML file declaring the pools (POOLS_FILE); without it, one pool named default from the settings above.")
+    var poolsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
     @OptionGroup var http: HTTPLimitOptions
 
@@ -75,6 +80,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         guard configuration.lease.heartbeatInterval < configuration.lease.leaseTTL else {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
+        }
+        if let path = (poolsFile ?? environment["POOLS_FILE"]).flatMap({ $0.isEmpty ? nil : $0 }) {
+            configuration.poolsFile = path
+            configuration.filePools = try PoolsFileWatcher.read(path, defaults: configuration.lease)
         }
         configuration.logLevel = try settings.logLevel(logLevel)
         guard configuration.redisReplicationTimeout < configuration.redisCommandTimeout else {

@@ -14,9 +14,12 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     case invalidGeneration = "invalid_generation"
     case invalidNumber = "invalid_number"
     case invalidCount = "invalid_count"
+    case invalidPool = "invalid_pool"
     // 401, 404, 405, 413.
     case unauthorized = "unauthorized"
     case notFound = "not_found"
+    /// No pool of that name is declared, and none may be made on first use.
+    case unknownPool = "unknown_pool"
     case methodNotAllowed = "method_not_allowed"
     case bodyTooLarge = "body_too_large"
     // 409: the lease state refuses this request now.
@@ -46,10 +49,10 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     public var status: Int {
         switch self {
         case .badRequest, .invalidRequest, .invalidBody, .invalidName, .invalidInstance, .invalidHeld, .invalidSequence,
-            .invalidGeneration, .invalidNumber, .invalidCount:
+            .invalidGeneration, .invalidNumber, .invalidCount, .invalidPool:
             400
         case .unauthorized: 401
-        case .notFound: 404
+        case .notFound, .unknownPool: 404
         case .methodNotAllowed: 405
         case .bodyTooLarge: 413
         case .conflict, .staleRequest, .kindMismatch: 409

@@ -85,7 +85,7 @@ public final class RollcallClient: Service, Sendable {
         publish(events)
         continuation.finish()
         guard leased else { return false }
-        var delete = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)?instance=\(instance)")
+        var delete = HTTPClientRequest(url: "\(configuration.baseURL)\(configuration.leasePath)?instance=\(instance)")
         delete.method = .DELETE
         authorize(&delete)
         do {
@@ -150,7 +150,7 @@ public final class RollcallClient: Service, Sendable {
     }
 
     private func send(_ body: HeartbeatRequest, timeout: Duration) async throws -> HeartbeatResponse {
-        var request = HTTPClientRequest(url: "\(configuration.baseURL)/v1/workers/\(configuration.name)/heartbeat")
+        var request = HTTPClientRequest(url: "\(configuration.baseURL)\(configuration.leasePath)/heartbeat")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         authorize(&request)

@@ -5,6 +5,8 @@ public struct RollcallClientConfiguration: Sendable {
     /// The control plane's base URL, e.g. `http://127.0.0.1:8080` (no trailing slash needed).
     public var baseURL: String
     public var name: WorkerName
+    /// The pool the lease is in; the `default` pool uses the routes without a pool, as before pools.
+    public var pool: PoolName = .default
     /// Tells this process apart from an earlier one with the same name; random by default. The first
     /// one heartbeats are sent as (`RollcallClient.instance` says the current one).
     public var instance: InstanceID
@@ -27,6 +29,12 @@ public struct RollcallClientConfiguration: Sendable {
         self.name = name
         self.instance = instance
         self.authToken = authToken
+    }
+
+    /// The path of this worker's lease on the control plane: `/v1/workers/{name}`, or
+    /// `/v1/pools/{pool}/workers/{name}` for a pool other than `default`.
+    public var leasePath: String {
+        (pool == .default ? "/v1" : "/v1/pools/\(pool)") + "/workers/\(name)"
     }
 
     /// 16 random hex digits.

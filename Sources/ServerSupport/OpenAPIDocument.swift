@@ -125,6 +125,174 @@ public enum OpenAPIDocument {
                       schema: { $ref: "#/components/schemas/Overview" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools:
+            get:
+              tags: [control-plane]
+              operationId: pools
+              summary: Every pool this control plane serves, with its settings and live counts.
+              description: |
+                A pool is one fleet (usually one Deployment) with its own numbers, partitions and layout. The
+                pools come from POOLS_FILE; without one there is one pool, `default`, whose routes are also the
+                ones without `/pools/{pool}` (`/v1/workers/...`, `/v1/layout`, `GET /{name}`).
+              security: [{}, {bearer: []}, {basic: []}]
+              responses:
+                "200":
+                  description: the pools
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/PoolList" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/workers/{name}/heartbeat:
+            post:
+              tags: [control-plane]
+              operationId: poolHeartbeat
+              summary: The pool's heartbeat (as /v1/workers/{name}/heartbeat is the default pool's).
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+                - $ref: "#/components/parameters/name"
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/HeartbeatRequest" }
+              responses:
+                "200":
+                  description: the lease and its grants
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/HeartbeatResponse" }
+                  links:
+                    release:
+                      operationId: poolRelease
+                      parameters:
+                        pool: $request.path.pool
+                        name: $request.path.name
+                        instance: $response.body#/instance
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "409": { $ref: "#/components/responses/Conflict" }
+                "413": { $ref: "#/components/responses/TooLarge" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/workers/{name}:
+            delete:
+              tags: [control-plane]
+              operationId: poolRelease
+              summary: Free the name's number and partitions in the pool at once (graceful drain).
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+                - $ref: "#/components/parameters/name"
+                - name: instance
+                  in: query
+                  required: true
+                  schema: { $ref: "#/components/schemas/Instance" }
+              responses:
+                "204": { description: released }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "409": { $ref: "#/components/responses/Conflict" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/workers:
+            get:
+              tags: [control-plane]
+              operationId: poolWorkers
+              summary: The pool's live leases, by number.
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+              responses:
+                "200":
+                  description: the live leases
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/WorkerList" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/layout:
+            get:
+              tags: [control-plane]
+              operationId: poolLayout
+              summary: The pool's published layout (no partitions for a pool of numbers only).
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+              responses:
+                "200":
+                  description: the layout
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/PublishedLayout" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/overview:
+            get:
+              tags: [control-plane]
+              operationId: poolOverview
+              summary: Everything the status page draws for the pool, in one consistent read.
+              security: [{}, {bearer: []}, {basic: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+              responses:
+                "200":
+                  description: the overview
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Overview" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/numbers/{name}:
+            get:
+              tags: [control-plane]
+              operationId: poolNumber
+              summary: The name's number in the pool as text, leasing a number-only one if it has none (podnum style).
+              description: |
+                With `autoCreate` in POOLS_FILE, an undeclared pool is made on its first use (numbers only);
+                otherwise an unknown pool is 404 `unknown_pool`. A new pool waits out one lease TTL before its
+                first number, as every new lease store does (docs/design.md, "Lost state").
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+                - $ref: "#/components/parameters/name"
+              responses:
+                "200":
+                  description: the number and a newline
+                  content:
+                    text/plain:
+                      schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "409": { $ref: "#/components/responses/Conflict" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/numbers/{name}:
+            get:
+              tags: [control-plane]
+              operationId: defaultNumber
+              summary: The default pool's podnum shortcut under /v1 (the same as GET /{name}).
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/name"
+              responses:
+                "200":
+                  description: the number and a newline
+                  content:
+                    text/plain:
+                      schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "409": { $ref: "#/components/responses/Conflict" }
+                "503": { $ref: "#/components/responses/Unavailable" }
           /_status:
             get:
               tags: [control-plane]
@@ -277,6 +445,15 @@ public enum OpenAPIDocument {
               scheme: basic
               description: The AUTH_TOKEN as the password, any user name (what a browser sends after its login prompt); accepted wherever the bearer token is.
           parameters:
+            pool:
+              name: pool
+              in: path
+              required: true
+              description: The pool, a DNS-1123 label. Anything else is 400 invalid_pool; an undeclared pool is 404 unknown_pool.
+              schema:
+                type: string
+                maxLength: 63
+                pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
             name:
               name: name
               in: path
@@ -302,7 +479,7 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
             NotFound:
-              description: no such route (a trailing slash included), or no live lease of that name
+              description: no such route (a trailing slash included), no live lease of that name, or no such pool (unknown_pool)
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
@@ -552,6 +729,38 @@ public enum OpenAPIDocument {
                     primary: { type: string, description: "host:port" }
                     connectedReplicas: { type: integer, minimum: 0 }
                     minReplicas: { type: integer, minimum: 0, description: "REDIS_MIN_REPLICAS" }
+            PoolList:
+              type: object
+              required: [pools]
+              additionalProperties: false
+              properties:
+                pools:
+                  type: array
+                  items: { $ref: "#/components/schemas/PoolSummary" }
+                autoCreate:
+                  type: object
+                  description: Present when undeclared pools are made on first use (numbers only).
+                  required: [maxPools, made]
+                  additionalProperties: false
+                  properties:
+                    maxPools: { type: integer, minimum: 1 }
+                    made: { type: integer, minimum: 0 }
+            PoolSummary:
+              type: object
+              required: [name, partitions, maxWorkers, leaseTTLMillis, heartbeatIntervalMillis, numberQuarantineMillis, consumerGroupPrefix, declared, settingsPending, liveWorkers, layoutVersion]
+              additionalProperties: false
+              properties:
+                name: { type: string, maxLength: 63, pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" }
+                partitions: { type: integer, minimum: 0, maximum: 65536, description: "0: a pool of numbers only" }
+                maxWorkers: { type: integer, minimum: 1, maximum: 1024 }
+                leaseTTLMillis: { type: integer, minimum: 1 }
+                heartbeatIntervalMillis: { type: integer, minimum: 1 }
+                numberQuarantineMillis: { type: integer, minimum: 1 }
+                consumerGroupPrefix: { type: string }
+                declared: { type: boolean, description: "false for a pool made on first use (autoCreate)" }
+                settingsPending: { type: boolean, description: "a changed declaration waits for the pool to have no live lease (its partition count)" }
+                liveWorkers: { type: integer, minimum: 0 }
+                layoutVersion: { type: integer, minimum: 0 }
             ErrorBody:
               type: object
               required: [error, message]
@@ -560,7 +769,7 @@ public enum OpenAPIDocument {
                 error:
                   type: string
                   description: A stable, machine-readable code (the servers' ErrorCode). A client treats a code it does not know by the HTTP status.
-                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, unauthorized, not_found, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
+                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, invalid_pool, unauthorized, not_found, unknown_pool, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
                 message: { type: string }
         """####
 }

@@ -16,7 +16,7 @@ struct WorkerApp: Sendable {
             "worker starting",
             metadata: [
                 "version": "\(rollcallVersion)", "name": "\(configuration.name)", "port": "\(configuration.port)",
-                "controlPlane": "\(configuration.controlPlaneURL)",
+                "controlPlane": "\(configuration.controlPlaneURL)", "pool": "\(configuration.pool)",
             ])
         let store = WorkStore(configuration: configuration)
         try await migrate(store)
@@ -24,6 +24,7 @@ struct WorkerApp: Sendable {
         var clientConfiguration = RollcallClientConfiguration(
             baseURL: configuration.controlPlaneURL, name: configuration.name, authToken: configuration.authToken)
         clientConfiguration.driftAllowance = configuration.driftAllowance
+        clientConfiguration.pool = configuration.pool
         let client = RollcallClient(configuration: clientConfiguration, logger: logger)
         let worker = PartitionWorker(
             client: client, store: store, configuration: configuration, metrics: WorkerMetrics(), logger: logger)

@@ -6,6 +6,8 @@ import ServerSupport
 struct WorkerConfiguration: Sendable {
     /// `POD_NAME`, else the host name.
     var name: WorkerName
+    /// `POOL`: the pool on the control plane, and whose tables the worker works.
+    var pool: PoolName = .default
     var host = "0.0.0.0"
     var port = 8081
     var controlPlaneURL = "http://127.0.0.1:8080"

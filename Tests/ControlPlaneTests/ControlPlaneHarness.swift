@@ -17,8 +17,11 @@ import Testing
 struct ControlPlaneHarness {
     let app: ControlPlaneApp
     let settled: Bool
-    var leases: LeaseService { app.leases }
-    var store: LeaseStore { app.leases.store }
+    /// The `default` pool's lease service (the routes without a pool).
+    var leases: LeaseService { app.pools.existing(.default)! }
+    var store: LeaseStore { leases.store }
+    /// The keys outside every pool: the leader lease and the pool schedule.
+    var controlKeys: ControlKeys { ControlKeys(prefix: app.configuration.keyPrefix) }
 
     init(_ configuration: ControlPlaneConfiguration, settled: Bool = true) throws {
         var logger = Logger(label: "test.control-plane")
@@ -31,8 +34,10 @@ struct ControlPlaneHarness {
     /// its generation written, and the recovery every new generation begins with over.
     func settleInstall() async throws {
         guard settled else { return }
-        _ = try await leases.reap()
-        _ = try await app.redis.command(["DEL", store.keys[.recovery]], retry: .never)
+        for pool in app.pools.declared {
+            _ = try await pool.reap()
+            _ = try await app.redis.command(["DEL", pool.store.keys[.recovery]], retry: .never)
+        }
     }
 
     /// Runs `body` with a client for the router (no socket), with the reaper and rebalancer running.
@@ -97,8 +102,27 @@ extension ControlPlaneHarness {
         try await store.run(HeartbeatScript(name: WorkerName(rawValue: name)!, instance: instance, held: held, settings: leases.settings))
     }
 
+    /// The lease service of the declared pool `name`.
+    func pool(_ name: String) -> LeaseService { app.pools.existing(PoolName(rawValue: name)!)! }
+
     /// The Prometheus text of this control plane's metrics.
-    var metricsText: String { leases.metrics.exposition() }
+    var metricsText: String { app.metrics.exposition() }
+}
+
+extension ControlPlaneConfiguration {
+    /// This configuration with `pools` declared (as POOLS_FILE would), each from the test settings
+    /// changed by its closure.
+    func declaring(_ pools: [(String, (inout LeaseSettings) -> Void)], autoCreate: PoolDeclarations.AutoCreate? = nil) -> Self {
+        var configuration = self
+        configuration.filePools = PoolDeclarations(
+            pools: pools.map { name, change in
+                var settings = lease
+                settings.consumerGroupPrefix = name
+                change(&settings)
+                return .init(name: PoolName(rawValue: name)!, settings: settings)
+            }, autoCreate: autoCreate)
+        return configuration
+    }
 }
 
 extension TestClientProtocol {
@@ -107,10 +131,17 @@ extension TestClientProtocol {
         try await execute(uri: "/v1/workers/\(name)/heartbeat", method: .post, headers: headers, body: ByteBuffer(string: body)) { $0 }
     }
 
+    /// POSTs a heartbeat to the routes of `pool` (nil: the routes without a pool).
+    func heartbeat(_ name: String, pool: String?, body: String) async throws -> TestResponse {
+        let path = pool.map { "/v1/pools/\($0)/workers/\(name)/heartbeat" } ?? "/v1/workers/\(name)/heartbeat"
+        return try await execute(uri: path, method: .post, headers: [:], body: ByteBuffer(string: body)) { $0 }
+    }
+
     /// POSTs a heartbeat and decodes the grant; fails the test on anything but 200.
-    func beat(_ name: String, instance: InstanceID = "i1", held: [Partition]? = nil) async throws -> HeartbeatResponse {
+    func beat(_ name: String, pool: String? = nil, instance: InstanceID = "i1", held: [Partition]? = nil) async throws -> HeartbeatResponse
+    {
         let body = String(decoding: try JSONEncoder().encode(HeartbeatRequest(instance: instance, held: held)), as: UTF8.self)
-        let response = try await heartbeat(name, body: body)
+        let response = try await heartbeat(name, pool: pool, body: body)
         try #require(response.status == .ok, "heartbeat of \(name): \(response.status) \(String(buffer: response.body))")
         return try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
     }
@@ -137,7 +168,6 @@ extension ControlPlaneConfiguration {
         configuration.lease.leaseTTL = leaseTTL
         if leaseTTL <= .seconds(1) { configuration.lease.heartbeatInterval = leaseTTL / 3 }
         configuration.lease.numberQuarantine = .milliseconds(300)
-        configuration.reapInterval = .milliseconds(100)
         configuration.rebalanceInterval = .milliseconds(50)
         configuration.leaderLease = .seconds(1)
         configuration.redisCommandTimeout = .milliseconds(500)

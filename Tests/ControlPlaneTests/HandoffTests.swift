@@ -65,7 +65,7 @@ struct HandoffTests {
             let before = try await harness.store.layout()
             // Another replica holds the leader lease (as after this one stalled past it) until this one has
             // seen it lost, however late its next round comes; then the lease is free again.
-            let leader = harness.store.keys[.leader]
+            let leader = harness.controlKeys[.leader]
             _ = try await harness.app.redis.command(["SET", leader, "another-replica", "PX", "60000"], retry: .never)
             try await eventually("this replica saw it lost the lease") { harness.metricsText.contains("rollcall_rebalancer_leader 0") }
             _ = try await harness.app.redis.command(["DEL", leader], retry: .never)
@@ -255,7 +255,7 @@ struct RedisOutageTests {
             #expect(ContinuousClock.now - start < .seconds(15))
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
             #expect(try await client.get("/healthz").status == .ok)
-            // The reaper's round is the health probe the RollcallRedisUnreachable alert reads.
+            // The leader-lease round is the health probe the RollcallRedisUnreachable alert reads.
             try await eventually(within: .seconds(5)) { harness.metricsText.contains("rollcall_redis_reachable 0") }
             let overview = try await client.get("/v1/overview")
             #expect(overview.status == .serviceUnavailable && overview.errorCode == "store_unavailable")
@@ -324,15 +324,17 @@ struct MetricsTests {
             try await harness.settled()
             let version = try await harness.store.layout().version
             try await eventually(within: .seconds(10)) {
-                String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version \(version)")
+                String(buffer: try await client.get("/metrics").body).contains("rollcall_layout_version{pool=\"default\"} \(version)")
             }
             let text = String(buffer: try await client.get("/metrics").body)
-            let moved = text.split(separator: "\n").first { $0.hasPrefix("rollcall_partitions_moved_total ") }
+            let moved = text.split(separator: "\n").first { $0.hasPrefix(#"rollcall_partitions_moved_total{pool="default"} "#) }
             #expect(
                 (moved?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1024, "every partition moved to pod-a: \(moved ?? "")")
             for line in [
-                #"rollcall_heartbeats_total{outcome="granted"} 1"#, #"rollcall_heartbeats_total{outcome="conflict"} 1"#,
-                #"rollcall_heartbeats_total{outcome="invalid"} 1"#, "rollcall_leases_granted_total 1", "rollcall_live_workers",
+                #"rollcall_heartbeats_total{pool="default",outcome="granted"} 1"#,
+                #"rollcall_heartbeats_total{pool="default",outcome="conflict"} 1"#,
+                #"rollcall_heartbeats_total{pool="default",outcome="invalid"} 1"#, #"rollcall_leases_granted_total{pool="default"} 1"#,
+                "rollcall_live_workers",
                 "rollcall_handoffs_pending", "rollcall_redis_call_duration_seconds_bucket",
                 "rollcall_redis_replication_acknowledged 1", #"rollcall_redis_primary{address="#, "rollcall_redis_primary_changes_total 1",
             ] {
@@ -352,8 +354,10 @@ extension MetricsTests {
             // No heartbeat follows: only the reaper can find these two expired.
             try await eventually(within: .seconds(5)) { try await harness.store.workers().isEmpty }
             let text = String(buffer: try await client.get("/metrics").body)
-            #expect(text.contains("rollcall_leases_expired_total 2"), "\(text.split(separator: "\n").filter { $0.contains("expired") })")
-            #expect(text.contains("rollcall_live_workers 0"))
+            #expect(
+                text.contains(#"rollcall_leases_expired_total{pool="default"} 2"#),
+                "\(text.split(separator: "\n").filter { $0.contains("expired") })")
+            #expect(text.contains(#"rollcall_live_workers{pool="default"} 0"#))
         }
     }
 }

@@ -43,7 +43,7 @@ struct StatusPageTests {
             #expect(published.members == 3)
             let metrics = harness.metricsText
             #expect(metrics.contains("rollcall_rebalancer_leader 1"))
-            try await eventually(within: .seconds(10)) { harness.metricsText.contains("rollcall_partitions_unowned 0") }
+            try await eventually(within: .seconds(10)) { harness.metricsText.contains(#"rollcall_partitions_unowned{pool="default"} 0"#) }
         }
     }
 

@@ -36,12 +36,12 @@ final class SystemHarness: @unchecked Sendable {
     /// harness's own and the workers'), as a multi-host URL names a primary and its standbys.
     static func with(
         workers count: Int, items: Int = 200, adminDatabaseURL: String? = nil, standbyHosts: [String] = [],
-        _ body: (SystemHarness) async throws -> Void
+        controlPlaneEnvironment: [String: String] = [:], _ body: (SystemHarness) async throws -> Void
     ) async throws {
         let system = try await SystemHarness(
             adminURL: adminDatabaseURL ?? TestServers.requireDatabaseURL(), standbyHosts: standbyHosts, items: items)
         do {
-            try await system.startControlPlane()
+            try await system.startControlPlane(controlPlaneEnvironment)
             for index in 0..<count { try system.startWorker("worker-\(index)") }
             try await body(system)
             let violations = try await system.violations()
@@ -88,7 +88,8 @@ final class SystemHarness: @unchecked Sendable {
 
     // MARK: processes
 
-    func startControlPlane() async throws {
+    /// Starts the control plane; `extra` adds or replaces environment variables (POOLS_FILE, say).
+    func startControlPlane(_ extra: [String: String] = [:]) async throws {
         let port = try RedisServerProcess.freePort()
         controlPlaneURL = "http://127.0.0.1:\(port)"
         controlPlane = try ChildProcess(
@@ -98,20 +99,20 @@ final class SystemHarness: @unchecked Sendable {
                 "LEASE_TTL": "\(Self.leaseTTL.wholeMilliseconds)ms",
                 "HEARTBEAT_INTERVAL": "\(Self.heartbeatInterval.wholeMilliseconds)ms", "NUMBER_QUARANTINE": "500ms",
                 "PARTITIONS": "\(Self.partitionCount)",
-            ], logDirectory: logDirectory)
+            ].merging(extra) { $1 }, logDirectory: logDirectory)
         try await TestSupport.eventually("the control plane is ready", within: .seconds(20)) {
             try await self.get(self.controlPlaneURL + "/readyz").status == 200
         }
     }
 
-    func startWorker(_ name: String, databaseURL: String? = nil) throws {
+    func startWorker(_ name: String, databaseURL: String? = nil, environment extra: [String: String] = [:]) throws {
         let port = try RedisServerProcess.freePort()
         let process = try ChildProcess(
             name: name, executable: "worker",
             environment: [
                 "POD_NAME": name, "PORT": "\(port)", "HOST": "127.0.0.1", "CONTROL_PLANE_URL": controlPlaneURL,
                 "DATABASE_URL": databaseURL ?? self.databaseURL, "WORK_INTERVAL": "250ms",
-            ], logDirectory: logDirectory)
+            ].merging(extra) { $1 }, logDirectory: logDirectory)
         workers[name] = (process, "http://127.0.0.1:\(port)")
     }
 

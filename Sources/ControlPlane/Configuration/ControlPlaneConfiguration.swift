@@ -1,5 +1,5 @@
-import RedisAdapter
 import Logging
+import RedisAdapter
 import ServerSupport
 
 /// Everything the control plane is configured with; `ControlPlaneCommand` fills it from flags and environment.
@@ -24,13 +24,23 @@ struct ControlPlaneConfiguration: Sendable {
     var keyPrefix = ""
     /// With a token, every route but /healthz, /readyz and /metrics needs `Authorization: Bearer <token>`.
     var authToken: String? = nil
+    /// The environment's settings: the `default` pool's without POOLS_FILE, every field a pool in the
+    /// file leaves out with one.
     var lease = LeaseSettings()
-    var reapInterval: Duration = .milliseconds(250)
+    /// POOLS_FILE: the pools, re-read every `poolsFileCheckInterval`; nil serves the one `default` pool.
+    var poolsFile: String? = nil
+    /// What POOLS_FILE declared at start.
+    var filePools: PoolDeclarations? = nil
+    var poolsFileCheckInterval: Duration = .seconds(2)
+    /// How often each replica renews or tries the leader lease; the leader then works the due pools.
     var rebalanceInterval: Duration = .milliseconds(100)
     var leaderLease: Duration = .seconds(3)
     var logLevel: Logger.Level = .info
     /// Timeouts and the connection limit of the HTTP server.
     var http = HTTPLimits()
+
+    /// The pools at start: POOLS_FILE's, or the one `default` pool from the environment.
+    var pools: PoolDeclarations { filePools ?? .single(lease) }
 
     /// The Redis pool's settings: one address, or the Sentinels to ask for the primary.
     func redisConfiguration() throws -> RedisConfiguration {
@@ -38,7 +48,8 @@ struct ControlPlaneConfiguration: Sendable {
             url: redisURL, connectTimeout: redisCommandTimeout, commandTimeout: redisCommandTimeout, poolSize: redisPoolSize)
         if let redisPassword { redis.password = redisPassword }
         if let redisSentinels {
-            redis.sentinel = try RedisSentinelConfiguration(list: redisSentinels, masterName: redisSentinelMaster, password: redisSentinelPassword)
+            redis.sentinel = try RedisSentinelConfiguration(
+                list: redisSentinels, masterName: redisSentinelMaster, password: redisSentinelPassword)
         }
         redis.minReplicas = redisMinReplicas
         redis.replicationTimeout = redisReplicationTimeout

@@ -5,36 +5,59 @@ import NIOCore
 import ServerSupport
 
 /// The control plane's HTTP API (docs/design.md, "HTTP API"): decoding and encoding only; every
-/// decision and every metric is `LeaseService`'s.
+/// decision and every metric is `LeaseService`'s. Every pool's routes are under `/v1/pools/{pool}/`;
+/// the routes without a pool are the `default` pool's, as they were before pools.
 struct Routes: Sendable {
-    let leases: LeaseService
+    let pools: PoolDirectory
+    let readiness: ReadinessCheck
+    let metrics: ControlPlaneMetrics
 
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in Response.json(try await leases.checkReady()) }
-        router.get("/metrics") { _, _ in Response.prometheus(leases.metrics.exposition()) }
+        router.get("/readyz") { _, _ in Response.json(try await readiness.check()) }
+        router.get("/metrics") { _, _ in Response.prometheus(metrics.exposition()) }
         router.get("/v1/openapi.yaml") { _, _ in Response.openAPIDocument() }
-        router.post("/v1/workers/:name/heartbeat") { request, context in
-            Response.json(
+        router.get("/v1/pools") { _, _ in Response.json(try await pools.list()) }
+        registerPool(on: router.group("/v1/pools/:pool")) { context async throws(LeaseRefusal) in
+            try await pools.service(named: context.parameters.get("pool"))
+        }
+        registerPool(on: router.group("/v1")) { _ async throws(LeaseRefusal) in try await pools.service(.default) }
+        // `_` never begins a worker name (a DNS-1123 subdomain), so `GET /{name}` keeps every valid name.
+        router.get("/_status") { _, _ in StatusPage.response() }
+        router.get("/:name") { _, context in
+            try await Self.number(try await pools.service(.default).number(rawName: context.parameters.get("name")))
+        }
+    }
+
+    /// One pool's routes on `group`; `pool` finds the pool's service for a request.
+    private func registerPool(
+        on group: RouterGroup<APIContext>, pool: @escaping @Sendable (APIContext) async throws(LeaseRefusal) -> LeaseService
+    ) {
+        group.post("workers/:name/heartbeat") { request, context in
+            let leases = try await pool(context)
+            return Response.json(
                 encoded: HeartbeatResponseBody.encode(
                     try await leases.heartbeat(rawName: context.parameters.get("name")) {
                         try await Self.decode(HeartbeatRequest.self, request, context)
                     }))
         }
-        router.delete("/v1/workers/:name") { request, context in
+        group.delete("workers/:name") { request, context in
+            let leases = try await pool(context)
             try await leases.release(rawName: context.parameters.get("name"), instance: request.uri.queryParameters.get("instance"))
-            context.logger.info("released", metadata: ["name": "\(context.parameters.get("name") ?? "")"])
+            context.logger.info("released", metadata: ["pool": "\(leases.pool)", "name": "\(context.parameters.get("name") ?? "")"])
             return Response(status: .noContent)
         }
-        router.get("/v1/workers") { _, _ in Response.json(WorkerList(workers: try await leases.workers())) }
-        router.get("/v1/layout") { _, _ in Response.json(try await leases.layout()) }
-        router.get("/v1/overview") { _, _ in Response.json(try await leases.overview()) }
-        // `_` never begins a worker name (a DNS-1123 subdomain), so `GET /{name}` keeps every valid name.
-        router.get("/_status") { _, _ in StatusPage.response() }
-        router.get("/:name") { _, context in
-            let number = try await leases.number(rawName: context.parameters.get("name"))
-            return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "\(number)\n")))
+        group.get("workers") { _, context in Response.json(WorkerList(workers: try await pool(context).workers())) }
+        group.get("layout") { _, context in Response.json(try await pool(context).layout()) }
+        group.get("overview") { _, context in Response.json(try await pool(context).overview()) }
+        group.get("numbers/:name") { _, context in
+            try await Self.number(try await pool(context).number(rawName: context.parameters.get("name")))
         }
+    }
+
+    /// The podnum shortcut's answer: the number and a line break, as text.
+    private static func number(_ number: WorkerNumber) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "\(number)\n")))
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: APIContext) async throws -> T {

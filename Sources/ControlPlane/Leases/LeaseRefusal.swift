@@ -16,6 +16,8 @@ enum LeaseRefusal: CodedError, Equatable {
     case changingHands(WorkerName)
     /// No live lease has the name.
     case unknownName(WorkerName)
+    /// No such pool is declared and none may be made on first use (`why` says which rule refused it).
+    case unknownPool(PoolName, why: String)
     /// Every number below `maxWorkers` is leased or quarantined.
     case exhausted(maxWorkers: Int, retryAfterMillis: Int64)
     /// The store lost state and waits it out.
@@ -32,6 +34,7 @@ enum LeaseRefusal: CodedError, Equatable {
         case .kindMismatch: .kindMismatch
         case .heldByAnother, .changingHands: .conflict
         case .unknownName: .notFound
+        case .unknownPool: .unknownPool
         case .exhausted: .noNumberAvailable
         case .recovering: .recovering
         case .notReplicated: .notReplicated
@@ -47,6 +50,7 @@ enum LeaseRefusal: CodedError, Equatable {
         case .heldByAnother(let name, _): "\(name) is held by another live instance"
         case .changingHands(let name): "\(name) is changing hands; retry"
         case .unknownName(let name): "no live worker is named \(name)"
+        case .unknownPool(let pool, let why): "no pool is named \(pool): \(why)"
         case .exhausted(let maxWorkers, _): "all \(maxWorkers) numbers are leased or quarantined"
         case .recovering: "the lease store lost state; nothing a worker may still hold is handed out before the wait ends"
         case .notReplicated(let message), .storeUnavailable(let message): message
@@ -58,7 +62,7 @@ enum LeaseRefusal: CodedError, Equatable {
         case .heldByAnother(_, let millis): millis
         case .exhausted(_, let millis), .recovering(let millis): millis
         case .notReplicated, .storeUnavailable: 1000
-        case .invalid, .stale, .kindMismatch, .changingHands, .unknownName: nil
+        case .invalid, .stale, .kindMismatch, .changingHands, .unknownName, .unknownPool: nil
         }
     }
 

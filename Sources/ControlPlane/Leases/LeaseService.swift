@@ -5,15 +5,31 @@ import Partitioning
 import RedisAdapter
 import ServerSupport
 
-/// Every lease operation of the control plane, as the HTTP routes, the reaper and the rebalancer use
-/// them: validation against the settings, the lease store call, the outcome, and the metrics. It
-/// answers domain outcomes and refuses with `LeaseRefusal` (the HTTP layer picks the status). It is the
-/// one place that records the control plane's metrics and the one caller of `LeaseStore`.
+/// Every lease operation of one pool, as the HTTP routes and the pool keeper use them: validation
+/// against the pool's settings, the lease store call, the outcome, and the metrics. It answers domain
+/// outcomes and refuses with `LeaseRefusal` (the HTTP layer picks the status). It is the one place that
+/// records the control plane's metrics and the one caller of `LeaseStore`.
 struct LeaseService: Sendable {
+    let pool: PoolName
     let store: LeaseStore
     let settings: LeaseSettings
     let metrics: ControlPlaneMetrics
+    let poolMetrics: PoolMetrics
+    /// Where a change of membership or a new lease is marked, so the leader looks at the pool.
+    let schedule: PoolSchedule
     let generation = GenerationObserver()
+
+    init(
+        pool: PoolName, store: LeaseStore, settings: LeaseSettings, metrics: ControlPlaneMetrics, metricsLabel: String,
+        schedule: PoolSchedule
+    ) {
+        self.pool = pool
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.poolMetrics = metrics.pool(label: metricsLabel)
+        self.schedule = schedule
+    }
 
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
     static let shortcutInstance: InstanceID = "get-shortcut"
@@ -27,7 +43,7 @@ struct LeaseService: Sendable {
             request = try await body()
             try validate(request)
         } catch {
-            metrics.heartbeat(.invalid)
+            poolMetrics.heartbeat(.invalid)
             throw error
         }
         let script = HeartbeatScript(
@@ -39,13 +55,13 @@ struct LeaseService: Sendable {
             reply = try await run(script)
         } catch {
             let refusal = LeaseRefusal(error)
-            metrics.heartbeat(refusal.code == .notReplicated ? .unreplicated : .unavailable)
+            poolMetrics.heartbeat(refusal.code == .notReplicated ? .unreplicated : .unavailable)
             throw refusal
         }
-        record(reply)
+        await record(reply)
         switch reply.outcome {
         case .leased(let lease):
-            metrics.heartbeat(.granted)
+            poolMetrics.heartbeat(.granted)
             return HeartbeatResponse(
                 name: name.rawValue, instance: request.instance, number: lease.number, epoch: lease.epoch,
                 leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
@@ -53,19 +69,19 @@ struct LeaseService: Sendable {
                 revoked: lease.revoked, consumerGroup: ConsumerGroup.name(prefix: settings.consumerGroupPrefix, number: lease.number),
                 partitionCount: settings.partitionCount, generation: lease.generation, kind: lease.kind)
         case .stale:
-            metrics.heartbeat(.stale)
+            poolMetrics.heartbeat(.stale)
             throw LeaseRefusal.stale(instance: request.instance)
         case .recovering(let retryAfter):
-            metrics.heartbeat(.recovering)
+            poolMetrics.heartbeat(.recovering)
             throw LeaseRefusal.recovering(retryAfterMillis: retryAfter)
         case .kindMismatch:
-            metrics.heartbeat(.conflict)
+            poolMetrics.heartbeat(.conflict)
             throw LeaseRefusal.kindMismatch(name, request.kind ?? .member)
         case .conflict(let retryAfter):
-            metrics.heartbeat(.conflict)
+            poolMetrics.heartbeat(.conflict)
             throw LeaseRefusal.heldByAnother(name, retryAfterMillis: retryAfter)
         case .exhausted(let retryAfter):
-            metrics.heartbeat(.exhausted)
+            poolMetrics.heartbeat(.exhausted)
             throw LeaseRefusal.exhausted(maxWorkers: settings.maxWorkers, retryAfterMillis: retryAfter)
         }
     }
@@ -79,7 +95,7 @@ struct LeaseService: Sendable {
                     name: name, instance: Self.shortcutInstance, held: [], kind: .numberOnly,
                     settings: settings))
         }
-        record(reply)
+        await record(reply)
         switch reply.outcome {
         case .leased(let lease):
             return lease.number
@@ -110,7 +126,8 @@ struct LeaseService: Sendable {
             try await run(ReleaseScript(name: name, instance: InstanceID(rawValue: instance), settings: settings))
         }) {
         case .released:
-            metrics.leasesReleased.increment()
+            poolMetrics.leasesReleased.increment()
+            await schedule.markDue(pool)
         case .conflict:
             throw .heldByAnother(name, retryAfterMillis: nil)
         case .unknown:
@@ -124,6 +141,21 @@ struct LeaseService: Sendable {
             try await timed { () async throws(LeaseStoreError) in try await store.workers() }
         }
     }
+
+    /// This pool in `GET /v1/pools`.
+    func summary(declared: Bool, settingsPending: Bool) async throws(LeaseRefusal) -> PoolSummary {
+        let counts = try await storeCall { () async throws(LeaseStoreError) in
+            try await timed { () async throws(LeaseStoreError) in try await store.counts() }
+        }
+        return PoolSummary(
+            name: pool, partitions: settings.partitionCount, maxWorkers: settings.maxWorkers,
+            leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
+            numberQuarantineMillis: settings.numberQuarantine.wholeMilliseconds, consumerGroupPrefix: settings.consumerGroupPrefix,
+            declared: declared, settingsPending: settingsPending, liveWorkers: counts.live, layoutVersion: counts.layoutVersion)
+    }
+
+    /// How many live leases the pool has, or nil when Redis does not answer.
+    func liveLeases() async -> Int? { try? await store.counts().live }
 
     /// `GET /v1/layout`.
     func layout() async throws(LeaseRefusal) -> PublishedLayout {
@@ -148,47 +180,15 @@ struct LeaseService: Sendable {
         }
     }
 
-    /// `GET /readyz`: whether Redis answers as a primary with at least REDIS_MIN_REPLICAS replicas connected.
-    func checkReady() async throws(LeaseRefusal) -> ReadinessReport {
-        let status: RedisReplicationStatus
-        do {
-            status = try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() }
-        } catch {
-            throw .storeUnavailable("Redis is unreachable: \(error)")
-        }
-        metrics.replicasConnected.record(status.connectedReplicas)
-        let required = store.redis.configuration.minReplicas
-        guard status.connectedReplicas >= required else {
-            throw .notReplicated(
-                "the Redis primary \(status.primary) has \(status.connectedReplicas) replicas connected; REDIS_MIN_REPLICAS is \(required)")
-        }
-        return ReadinessReport(
-            status: "ready", redis: .init(primary: status.primary, connectedReplicas: status.connectedReplicas, minReplicas: required))
-    }
-
-    /// The reaper's round: releases expired leases; returns how many. Whether Redis answered is this
-    /// replica's `rollcall_redis_reachable`.
-    func reap() async throws(LeaseStoreError) -> Int {
-        let reply: ReapScript.Reply
-        do {
-            reply = try await run(ReapScript(settings: settings))
-        } catch {
-            metrics.redisReachable.record(0)
-            throw error
-        }
-        metrics.redisReachable.record(1)
+    /// The pool's reap: releases expired leases, and says when the pool next needs a look and whether
+    /// its layout is current.
+    func reap() async throws(LeaseStoreError) -> ReapScript.Reply {
+        let reply = try await run(ReapScript(settings: settings))
         observe(reply.generation)
-        metrics.leasesExpired.increment(by: reply.expired)
-        metrics.liveWorkers.record(reply.live)
-        metrics.numberOnlyLeases.record(reply.numberOnly)
-        return reply.expired
-    }
-
-    /// Takes or renews the rebalancer's leader lease for `token`; true while this replica leads.
-    func lead(token: String, lease: Duration) async throws(LeaseStoreError) -> Bool {
-        let leads = try await run(LeadScript(token: token, lease: lease))
-        metrics.rebalancerLeader.record(leads ? 1 : 0)
-        return leads
+        poolMetrics.leasesExpired.increment(by: reply.expired)
+        poolMetrics.liveWorkers.record(reply.live)
+        poolMetrics.numberOnlyLeases.record(reply.numberOnly)
+        return reply
     }
 
     /// The membership version and the numbers leased at that version.
@@ -201,15 +201,14 @@ struct LeaseService: Sendable {
         case notPublished(PublishScript.Reply)
     }
 
-    /// Publishes `layout` for `membership` if `token` still leads; `previous` is what it replaces, for the movement count.
-    func publish(_ layout: Layout, membership: Int64, token: String, replacing previous: [Int?]) async throws(LeaseStoreError)
-        -> Publication
-    {
+    /// Publishes `layout` for `membership` unless one is published for it already; `previous` is what it
+    /// replaces, for the movement count.
+    func publish(_ layout: Layout, membership: Int64, replacing previous: [Int?]) async throws(LeaseStoreError) -> Publication {
         let moved = LayoutDiff(from: previous, to: layout.owners).movedCount
-        let reply = try await run(PublishScript(layout: layout, membership: membership, token: token, moved: moved))
+        let reply = try await run(PublishScript(layout: layout, membership: membership, moved: moved))
         guard case .published(let version) = reply else { return .notPublished(reply) }
-        metrics.partitionsMoved.increment(by: moved)
-        metrics.layoutVersion.record(version)
+        poolMetrics.partitionsMoved.increment(by: moved)
+        poolMetrics.layoutVersion.record(version)
         return .published(version: version, moved: moved)
     }
 
@@ -220,12 +219,14 @@ struct LeaseService: Sendable {
     }
 
     /// Records how many partitions are granted to a number other than their owner in `owners`, or to none
-    /// (handoffs pending), and how many are granted to nobody (unowned).
-    func recordPendingHandoffs(owners: [Int?]) async throws(LeaseStoreError) {
+    /// (handoffs pending), and how many are granted to nobody (unowned); returns the pending count.
+    @discardableResult
+    func recordPendingHandoffs(owners: [Int?]) async throws(LeaseStoreError) -> Int {
         let grants = try await timed { () async throws(LeaseStoreError) in try await store.grants() }
         let pending = owners.enumerated().filter { partition, owner in owner != nil && grants[partition]?.rawValue != owner }.count
-        metrics.handoffsPending.record(pending)
-        metrics.partitionsUnowned.record(owners.indices.filter { grants[$0] == nil }.count)
+        poolMetrics.handoffsPending.record(pending)
+        poolMetrics.partitionsUnowned.record(owners.indices.filter { grants[$0] == nil }.count)
+        return pending
     }
 
     /// What the Redis pool calls when it finds a (new) primary: the metric and a log line. The pool exists
@@ -241,21 +242,26 @@ struct LeaseService: Sendable {
         }
     }
 
-    /// The metrics every heartbeat script run reports, from either route.
-    private func record(_ reply: HeartbeatScript.Reply) {
-        if reply.expired > 0 { metrics.leasesExpired.increment(by: reply.expired) }
-        guard case .leased(let lease) = reply.outcome else { return }
-        if lease.newLease { metrics.leasesGranted.increment() }
-        if lease.adopted { metrics.leasesAdopted.increment() }
-        observe(lease.generation)
+    /// The metrics every heartbeat script run reports, from either route; a new lease or an expiry marks
+    /// the pool due, so the leader reaps it when that lease ends and publishes a layout for the change.
+    private func record(_ reply: HeartbeatScript.Reply) async {
+        if reply.expired > 0 { poolMetrics.leasesExpired.increment(by: reply.expired) }
+        var changed = reply.expired > 0
+        if case .leased(let lease) = reply.outcome {
+            if lease.newLease { poolMetrics.leasesGranted.increment() }
+            if lease.adopted { poolMetrics.leasesAdopted.increment() }
+            changed = changed || lease.newLease || lease.adopted
+            observe(lease.generation)
+        }
+        if changed { await schedule.markDue(pool) }
     }
 
     /// Remembers the store generation; a change means the store lost or may have lost writes.
     private func observe(_ current: Generation) {
-        if generation.observe(current) { metrics.storeGenerations.increment() }
+        if generation.observe(current) { poolMetrics.storeGenerations.increment() }
     }
 
-    private func run<Script: LeaseScript>(_ script: Script) async throws(LeaseStoreError) -> Script.Reply {
+    private func run<Script: LeaseScript>(_ script: Script) async throws(LeaseStoreError) -> Script.Reply where Script.Key == LeaseKey {
         do {
             let reply = try await timed { () async throws(LeaseStoreError) in try await store.run(script) }
             metrics.replicationAcknowledged.record(1)

@@ -12,7 +12,7 @@ struct LeaseStore: Sendable {
     let partitionCount: Int
 
     /// Runs one lease script and decodes its reply; retried after a lost connection only if the script is idempotent.
-    func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply {
+    func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply where Script.Key == LeaseKey {
         let reply: RedisValue
         do {
             reply = try await redis.run(Script.script, keys: keys.script, arguments: call.arguments)
@@ -42,6 +42,13 @@ struct LeaseStore: Sendable {
         let table = owners.split(separator: ",", omittingEmptySubsequences: false).map { Int($0).flatMap(WorkerNumber.init(rawValue:)) }
         let members = (fields[2].string ?? "").split(separator: ",").compactMap { Int($0).flatMap(WorkerNumber.init(rawValue:)) }
         return PublishedLayout(version: version, partitionCount: table.count, members: members, owners: table)
+    }
+
+    /// How many live leases the pool has (the `workers` hash's length) and its layout version (0 before the first).
+    func counts() async throws(LeaseStoreError) -> (live: Int, layoutVersion: Int64) {
+        let live = try await read(["HLEN", keys[.workers]]).integer ?? 0
+        let version = try await read(["HGET", keys[.layout], "version"]).integer ?? 0
+        return (Int(live), version)
     }
 
     /// Every live worker, as the `workers` hash lists them, by number.

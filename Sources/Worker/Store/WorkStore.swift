@@ -8,12 +8,18 @@ import PostgresAdapter
 /// Every write that depends on ownership is fenced by the partition's grant epoch: a claim only
 /// replaces an older (or the same) grant, and the work transaction first locks the claim rows at the
 /// worker's epochs `FOR SHARE`, so a newer claim waits for it, and after that claim it matches nothing.
+///
+/// The `default` pool's tables are `work_items` and `partition_owners` as they always were (in the
+/// connection's search path); every other pool's are in a schema named after the pool, so two pools'
+/// partition 3 are two rows and their claims never fence each other.
 struct WorkStore: Sendable {
     let pool: PostgresPool
+    let tables: WorkTables
 
     init(configuration: WorkerConfiguration) {
         pool = PostgresPool(
             configuration: PostgresConfiguration(url: configuration.databaseURL, password: configuration.databasePassword, poolSize: 3))
+        tables = WorkTables(pool: configuration.pool)
     }
 
     /// Creates what is missing; never drops or recreates. Serialized by an advisory lock, so workers
@@ -21,22 +27,9 @@ struct WorkStore: Sendable {
     func migrate() async throws {
         try await pool.transaction { tx in
             try tx.query("SELECT pg_advisory_xact_lock(72616)")
-            for statement in Self.migrations { try tx.query(statement) }
+            for statement in tables.migrations { try tx.query(statement) }
         }
     }
-
-    static let migrations = [
-        """
-        CREATE TABLE IF NOT EXISTS work_items (
-            id uuid PRIMARY KEY, partition int NOT NULL, value int NOT NULL DEFAULT 0,
-            current_worker text, updated_at timestamptz)
-        """,
-        "CREATE INDEX IF NOT EXISTS work_items_partition_idx ON work_items (partition)",
-        """
-        CREATE TABLE IF NOT EXISTS partition_owners (
-            partition int PRIMARY KEY, number int, worker text, epoch bigint NOT NULL, claimed_at timestamptz)
-        """,
-    ]
 
     /// Inserts `items` rows with random ids; each row's partition is Partitioning's partition of the id's
     /// lowercase text. Returns how many rows were inserted.
@@ -47,7 +40,7 @@ struct WorkStore: Sendable {
         while remaining > 0 {
             let batch = (0..<min(remaining, 1000)).map { _ in UUID().uuidString.lowercased() }
             let rows = try await pool.query(
-                "INSERT INTO work_items (id, partition) SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO \(tables.items) (id, partition) SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT (id) DO NOTHING",
                 ["{" + batch.joined(separator: ",") + "}", batch.map { partitioner.partition(forKey: $0) }])
             inserted += rows.affectedRows
             remaining -= batch.count
@@ -63,12 +56,12 @@ struct WorkStore: Sendable {
         let sorted = grants.sorted()
         let rows = try await pool.query(
             """
-            INSERT INTO partition_owners (partition, number, worker, epoch, claimed_at)
+            INSERT INTO \(tables.owners) (partition, number, worker, epoch, claimed_at)
             SELECT g.partition, $1, $2, g.epoch, now() FROM unnest($3::int[], $4::bigint[]) AS g(partition, epoch)
             ORDER BY g.partition
             ON CONFLICT (partition) DO UPDATE
                 SET number = excluded.number, worker = excluded.worker, epoch = excluded.epoch, claimed_at = excluded.claimed_at
-                WHERE partition_owners.epoch <= excluded.epoch
+                WHERE \(tables.owners).epoch <= excluded.epoch
             RETURNING partition
             """,
             [number.rawValue, worker, sorted.map(\.partition.rawValue), sorted.map { Int($0.epoch.rawValue) }])
@@ -84,7 +77,7 @@ struct WorkStore: Sendable {
         return try await pool.transaction { tx in
             let locked = try tx.query(
                 """
-                SELECT o.partition FROM partition_owners o
+                SELECT o.partition FROM \(tables.owners) o
                 JOIN unnest($1::int[], $2::bigint[]) AS m(partition, epoch) ON o.partition = m.partition AND o.epoch = m.epoch
                 WHERE o.worker = $3
                 ORDER BY o.partition FOR SHARE OF o
@@ -99,7 +92,7 @@ struct WorkStore: Sendable {
             if !unconfirmed.isEmpty {
                 let rows = try tx.query(
                     """
-                    SELECT o.partition FROM partition_owners o
+                    SELECT o.partition FROM \(tables.owners) o
                     JOIN unnest($1::int[], $2::bigint[]) AS m(partition, epoch) ON o.partition = m.partition AND o.epoch > m.epoch
                     """,
                     [unconfirmed.map(\.partition.rawValue), unconfirmed.map { Int($0.epoch.rawValue) }])
@@ -108,7 +101,7 @@ struct WorkStore: Sendable {
             let touched = try tx.query(
                 """
                 WITH touched AS (
-                    UPDATE work_items SET value = value + 1, current_worker = $1, updated_at = now()
+                    UPDATE \(tables.items) SET value = value + 1, current_worker = $1, updated_at = now()
                     WHERE partition = ANY($2::int[]) RETURNING id)
                 SELECT (SELECT count(*) FROM touched),
                        (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s)

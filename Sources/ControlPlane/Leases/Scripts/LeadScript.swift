@@ -1,8 +1,9 @@
 import RedisAdapter
 
-/// `lead` (lua/lead.lua): takes the rebalancer's leader lease if it is free, renews it if `token` holds
-/// it. Idempotent: taking or renewing twice is the same.
+/// `lead` (lua/lead.lua): takes the installation's leader lease if it is free, renews it if `token`
+/// holds it. Idempotent: taking or renewing twice is the same.
 struct LeadScript: LeaseScript {
+    typealias Key = ControlKey
     var token: String
     var lease: Duration
 
@@ -15,10 +16,19 @@ struct LeadScript: LeaseScript {
         }
     }
 
-    enum Field: String, ScriptName { case leads }
+    enum Field: String, ScriptName { case leads, taken }
 
-    /// Whether `token` leads.
-    static func reply(_ fields: ScriptReply<Field>) -> Bool? { fields.flag(.leads) }
+    enum Reply: Sendable, Equatable {
+        /// Another replica leads.
+        case follows
+        /// `token` leads; `taken` when this run took the lease (it was free).
+        case leads(taken: Bool)
+    }
+
+    static func reply(_ fields: ScriptReply<Field>) -> Reply? {
+        guard let leads = fields.flag(.leads), let taken = fields.flag(.taken) else { return nil }
+        return leads ? .leads(taken: taken) : .follows
+    }
 
     static let name = "lead"
     static let script = load(LuaSource.lead, idempotent: true)

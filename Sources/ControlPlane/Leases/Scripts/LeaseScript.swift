@@ -11,6 +11,8 @@ import RedisAdapter
 /// JSON on the hot path (decoding JSON was a tenth of the control plane's time per heartbeat) and no
 /// rounding (cjson keeps 14 significant digits; an epoch has 16, so epochs travel as strings).
 protocol LeaseScript: Sendable {
+    /// The keys the script receives: a pool's (`LeaseKey`) or the installation's (`ControlKey`).
+    associatedtype Key: ScriptName = LeaseKey
     associatedtype Argument: ScriptName
     associatedtype Field: ScriptName
     associatedtype Reply: Sendable
@@ -43,7 +45,7 @@ extension LeaseScript {
 
     /// A lease-store script from its Lua (`LuaSource`, embedded at build time) behind the generated preamble.
     static func load(_ lua: String, idempotent: Bool) -> RedisScript {
-        RedisScript(LuaPreamble.make(arguments: Argument.allCases.map(\.rawValue), lua: lua), idempotent: idempotent)
+        RedisScript(LuaPreamble.make(keys: Key.self, arguments: Argument.allCases.map(\.rawValue), lua: lua), idempotent: idempotent)
     }
 
     /// The reply of one run, or `malformedReply` naming the script and what came back.

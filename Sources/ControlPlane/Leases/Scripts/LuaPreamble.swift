@@ -4,8 +4,12 @@
 /// that writes the `workers` record, `encodeRecord` (from `WorkerRecord.Field`).
 enum LuaPreamble {
     /// `local K = {workers = KEYS[1], …}` in `LeaseKey.allCases` order.
-    static let keyTable =
-        "local K = {" + LeaseKey.allCases.enumerated().map { "\($1.rawValue) = KEYS[\($0 + 1)]" }.joined(separator: ", ") + "}"
+    static let keyTable = keyTable(LeaseKey.self)
+
+    /// `local K = {…}` for the keys of `Key`, in `allCases` order.
+    static func keyTable<Key: ScriptName>(_ key: Key.Type) -> String {
+        "local K = {" + Key.allCases.enumerated().map { "\($1.rawValue) = KEYS[\($0 + 1)]" }.joined(separator: ", ") + "}"
+    }
 
     /// `local A = {name = ARGV[1], …}` for `names`.
     static func argumentTable(_ names: [String]) -> String {
@@ -22,8 +26,8 @@ enum LuaPreamble {
 
     /// The script Redis runs: the preamble, then `lua`. Only what the Lua uses is declared, so luacheck
     /// can flag an unused name.
-    static func make(arguments: [String], lua: String) -> String {
-        var parts = [keyTable]
+    static func make<Key: ScriptName>(keys: Key.Type, arguments: [String], lua: String) -> String {
+        var parts = [keyTable(keys)]
         if !arguments.isEmpty { parts.append(argumentTable(arguments)) }
         if lua.contains("ARGC") { parts.append("local ARGC = \(arguments.count)") }
         if lua.contains("encodeRecord(") { parts.append(recordEncoder) }

@@ -2,21 +2,20 @@ import Coordination
 import Partitioning
 import RedisAdapter
 
-/// `publish` (lua/publish.lua): makes a layout the published one, if the caller still leads and the
-/// membership it was computed from is still current. Not idempotent: every run bumps the version.
+/// `publish` (lua/publish.lua): makes a layout the published one, once per membership version and
+/// partition count. Not idempotent: a run that publishes bumps the version.
 struct PublishScript: LeaseScript {
     var layout: Layout
     var membership: Int64
-    var token: String
     /// Partitions whose owner differs from the layout this one replaces (`LayoutDiff`).
     var moved: Int
 
-    enum Argument: String, ScriptName { case token, membership, owners, members, moved }
+    enum Argument: String, ScriptName { case membership, partitions, owners, members, moved }
 
     func argument(_ argument: Argument) -> String {
         switch argument {
-        case .token: token
         case .membership: String(membership)
+        case .partitions: String(layout.owners.count)
         case .owners: layout.owners.map { $0.map(String.init) ?? "" }.joined(separator: ",")
         case .members: layout.members.map(String.init).joined(separator: ",")
         case .moved: String(moved)
@@ -36,15 +35,16 @@ struct PublishScript: LeaseScript {
         case published(version: Int64)
         /// The membership changed while the layout was computed: compute again.
         case stale
-        /// Another replica leads now.
-        case notLeader
+        /// A layout for this membership and partition count is published already (by another replica, or
+        /// before this one took the lead).
+        case current
     }
 
     static func reply(_ fields: ScriptReply<Field>) -> Reply? {
         switch fields.string(.outcome) {
         case "published": fields.count(.version).map { .published(version: $0) }
         case "stale": .stale
-        case "notLeader": .notLeader
+        case "current": .current
         default: nil
         }
     }

@@ -1,21 +1,23 @@
 import Coordination
 import RedisAdapter
 
-/// `reap` (lua/reap.lua): releases every lease past its expiry, also when no heartbeat arrives, and
-/// notices a store that lost its state. Idempotent: a second run finds nothing more to release.
+/// `reap` (lua/reap.lua): releases every lease past its expiry, also when no heartbeat arrives, notices
+/// a store that lost its state, and says when the pool next needs a look and whether its layout is
+/// current. Idempotent: a second run finds nothing more to release.
 struct ReapScript: LeaseScript {
     var settings: LeaseSettings
 
-    enum Argument: String, ScriptName { case quarantineMs, leaseTTLMs }
+    enum Argument: String, ScriptName { case quarantineMs, leaseTTLMs, partitions }
 
     func argument(_ argument: Argument) -> String {
         switch argument {
         case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
         case .leaseTTLMs: String(settings.leaseTTL.wholeMilliseconds)
+        case .partitions: String(settings.partitionCount)
         }
     }
 
-    enum Field: String, ScriptName { case expired, live, numberOnly, generation }
+    enum Field: String, ScriptName { case expired, live, numberOnly, generation, nowMs, dueMs, layoutCurrent }
 
     struct Reply: Sendable, Equatable {
         /// The leases this run released.
@@ -24,13 +26,22 @@ struct ReapScript: LeaseScript {
         var live: Int
         var numberOnly: Int
         var generation: Generation
+        /// Redis time of the run.
+        var nowMillis: Int64
+        /// The earliest expiry of a live lease (Redis time, ms); nil with no live lease.
+        var dueMillis: Int64?
+        /// Whether the published layout is for the current membership and partition count.
+        var layoutCurrent: Bool
     }
 
     static func reply(_ fields: ScriptReply<Field>) -> Reply? {
         guard let expired = fields.count(.expired), let live = fields.count(.live), let numberOnly = fields.count(.numberOnly),
-            let generation = fields.string(.generation).map(Generation.init(rawValue:))
+            let generation = fields.string(.generation).map(Generation.init(rawValue:)), let now = fields.count(.nowMs),
+            let due = fields.count(.dueMs), let layoutCurrent = fields.flag(.layoutCurrent)
         else { return nil }
-        return Reply(expired: Int(expired), live: Int(live), numberOnly: Int(numberOnly), generation: generation)
+        return Reply(
+            expired: Int(expired), live: Int(live), numberOnly: Int(numberOnly), generation: generation, nowMillis: now,
+            dueMillis: due == 0 ? nil : due, layoutCurrent: layoutCurrent)
     }
 
     static let name = "reap"

@@ -1,26 +1,31 @@
 --[[
-  publish: makes a layout the published one, if the caller still leads and the membership it was
-  computed from is still current.
+  publish: makes a layout the published one, once per membership version: if the membership it was
+  computed from is still current and no layout was published for it (and this partition count) yet.
+  The layout is a function of the members, the partition count and epsilon, so whichever replica
+  publishes first publishes what any other would; a second publication would only bump the version.
 
   KEYS: every LeaseKey, as K.
   ARGV, as A (PublishScript.Argument), then pairs (number, its partitions CSV) after the named ones:
-    token          the leader token of the caller
     membership     the membership version the layout was computed from
+    partitions     the partition count
     owners         the owner of every partition, CSV, an empty field for an unowned one
     members        the numbers of the layout, CSV
     moved          how many partitions it moves (for the event stream)
   REPLY, field/value pairs (PublishScript.Field):
-    outcome        published | stale (the membership moved on: compute again) | notLeader
+    outcome        published | stale (the membership moved on: compute again) | current (published already)
     version        published: the new layout version
   CHANGES: published: K.layout (version bumped), K.layoutByNumber rewritten, an event.
-  IDEMPOTENT: no. Every run bumps the version.
+  IDEMPOTENT: no. A run that publishes bumps the version (a second run answers current).
 ]]
 --- @include "includes/events"
 
-if redis.call('GET', K.leader) ~= A.token then return {'outcome', 'notLeader'} end
 if tonumber(redis.call('GET', K.membership) or '0') ~= tonumber(A.membership) then return {'outcome', 'stale'} end
+local stored = redis.call('HMGET', K.layout, 'membership', 'partitions')
+if tonumber(stored[1]) == tonumber(A.membership) and tonumber(stored[2]) == tonumber(A.partitions) then
+    return {'outcome', 'current'}
+end
 local version = redis.call('HINCRBY', K.layout, 'version', 1)
-redis.call('HSET', K.layout, 'membership', A.membership, 'owners', A.owners, 'members', A.members)
+redis.call('HSET', K.layout, 'membership', A.membership, 'partitions', A.partitions, 'owners', A.owners, 'members', A.members)
 redis.call('DEL', K.layoutByNumber)
 for i = ARGC + 1, #ARGV, 2 do
     redis.call('HSET', K.layoutByNumber, ARGV[i], ARGV[i + 1])

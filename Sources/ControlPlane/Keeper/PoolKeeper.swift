@@ -1,0 +1,156 @@
+import Coordination
+import Foundation
+import Logging
+import NIOPosix
+import Partitioning
+import ServiceLifecycle
+
+/// The leader's work for every pool: reaps leases that ended with no heartbeat to notice, publishes a
+/// pool's layout when its membership changed, and refreshes the pool's gauges. One replica leads at a
+/// time (a token under `rollcall:leader` with a TTL on Redis's clock, renewed every round).
+///
+/// The work follows the pool schedule (`PoolSchedule`), not the clock: a round takes only the pools
+/// marked due (a join, a release, an expiry, a lease about to end, handoffs under way), so an idle pool
+/// costs nothing and a membership change recomputes only its own pool's layout. Publishing is once per
+/// membership version (`PublishScript`), so two replicas that both believe they lead (one stalled past
+/// its lease) publish the same layout once, not two.
+struct PoolKeeper: Service {
+    let pools: PoolDirectory
+    let metrics: ControlPlaneMetrics
+    let interval: Duration
+    let leaderLease: Duration
+    let logger: Logger
+    let token = UUID().uuidString
+    /// How often the leader marks every pool due, to find a mark lost between a script and its ZADD (a
+    /// replica that died there). It is what an idle pool costs: one reap per period.
+    var sweepPeriod: Duration = .seconds(60)
+    /// Pools taken from the schedule per pick.
+    static let pickLimit = 64
+    /// While handoffs are pending in a pool, it is looked at this often (for `rollcall_handoffs_pending`).
+    static let handoffRecheck: Int64 = 1000
+
+    private var schedule: PoolSchedule { pools.schedule }
+
+    func run() async throws {
+        var memory = Memory()
+        var wasLeader = false
+        var nextSweep = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let lead: LeadScript.Reply
+                do {
+                    lead = try await schedule.lead(token: token, lease: leaderLease)
+                    metrics.redisReachable.record(1)
+                } catch {
+                    metrics.redisReachable.record(0)
+                    throw error
+                }
+                let leads = lead != .follows
+                metrics.rebalancerLeader.record(leads ? 1 : 0)
+                if leads != wasLeader {
+                    logger.info(leads ? "leading the pool keeper" : "no longer leading the pool keeper")
+                    wasLeader = leads
+                    memory = Memory()
+                }
+                if leads {
+                    var renewed = ContinuousClock.now
+                    if lead == .leads(taken: true) || renewed >= nextSweep {
+                        try await schedule.markDue(try await pools.all().map(\.pool))
+                        nextSweep = renewed + sweepPeriod
+                    }
+                    try await work(&memory, renewed: &renewed)
+                }
+            } catch {
+                logger.warning("pool keeper could not reach Redis", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// What the leader remembers between rounds: the owners of the layouts it published, for the
+    /// movement count and the handoff gauge without reading a layout back.
+    struct Memory {
+        var owners: [PoolName: [Int?]] = [:]
+    }
+
+    /// Looks at every due pool; a pool it could not finish is marked due again. The leader lease is
+    /// renewed on the way (a sweep of many pools outlasts it); if it was lost, the work stops there.
+    private func work(_ memory: inout Memory, renewed: inout ContinuousClock.Instant) async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let picked = try await schedule.pick(limit: Self.pickLimit)
+            for (index, name) in picked.pools.enumerated() {
+                if ContinuousClock.now - renewed > leaderLease / 4 {
+                    guard try await schedule.lead(token: token, lease: leaderLease) == .leads(taken: false) else {
+                        try? await schedule.markDue(Array(picked.pools[index...]))
+                        return
+                    }
+                    renewed = ContinuousClock.now
+                }
+                // A pool no longer declared (and not made on first use) is left: its keys stay, nobody looks.
+                guard let leases = pools.existing(name) else { continue }
+                do {
+                    if let due = try await look(at: leases, &memory) { try await schedule.schedule(name, at: due) }
+                } catch {
+                    try? await schedule.markDue(Array(picked.pools[index...]))
+                    throw error
+                }
+            }
+            if !picked.more { return }
+        }
+    }
+
+    /// One look at a pool: reap, publish its layout if it is not current, refresh its handoff gauges.
+    /// Returns when it next needs a look (Redis time, ms), or nil when nothing will need one.
+    func look(at leases: LeaseService, _ memory: inout Memory) async throws -> Int64? {
+        let reap = try await leases.reap()
+        metrics.poolRounds.increment()
+        if reap.expired > 0 {
+            logger.info("reaped expired leases", metadata: ["pool": "\(leases.pool)", "count": "\(reap.expired)"])
+        }
+        // A lease is past its expiry only after it (the scripts compare with `<`).
+        var due = reap.dueMillis.map { $0 + 1 }
+        guard leases.settings.partitionCount > 0 else { return due }
+        if !reap.layoutCurrent {
+            guard let owners = try await publish(leases, memory.owners[leases.pool]) else { return reap.nowMillis }
+            memory.owners[leases.pool] = owners
+        }
+        if reap.live > 0 || memory.owners[leases.pool] != nil {
+            let owners: [Int?]
+            if let known = memory.owners[leases.pool] {
+                owners = known
+            } else {
+                owners = try await leases.publishedLayout().owners.map { $0?.rawValue }
+                memory.owners[leases.pool] = owners
+            }
+            if try await leases.recordPendingHandoffs(owners: owners) > 0 {
+                due = min(due ?? .max, reap.nowMillis + Self.handoffRecheck)
+            }
+        }
+        return due
+    }
+
+    /// Computes and publishes the pool's layout for its current members; the owners now published, or
+    /// nil when the membership moved on meanwhile (look again).
+    private func publish(_ leases: LeaseService, _ previousOwners: [Int?]?) async throws -> [Int?]? {
+        let members = try await leases.members()
+        var previous = previousOwners ?? []
+        if previousOwners == nil { previous = try await leases.publishedLayout().owners.map { $0?.rawValue } }
+        // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
+        // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
+        let (numbers, partitionCount, epsilon) = (members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon)
+        let layout = try await NIOThreadPool.singleton.runIfActive {
+            try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
+        }
+        switch try await leases.publish(layout, membership: members.membership, replacing: previous) {
+        case .published(let version, let moved):
+            logger.info(
+                "published layout",
+                metadata: ["pool": "\(leases.pool)", "version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)"])
+            return layout.owners
+        case .notPublished(.current):
+            return try await leases.publishedLayout().owners.map { $0?.rawValue }
+        case .notPublished:
+            return nil
+        }
+    }
+}
