@@ -39,6 +39,10 @@ VALUE_SETS = {
     "monitoring": {"monitoring": {"podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
                                   "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
                                   "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Rollcall"}}}},
+    "pools": {"workers": {"payments": {"replicaCount": 2, "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms",
+                                       "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}},
+                          "tags": {"replicaCount": 1, "partitions": 0, "maxWorkers": 8}},
+              "worker": {"replicaCount": 5}, "pools": {"autoCreate": {"enabled": True, "maxPools": 50}}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                         "redis": {"mode": "sentinel", "image": {"digest": "sha256:" + "c3" * 32}},
                         "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}}, "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
@@ -87,6 +91,90 @@ def test_replica_counts_follow_the_values():
     objects, _ = render(VALUE_SETS["scaled"])
     assert objects[("Deployment", "rc-rollcall-worker")]["spec"]["replicas"] == 7
     assert objects[("Deployment", "rc-rollcall-control-plane")]["spec"]["replicas"] == 3
+
+
+def test_pools_get_a_worker_deployment_each_and_the_pools_file_the_control_plane_reads():
+    objects, _ = render(VALUE_SETS["pools"])
+    deployments = of_kind(objects, "Deployment")
+    assert set(deployments) == {"rc-rollcall-control-plane", "rc-rollcall-worker", "rc-rollcall-worker-payments", "rc-rollcall-worker-tags"}
+    # --set worker.replicaCount=N keeps scaling the default pool; each pool has its own count and POOL.
+    assert [deployments[f"rc-rollcall-worker{suffix}"]["spec"]["replicas"] for suffix in ("", "-payments", "-tags")] == [5, 2, 1]
+    assert "POOL" not in env(container(objects, "Deployment", "rc-rollcall-worker"))
+    assert env(container(objects, "Deployment", "rc-rollcall-worker-payments"))["POOL"]["value"] == "payments"
+    assert env(container(objects, "Deployment", "rc-rollcall-worker-tags"))["POOL"]["value"] == "tags"
+    # A pool's worker settings fall back to worker's; its own win.
+    assert container(objects, "Deployment", "rc-rollcall-worker-payments")["resources"]["requests"]["cpu"] == "200m"
+    assert container(objects, "Deployment", "rc-rollcall-worker-tags")["resources"] == container(objects, "Deployment", "rc-rollcall-worker")["resources"]
+    # The default pool's Deployment keeps the selector it had (a selector cannot change on upgrade), and no
+    # Deployment's selector selects another's pods.
+    assert deployments["rc-rollcall-worker"]["spec"]["selector"] == render()[0][("Deployment", "rc-rollcall-worker")]["spec"]["selector"]
+    for name, deployment in deployments.items():
+        for other, pods in deployments.items():
+            if other != name:
+                assert not selects(deployment["spec"]["selector"], pods["spec"]["template"]["metadata"]["labels"]), (name, other)
+    # The pools file: the default pool (the environment's settings), one entry per pool, autoCreate.
+    pools = yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])
+    assert pools == {"pools": [{"name": "default"}, {"name": "payments", "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms"},
+                               {"name": "tags", "partitions": 0, "maxWorkers": 8}],
+                     "autoCreate": {"maxWorkers": 1024, "maxPools": 50}}
+    control_plane = container(objects, "Deployment", "rc-rollcall-control-plane")
+    assert env(control_plane)["POOLS_FILE"]["value"] == "/etc/rollcall/pools/pools.yaml"
+    mount = next(m for m in control_plane["volumeMounts"] if m["name"] == "pools")
+    assert mount["mountPath"] == "/etc/rollcall/pools" and "subPath" not in mount, "a subPath mount never sees a ConfigMap change"
+    volume = next(v for v in objects[("Deployment", "rc-rollcall-control-plane")]["spec"]["template"]["spec"]["volumes"] if v["name"] == "pools")
+    assert volume["configMap"]["name"] == "rc-rollcall-pools"
+    # Every pool's workers may reach the control plane and PostgreSQL, and are scraped.
+    objects = all_objects({**VALUE_SETS["pools"], **MONITORING})
+    for suffix in ("", "-payments", "-tags"):
+        labels = objects[("Deployment", f"rc-rollcall-worker{suffix}")]["spec"]["template"]["metadata"]["labels"]
+        assert selects(policy(objects, "worker")["podSelector"], labels), suffix
+        assert selects(policy(objects, "postgresql")["ingress"][0]["from"][0]["podSelector"], labels), suffix
+        assert selects(policy(objects, "control-plane")["ingress"][0]["from"][0]["podSelector"], labels), suffix
+        assert selects(objects[("PodMonitor", "rc-rollcall-worker")]["spec"]["selector"], labels), suffix
+
+
+def test_pool_values_that_cannot_work_are_refused_by_the_schema():
+    for workers in ({"default": {"replicaCount": 1}}, {"Pay_ments": {"replicaCount": 1}}, {"payments": {"partitions": 4}},
+                    {"payments": {"replicaCount": 1, "partitons": 4}}, {"payments": {"replicaCount": 1, "partitions": -1}},
+                    {"a" * 33: {"replicaCount": 1}}):
+        try:
+            render({"workers": workers})
+        except Exception as error:
+            assert "schema" in str(error).lower() or "values don't meet" in str(error), error
+        else:
+            raise AssertionError(f"accepted: {workers}")
+
+
+def test_the_control_plane_serves_the_pools_the_rendered_file_declares():
+    """The rendered pools file, read by the control-plane binary (ROLLCALL_METRICS_BIN) on the Redis
+    scripts/test-chart started: GET /v1/pools lists the chart's pools with their settings."""
+    import urllib.request
+    objects, _ = render(VALUE_SETS["pools"])
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "pools.yaml")
+        with open(path, "w") as file:
+            file.write(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])
+        port = loopback_port()
+        control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+        settings = {name: control_plane[name]["value"] for name in ("LEASE_TTL", "HEARTBEAT_INTERVAL", "PARTITIONS", "MAX_WORKERS")}
+        process = subprocess.Popen([os.path.join(os.environ["ROLLCALL_METRICS_BIN"], "control-plane")],
+                                   env=dict(os.environ, **settings, POOLS_FILE=path, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="warning",
+                                            REDIS_URL=os.environ["ROLLCALL_METRICS_REDIS_URL"], REDIS_KEY_PREFIX="chart-pools:"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            def pools():
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/pools", timeout=5) as response:
+                    return json.load(response)
+            listed = eventually(lambda: pools(), 30, "GET /v1/pools answers")
+        finally:
+            process.terminate()
+            _, stderr = process.communicate(timeout=10)
+    by_name = {p["name"]: p for p in listed["pools"]}
+    assert list(by_name) == ["default", "payments", "tags"], stderr
+    assert (by_name["default"]["partitions"], by_name["default"]["leaseTTLMillis"]) == (1024, 10000)
+    assert (by_name["payments"]["partitions"], by_name["payments"]["leaseTTLMillis"], by_name["payments"]["consumerGroupPrefix"]) == (16, 5000, "payments")
+    assert (by_name["tags"]["partitions"], by_name["tags"]["maxWorkers"]) == (0, 8)
+    assert listed["autoCreate"] == {"maxPools": 50, "made": 0}
 
 
 def test_external_redis_and_postgres_replace_the_statefulsets():
@@ -438,6 +526,10 @@ def test_notes_tell_how_to_watch_and_scale():
     notes = render(MONITORING)[1]["rollcall/templates/NOTES.txt"]
     assert "PodMonitors rc-rollcall-control-plane and rc-rollcall-worker" in notes and "RollcallNoLiveWorkers" in notes, notes
     assert 'Grafana dashboard "Rollcall" in ConfigMap rc-rollcall-dashboard' in notes, notes
+    # Each other pool: its workers' hash and how to scale it.
+    notes = render(VALUE_SETS["pools"])[1]["rollcall/templates/NOTES.txt"]
+    assert "hgetall 'rollcall:{payments}:workers'" in notes and "--set workers.payments.replicaCount=N" in notes, notes
+    assert "5 workers, 2 workers of pool payments, 1 workers of pool tags." in notes, notes
     # With Sentinels: against the primary they name now.
     for values in (VALUE_SETS["sentinel"], VALUE_SETS["external-sentinels"]):
         notes = render(values)[1]["rollcall/templates/NOTES.txt"]
@@ -473,7 +565,8 @@ def test_no_container_gets_a_secret_from_its_environment():
                 for variable in spec.get("env", []):
                     assert "secretKeyRef" not in variable.get("valueFrom", {}), f"{render_name} {pod_name} {variable['name']}"
                     assert "PASSWORD" not in variable["name"] or variable["name"].endswith("_FILE"), variable
-                    if variable["name"].endswith("_FILE"):
+                    # POOLS_FILE names configuration (a ConfigMap), not a secret.
+                    if variable["name"].endswith("_FILE") and variable["name"] != "POOLS_FILE":
                         mounted = [m for m in spec["volumeMounts"] if variable["value"].startswith(m["mountPath"] + "/")]
                         assert mounted and mounted[0]["readOnly"] and mounted[0]["name"] in mounts, (render_name, spec["name"], variable)
 
@@ -508,8 +601,22 @@ def policy(objects, component):
     return objects[("NetworkPolicy", f"rc-rollcall-{component}")]["spec"]
 
 
+def component_of(selector):
+    """The component a pod selector names: its matchLabels', or "worker" for the every-pool worker selector."""
+    expressions = selector.get("matchExpressions", [])
+    if any(e["key"] == "app.kubernetes.io/component" and "worker" in e["values"] for e in expressions):
+        return "worker"
+    return selector.get("matchLabels", {}).get("app.kubernetes.io/component")
+
+
 def peers_of(rule):
-    return [peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") or peer for peer in rule.get("from", rule.get("to", []))]
+    return [component_of(peer.get("podSelector", {})) or peer for peer in rule.get("from", rule.get("to", []))]
+
+
+def selects(selector, labels):
+    """Whether a label selector (matchLabels and In expressions) selects a pod with `labels`."""
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", []))
 
 
 def test_network_policies_admit_only_what_rollcall_needs():
@@ -522,7 +629,7 @@ def test_network_policies_admit_only_what_rollcall_needs():
     for (kind, name), obj in objects.items():
         if kind in ("Deployment", "StatefulSet", "Pod"):
             labels = obj["metadata"]["labels"] if kind == "Pod" else obj["spec"]["template"]["metadata"]["labels"]
-            assert any(all(labels.get(k) == v for k, v in p["spec"]["podSelector"]["matchLabels"].items()) for p in policies.values()), name
+            assert any(selects(p["spec"]["podSelector"], labels) for p in policies.values()), name
     redis, postgresql = policy(objects, "redis"), policy(objects, "postgresql")
     assert [peers_of(rule) for rule in redis["ingress"]] == [["control-plane", "redis"]]
     assert {p["port"] for p in redis["ingress"][0]["ports"]} == {6379, 26379}
@@ -689,8 +796,7 @@ def test_pod_monitors_scrape_every_control_plane_and_worker_pod():
         monitor = monitors[f"rc-rollcall-{component}"]
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         pod = objects[("Deployment", f"rc-rollcall-{component}")]["spec"]["template"]
-        selector = monitor["spec"]["selector"]["matchLabels"]
-        assert selector.items() <= pod["metadata"]["labels"].items(), (selector, pod["metadata"]["labels"])
+        assert selects(monitor["spec"]["selector"], pod["metadata"]["labels"]), (monitor["spec"]["selector"], pod["metadata"]["labels"])
         assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["rollcall"]}
         endpoint, = monitor["spec"]["podMetricsEndpoints"]
         assert endpoint["path"] == "/metrics" and endpoint["interval"] == "15s"
@@ -741,16 +847,28 @@ def alert_unit_tests():
         return {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": labels} for labels in fired]}
 
     return [
-        {"name": "no live workers: live leases are all number-only, for 2m", "interval": "15s",
-         "input_series": [series("rollcall_live_workers", "3x8 1x40", pod="cp-a"), series("rollcall_number_only_leases", "0x8 1x40", pod="cp-a"),
-                          series("rollcall_live_workers", "3x8 1x40", pod="cp-b"), series("rollcall_number_only_leases", "0x8 1x40", pod="cp-b")],
+        {"name": "no live workers in a partitioned pool for 2m, as the leader counts; a numbers-only pool and a former leader's stale figure do not fire",
+         "interval": "15s",
+         "input_series": [series("rollcall_live_workers", "3x8 1x40", pod="cp-a", pool="default"),
+                          series("rollcall_number_only_leases", "0x8 1x40", pod="cp-a", pool="default"),
+                          series("rollcall_pool_partitions", "1024x48", pod="cp-a", pool="default"),
+                          series("rollcall_live_workers", "0x48", pod="cp-a", pool="tags"),
+                          series("rollcall_number_only_leases", "0x48", pod="cp-a", pool="tags"),
+                          series("rollcall_pool_partitions", "0x48", pod="cp-a", pool="tags"),
+                          series("rollcall_rebalancer_leader", "1x48", pod="cp-a"),
+                          series("rollcall_live_workers", "3x48", pod="cp-b", pool="default"),
+                          series("rollcall_number_only_leases", "0x48", pod="cp-b", pool="default"),
+                          series("rollcall_pool_partitions", "1024x48", pod="cp-b", pool="default"),
+                          series("rollcall_rebalancer_leader", "0x48", pod="cp-b")],
          "alert_rule_test": [alert("RollcallNoLiveWorkers", "1m"), alert("RollcallNoLiveWorkers", "3m"),
-                             alert("RollcallNoLiveWorkers", "5m", {**s, "severity": "critical"})]},
+                             alert("RollcallNoLiveWorkers", "5m", {**s, "pool": "default", "severity": "critical"})]},
         {"name": "handoffs pending on the leader for 1m; a stale figure of a former leader is ignored", "interval": "15s",
-         "input_series": [series("rollcall_handoffs_pending", "0x8 5x40", pod="cp-a"), series("rollcall_rebalancer_leader", "1x48", pod="cp-a"),
-                          series("rollcall_handoffs_pending", "900x48", pod="cp-b"), series("rollcall_rebalancer_leader", "0x48", pod="cp-b")],
+         "input_series": [series("rollcall_handoffs_pending", "0x8 5x40", pod="cp-a", pool="payments"),
+                          series("rollcall_rebalancer_leader", "1x48", pod="cp-a"),
+                          series("rollcall_handoffs_pending", "900x48", pod="cp-b", pool="payments"),
+                          series("rollcall_rebalancer_leader", "0x48", pod="cp-b")],
          "alert_rule_test": [alert("RollcallHandoffsPending", "1m"), alert("RollcallHandoffsPending", "2m30s"),
-                             alert("RollcallHandoffsPending", "4m", {**s, "severity": "warning"})]},
+                             alert("RollcallHandoffsPending", "4m", {**s, "pool": "payments", "severity": "warning"})]},
         {"name": "Redis unreachable from one replica for 30s", "interval": "15s",
          "input_series": [series("rollcall_redis_reachable", "1x4 0x20", pod="cp-a"), series("rollcall_redis_reachable", "1x24", pod="cp-b")],
          "alert_rule_test": [alert("RollcallRedisUnreachable", "1m"),
@@ -761,9 +879,12 @@ def alert_unit_tests():
          "alert_rule_test": [alert("RollcallWorkerLosingLeases", "2m"),
                              alert("RollcallWorkerLosingLeases", "8m", {**s, "pod": "w-1", "severity": "warning"})]},
         {"name": "partitions unowned on the leader for 2m", "interval": "15s",
-         "input_series": [series("rollcall_partitions_unowned", "0x4 12x40", pod="cp-a"), series("rollcall_rebalancer_leader", "1x44", pod="cp-a"),
-                          series("rollcall_partitions_unowned", "1024x44", pod="cp-b"), series("rollcall_rebalancer_leader", "0x44", pod="cp-b")],
-         "alert_rule_test": [alert("RollcallPartitionsUnowned", "2m"), alert("RollcallPartitionsUnowned", "4m", {**s, "severity": "critical"})]},
+         "input_series": [series("rollcall_partitions_unowned", "0x4 12x40", pod="cp-a", pool="default"),
+                          series("rollcall_rebalancer_leader", "1x44", pod="cp-a"),
+                          series("rollcall_partitions_unowned", "1024x44", pod="cp-b", pool="default"),
+                          series("rollcall_rebalancer_leader", "0x44", pod="cp-b")],
+         "alert_rule_test": [alert("RollcallPartitionsUnowned", "2m"),
+                             alert("RollcallPartitionsUnowned", "4m", {**s, "pool": "default", "severity": "critical"})]},
         {"name": "no control plane up for 2m; one up is enough", "interval": "15s",
          "input_series": [series("up", "1x4 0x40", pod="cp-a", rollcall_component="control-plane"),
                           series("up", "1x20 0x24", pod="cp-b", rollcall_component="control-plane"),

@@ -1,10 +1,12 @@
 """What an operator sees, checked end to end, as the ordered steps of one scenario (each step builds on
 the ones before; scripts/test-operator-view runs them, and -k picks steps, e.g. -k "three_workers or page"):
 
-1. scripts/run on a terminal (tmux, keys with send-keys, the screen with capture-pane), 3 workers;
+1. scripts/run on a terminal (tmux, keys with send-keys, the screen with capture-pane), 3 workers in the
+   partitioned pool `default` and 2 id workers in the numbers-only pool `tags`, both pools shown;
 2. the status page of its control planes in headless Chromium (driven over the DevTools protocol,
    logging in through the browser's own HTTP Basic prompt with the token), with screenshots under
-   .build/: 3 workers with their numbers, one cell per partition in 3 owner colours;
+   .build/: 3 workers with their numbers, one cell per partition in 3 owner colours; the pool list, and
+   the tags pool shown alone (its 2 workers, no partitions);
 3. a worker killed by key: once its lease has expired, the page shows 2 workers and 2 colours (how long
    that took is printed, a measurement), the view shows it gone (killed by SIGKILL), its partitions held
    by the others, and the script still running; then a control plane killed by key: shown gone, the
@@ -49,13 +51,13 @@ def rows(text):
     """The process rows of scripts/run's view: name -> (pid, state, number, granted)."""
     table = {}
     for line in text.splitlines():
-        m = re.match(r"^[> ] ((?:control-plane|worker)-\d+)\s+(\d+|-)\s+(.*)$", line)
+        m = re.match(r"^[> ] ((?:control-plane|worker|tags-worker)-\d+)\s+(\d+|-)\s+(.*)$", line)
         if not m:
             continue
         rest = m.group(3)
         state = rest[:38].strip()
         fields = rest[38:].split()
-        number = int(fields[0]) if fields and fields[0].isdigit() and m.group(1).startswith("worker") else None
+        number = int(fields[0]) if fields and fields[0].isdigit() and "worker" in m.group(1) else None
         granted = int(fields[2]) if number is not None and len(fields) > 2 and fields[2].isdigit() else None
         table[m.group(1)] = (int(m.group(2)) if m.group(2).isdigit() else None, state, number, granted)
     return table
@@ -64,6 +66,11 @@ def rows(text):
 def worker_numbers(table):
     """The numbers the workers' rows show (None for a worker without one)."""
     return [row[2] for name, row in table.items() if name.startswith("worker")]
+
+
+def tag_numbers(table):
+    """The numbers the tags pool's id workers show."""
+    return [row[2] for name, row in table.items() if name.startswith("tags-worker")]
 
 
 def pane_alive():
@@ -221,11 +228,14 @@ def test_1_scripts_run_shows_two_control_planes_and_three_numbered_workers(view)
     # The first number of a new store comes one LEASE_TTL + quarantine after the start. One capture per
     # try: before the first frame the screen has no rows, so "every worker has a number" holds of it
     # vacuously, and the next capture may be the first frame, whose workers have none yet.
-    view.table = eventually(lambda: (t := rows(screen())) and len(t) == 5 and None not in worker_numbers(t) and t, 300,
-                            "2 control planes and 3 workers, each worker with a number")
+    view.table = eventually(lambda: (t := rows(screen())) and len(t) == 7 and None not in worker_numbers(t) + tag_numbers(t) and t, 300,
+                            "2 control planes, 3 workers and 2 id workers, each worker with a number")
     assert sorted(worker_numbers(view.table)) == [0, 1, 2], view.table
+    assert sorted(tag_numbers(view.table)) == [0, 1], f"the tags pool numbers its workers from 0 too: {view.table}"
     text = screen()
     assert "\x1b" not in text and "keys: " in text and "k kill" in text, "the key help is on screen, with no raw escape codes"
+    assert "pools: default (1024 partitions), tags (numbers only)" in text, "both pools are named"
+    assert re.search(r"pool tags \(numbers only\): 2 of 16 numbers leased: tags-worker-\d \d, tags-worker-\d \d", text), text
     view.port = int(re.search(r"status page: http://127\.0\.0\.1:(\d+)/_status", text).group(1))
     view.token = open(os.path.join(view.state, "auth-token")).read().strip()
     first = overview(view)
@@ -246,6 +256,18 @@ def test_2_the_status_page_lists_the_workers_and_their_partitions_after_a_login(
     assert browser.auth_prompts >= 1, "the browser was asked to log in"
     assert page_state(browser).get("state") == "ok", "the page's data requests succeed with the browser's login"
     print("screenshot:", browser.screenshot("status-page.png"))
+    pools = browser.evaluate("JSON.stringify([...document.querySelectorAll('#pool option')].map(o => o.value))")
+    assert json.loads(pools) == ["default", "tags"], f"the page lists the pools: {pools}"
+    # One pool at a time: the tags pool alone, its two id workers and no partitions.
+    browser.evaluate("(s => { s.value = 'tags'; s.dispatchEvent(new Event('change')); })(document.getElementById('pool'))")
+    tags = eventually(lambda: (s := page_state(browser)) and browser.evaluate("document.body.dataset.pool") == "tags"
+                      and len(s.get("workers", [])) == 2 and s, 30, "the page shows the tags pool")
+    assert sorted(n for _, n in tags["workers"]) == [0, 1] and tags["cells"] == 0, tags
+    assert "tags" in browser.evaluate("location.hash"), "the address names the pool shown"
+    print("screenshot:", browser.screenshot("status-page-tags-pool.png"))
+    browser.evaluate("(s => { s.value = 'default'; s.dispatchEvent(new Event('change')); })(document.getElementById('pool'))")
+    eventually(lambda: browser.evaluate("document.body.dataset.pool") == "default" and page_state(browser).get("cells") == view.partitions,
+               30, "and back to the default pool")
 
 
 def test_3_a_worker_killed_by_key_leaves_the_page_once_its_lease_expired_and_its_share_moves(view):
@@ -322,6 +344,6 @@ def test_5_piped_it_prints_plain_frames_and_ends_with_status_1_when_redis_dies(v
     text = "".join(output)
     assert code == 1 and "Redis is gone" in text, f"killing Redis under it ends it with status 1 (status {code})"
     assert "\x1b[" not in text, "piped frames carry no terminal codes"
-    frame_pids = [int(p) for p in re.findall(r"^[> ] (?:control-plane|worker)-\d+\s+(\d+)", text, re.M)]
+    frame_pids = [int(p) for p in re.findall(r"^[> ] (?:control-plane|worker|tags-worker)-\d+\s+(\d+)", text, re.M)]
     left = [pid for pid in set(frame_pids) if running(pid)]
     assert frame_pids and not left, f"nothing is left running (left: {left})"

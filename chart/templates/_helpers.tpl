@@ -229,3 +229,23 @@ true
 {{- define "rollcall.metricSelector" -}}
 namespace="{{ .Release.Namespace }}", rollcall_release="{{ .Release.Name }}"
 {{- end -}}
+
+{{/* The component label of a pool's workers: `worker` for the default pool (as before pools), `worker-NAME` for another. */}}
+{{- define "rollcall.workerComponent" -}}
+{{- if eq . "default" }}worker{{ else }}worker-{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* A label selector of every worker pod of the release, whatever its pool: (dict "root" $) */}}
+{{- define "rollcall.workerSelector" -}}
+matchLabels:
+  app.kubernetes.io/name: {{ .root.Chart.Name }}
+  app.kubernetes.io/instance: {{ .root.Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values:
+      - worker
+      {{- range $name, $_ := .root.Values.workers }}
+      - {{ include "rollcall.workerComponent" $name }}
+      {{- end }}
+{{- end -}}

@@ -40,11 +40,11 @@ def free_port():
 
 
 class Process:
-    """One control plane or worker: its process across restarts, and how it last ended."""
+    """One control plane or worker (of a pool): its process across restarts, and how it last ended."""
 
-    def __init__(self, kind, index, port):
-        self.kind, self.index, self.port = kind, index, port
-        self.name = f"{kind}-{index}"
+    def __init__(self, kind, index, port, pool="default"):
+        self.kind, self.index, self.port, self.pool = kind, index, port, pool
+        self.name = f"{kind}-{index}" if pool == "default" else f"{pool}-{kind}-{index}"
         self.popen = None
         self.paused = False
         self.ended = None  # (reason, monotonic time) once gone
@@ -68,9 +68,12 @@ class Supervisor:
         self.logs = os.path.join(options.state, "logs")
         self.control_planes = [Process("control-plane", i, free_port()) for i in range(options.control_planes)]
         self.workers = [Process("worker", i, free_port()) for i in range(options.workers)]
+        self.tag_workers = [Process("worker", i, free_port(), pool="tags") for i in range(options.tag_workers)]
         self.selected = 0
         self.message = ""
-        self.overview = None
+        self.overview = None  # the default pool's
+        self.overviews = {}  # every pool's, by name
+        self.pools = []  # GET /v1/pools
         self.overview_error = ""
         self.claims = {}
         self.next_cp = 0
@@ -82,7 +85,7 @@ class Supervisor:
         env = dict(os.environ, PORT=str(process.port), HOST="127.0.0.1")
         if process.kind == "worker":
             binary = os.path.join(self.options.bin, "worker")
-            env.update(POD_NAME=process.name, CONTROL_PLANE_URL=f"http://127.0.0.1:{self.options.service_port}")
+            env.update(POD_NAME=process.name, POOL=process.pool, CONTROL_PLANE_URL=f"http://127.0.0.1:{self.options.service_port}")
         else:
             binary = os.path.join(self.options.bin, "control-plane")
         log = open(os.path.join(self.logs, process.name + ".log"), "ab")
@@ -93,7 +96,7 @@ class Supervisor:
         process.paused, process.ended, process.stopping = False, None, False
 
     def everything(self):
-        return self.control_planes + self.workers
+        return self.control_planes + self.workers + self.tag_workers
 
     def reap(self):
         """Notices every process that ended since the last look, with why."""
@@ -153,7 +156,7 @@ class Supervisor:
     def stop_all(self):
         """Workers first (they release their leases through a control plane), then the control planes:
         SIGTERM, SIGKILL after 5 s."""
-        for group in (self.workers, self.control_planes):
+        for group in (self.workers + self.tag_workers, self.control_planes):
             live = [p for p in group if p.running]
             for process in live:
                 if process.paused:
@@ -210,12 +213,17 @@ class Supervisor:
 
     # What the view shows
 
-    def refresh(self):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.options.service_port}/v1/overview")
+    def get(self, path):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.options.service_port}{path}")
         request.add_header("Authorization", "Bearer " + os.environ.get("AUTH_TOKEN", ""))
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.load(response)
+
+    def refresh(self):
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                self.overview, self.overview_error = json.load(response), ""
+            self.pools = self.get("/v1/pools")["pools"]
+            self.overviews = {p["name"]: self.get(f"/v1/pools/{p['name']}/overview") for p in self.pools}
+            self.overview, self.overview_error = self.overviews.get("default"), ""
         except urllib.error.HTTPError as error:
             self.overview_error = f"{error.code}: {error.read().decode('utf-8', 'replace')[:120]}"
         except (OSError, ValueError) as error:
@@ -241,23 +249,25 @@ class Supervisor:
     def frame(self, started):
         now = time.monotonic()
         o = self.options
-        live_workers = sum(1 for p in self.workers if p.running)
+        workers = self.workers + self.tag_workers
+        live_workers = sum(1 for p in workers if p.running)
         lines = [
             f"Rollcall on this machine: {sum(1 for p in self.control_planes if p.running)}/{len(self.control_planes)} control planes,"
-            f" {live_workers}/{len(self.workers)} workers running, up {int(now - started)} s",
+            f" {live_workers}/{len(workers)} workers running, up {int(now - started)} s"
+            f" · pools: {', '.join(map(pool_label, self.pools)) or '?'}",
             f"status page: http://127.0.0.1:{o.service_port}/_status  (any user name; password: the token in {o.token_file})",
             f"Redis {os.environ['REDIS_URL']}  PostgreSQL {os.environ['DATABASE_URL'].split('@')[-1]}  logs {self.logs}/",
             KEYS,
             self.message,
             "",
         ]
-        leases = {w["name"]: w for w in (self.overview or {}).get("workers", [])}
+        leases = {(pool, w["name"]): w for pool, overview in self.overviews.items() for w in overview.get("workers", [])}
         lines.append(
             f"  {'process':<16} {'pid':>7}  {'state':<38} {'number':>6} {'lease left':>10} {'granted':>7} {'claimed':>7} {'rows':>6}  consumer group"
         )
         for row, process in enumerate(self.everything()):
             pid = str(process.popen.pid) if process.popen else "-"
-            lease = leases.get(process.name) if process.kind == "worker" else None
+            lease = leases.get((process.pool, process.name)) if process.kind == "worker" else None
             claimed, rows = self.claims.get(process.name, (0, 0))
             if process.kind == "control-plane":
                 detail = f"{'':>6} {'':>10} {'':>7} {'':>7} {'':>6}  port {process.port}"
@@ -284,6 +294,12 @@ class Supervisor:
             )
             quarantine = ", ".join(f"{q['number']} ({q['millisLeft'] / 1000:.1f} s)" for q in self.overview["quarantine"])
             lines.append(f"numbers in quarantine: {quarantine or 'none'}")
+            for pool in self.pools:
+                if pool["name"] == "default" or pool["name"] not in self.overviews:
+                    continue
+                held = ", ".join(f"{w['name']} {w['number']}" for w in self.overviews[pool["name"]]["workers"])
+                kind = f"{pool['partitions']} partitions" if pool["partitions"] else "numbers only"
+                lines.append(f"pool {pool['name']} ({kind}): {pool['liveWorkers']} of {pool['maxWorkers']} numbers leased: {held or 'none'}")
             lines.append("recent events:")
             for event in self.overview["events"][:6]:
                 lines.append(f"  {(self.overview['nowMillis'] - event['atMillis']) / 1000:6.1f} s ago  {describe(event)}")
@@ -317,6 +333,11 @@ class Supervisor:
             self.message = "q pressed"
             return False
         return True
+
+
+def pool_label(pool):
+    """`default (1024 partitions)`, `tags (numbers only)`."""
+    return pool["name"] + (f" ({pool['partitions']} partitions)" if pool["partitions"] else " (numbers only)")
 
 
 def describe(event):
@@ -359,6 +380,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--state", required=True)
     parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--tag-workers", type=int, default=0)
     parser.add_argument("--control-planes", type=int, required=True)
     parser.add_argument("--duration", type=int, default=0)
     parser.add_argument("--service-port", type=int, required=True)
@@ -370,7 +392,7 @@ def main():
     threading.Thread(target=supervisor.serve, args=(listener,), daemon=True).start()
     for process in supervisor.control_planes:
         supervisor.start(process)
-    for process in supervisor.workers:
+    for process in supervisor.workers + supervisor.tag_workers:
         supervisor.start(process)
 
     quit_requested = []

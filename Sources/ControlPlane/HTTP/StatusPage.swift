@@ -2,9 +2,11 @@ import Hummingbird
 import NIOCore
 
 /// `GET /_status`: the operator's live page, one self-contained document (HTML, CSS and JavaScript
-/// inline; nothing fetched from elsewhere, since clusters often have no internet). It polls
-/// `GET /v1/overview` at the heartbeat interval and draws what it answers; with `AUTH_TOKEN` set the
-/// browser's login prompt (HTTP Basic, the token as the password) guards both.
+/// inline; nothing fetched from elsewhere, since clusters often have no internet). It lists the pools
+/// (`GET /v1/pools`, every 10 s) and shows one at a time: it polls `GET /v1/pools/{pool}/overview` at
+/// the pool's heartbeat interval and draws what it answers. `#pool=NAME` in the address picks the pool
+/// (a link to one pool's page); without it, `default` or the first. With `AUTH_TOKEN` set the browser's
+/// login prompt (HTTP Basic, the token as the password) guards all of it.
 enum StatusPage {
     static func response() -> Response {
         Response(
@@ -32,6 +34,7 @@ enum StatusPage {
           body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--ink); background: var(--bg); }
           header { display: flex; flex-wrap: wrap; gap: 8px 24px; align-items: baseline; padding: 12px 20px; background: #fff; border-bottom: 1px solid var(--line); }
           header h1 { font-size: 18px; margin: 0; }
+          header select { font: inherit; padding: 1px 4px; }
           main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(280px, 2fr); gap: 16px; padding: 16px 20px; }
           section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; min-width: 0; }
           section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 0 0 8px; }
@@ -56,6 +59,7 @@ enum StatusPage {
         <body>
         <header>
           <h1>Rollcall</h1>
+          <label class="muted">pool <select id="pool" aria-label="the pool shown"></select></label>
           <span id="summary" class="muted">loading…</span>
           <span id="redis" class="muted"></span>
           <span id="updated" class="muted"></span>
@@ -94,7 +98,8 @@ enum StatusPage {
         const el = id => document.getElementById(id);
         const colour = n => n == null ? "#d9dce3" : `hsl(${(n * 137.508) % 360}, 68%, ${n % 2 ? 42 : 52}%)`;
         const seconds = ms => (ms / 1000).toFixed(1) + " s";
-        let cells = [], cellCount = -1, delay = 1000;
+        let cells = [], cellCount = -1, delay = 1000, timer = null, pools = [], listedAt = 0;
+        let pool = new URLSearchParams(location.hash.slice(1)).get("pool");
 
         function row(tbody, values, attributes) {
           const tr = document.createElement("tr");
@@ -143,6 +148,11 @@ enum StatusPage {
         }
         function drawLayout(layout, names) {
           if (layout.partitionCount !== cellCount) buildGrid(layout.partitionCount);
+          if (layout.partitionCount === 0) {
+            el("legend").replaceChildren();
+            el("layout-title").textContent = "Numbers only: this pool has no partitions";
+            return;
+          }
           const held = new Map();
           for (let p = 0; p < cells.length; p++) {
             const owner = layout.owners[p], holder = layout.holders[p], rect = cells[p];
@@ -214,9 +224,39 @@ enum StatusPage {
           document.body.dataset.version = s.layout.version;
           document.body.dataset.updated = s.nowMillis;
         }
+        async function get(path) {
+          const response = await fetch(new URL(path, location.origin), { cache: "no-store", credentials: "same-origin" });
+          const body = await response.json();
+          if (!response.ok) throw new Error(`${response.status}: ${body.message || body.error}`);
+          return body;
+        }
+        // The pool list (two Redis reads per pool) is refreshed every 10 s, not at every poll.
+        async function listPools() {
+          if (pools.length && Date.now() - listedAt < 10000) return;
+          pools = (await get("/v1/pools")).pools;
+          listedAt = Date.now();
+          if (!pool || !pools.some(p => p.name === pool)) pool = (pools.find(p => p.name === "default") || pools[0] || {}).name || "default";
+          const select = el("pool");
+          select.replaceChildren(...pools.map(p => {
+            const option = document.createElement("option");
+            option.value = p.name;
+            option.textContent = `${p.name} · ${p.liveWorkers} live · ` + (p.partitions ? `${p.partitions} partitions` : "numbers only");
+            return option;
+          }));
+          select.value = pool;
+        }
+        el("pool").addEventListener("change", event => {
+          pool = event.target.value;
+          location.hash = "pool=" + encodeURIComponent(pool);
+          cellCount = -1;
+          clearTimeout(timer);
+          poll();
+        });
         async function poll() {
           try {
-            const response = await fetch(new URL("/v1/overview", location.origin), { cache: "no-store", credentials: "same-origin" });
+            await listPools();
+            const response = await fetch(new URL(`/v1/pools/${encodeURIComponent(pool)}/overview`, location.origin),
+              { cache: "no-store", credentials: "same-origin" });
             const body = await response.json();
             if (!response.ok) throw new Error(`${response.status}: ${body.message || body.error}`);
             draw(body);
@@ -226,13 +266,14 @@ enum StatusPage {
             el("banner").style.display = "none";
             el("updated").textContent = "updated " + new Date().toLocaleTimeString();
             document.body.dataset.state = "ok";
+            document.body.dataset.pool = pool;
           } catch (error) {
             el("banner").textContent = `The control plane could not read the lease store: ${error.message}. Retrying.`;
             el("banner").style.display = "block";
             el("redis").textContent = "Redis: unreachable"; el("redis").className = "bad";
             document.body.dataset.state = "error";
           }
-          setTimeout(poll, delay);
+          timer = setTimeout(poll, delay);
         }
         poll();
         </script>

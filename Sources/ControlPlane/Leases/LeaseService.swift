@@ -29,6 +29,7 @@ struct LeaseService: Sendable {
         self.metrics = metrics
         self.poolMetrics = metrics.pool(label: metricsLabel)
         self.schedule = schedule
+        poolMetrics.partitions.record(settings.partitionCount)
     }
 
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).

@@ -76,6 +76,8 @@ struct PoolMetrics: Sendable {
     let partitionsUnowned: CoreMetrics.Gauge
     /// 1 while a changed POOLS_FILE entry for the pool waits (its partition count cannot change with live workers).
     let settingsPending: CoreMetrics.Gauge
+    /// The pool's partition count (0: numbers only), so an alert about partition workers skips number-only pools.
+    let partitions: CoreMetrics.Gauge
     private let heartbeatCounters: [HeartbeatResult: CoreMetrics.Counter]
 
     /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
@@ -99,6 +101,7 @@ struct PoolMetrics: Sendable {
         handoffsPending = gauge("rollcall_handoffs_pending")
         partitionsUnowned = gauge("rollcall_partitions_unowned")
         settingsPending = gauge("rollcall_pool_settings_pending")
+        partitions = gauge("rollcall_pool_partitions")
         heartbeatCounters = Dictionary(
             uniqueKeysWithValues: HeartbeatResult.allCases.map {
                 (
