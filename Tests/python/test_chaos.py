@@ -1,5 +1,5 @@
 """The fault suite as tests: a seeded storm against real processes with every promise checked while it
-runs (rollcall_testing/chaos.py), once on one Redis, once on a Sentinel set (both with PostgreSQL
+runs (rollcall_testing/chaos.py), in three pools at once with their isolation checked, once on one Redis, once on a Sentinel set (both with PostgreSQL
 failovers to a streaming standby), and with a split brain and lost commits injected on purpose, which
 the same checks must catch. The storm's length comes from
 ROLLCALL_CHAOS_DURATION (s, default 60) and ROLLCALL_CHAOS_FAULTS (default 30); a seed from
@@ -22,7 +22,11 @@ def storm(*extra):
 def test_a_storm_on_one_redis_breaks_no_promise():
     suite = storm()
     assert not suite.violations, suite.examples
-    assert suite.counters.get("workers-hash samples", 0) > 0 and suite.counters.get("status rounds", 0) > 0
+    assert suite.counters.get("status rounds", 0) > 0
+    for pool in ("default", "fast", "tags"):
+        assert suite.counters.get(f"workers-hash samples [{pool}]", 0) > 0, pool
+        assert suite.counters.get(f"simulated-client beliefs recorded [{pool}]", 0) > 0, pool
+    assert suite.counters.get("pool isolation: quiet-pool heartbeats measured", 0) > 0, suite.counters
     assert suite.counters.get("fault: postgres-failover-sync") and suite.counters.get("fault: postgres-failover-async"), suite.counters
 
 

@@ -25,6 +25,15 @@ restarted 0.1-4 s later (before or after its replacement is promoted); the prima
 (past down-after, so it is replaced, then comes back as a stale primary and is demoted); a
 `SENTINEL FAILOVER`; a Sentinel SIGKILLed and restarted.
 
+Three pools at once, from one POOLS_FILE: `default` (1024 partitions, --lease-ttl; the workers and
+most simulated clients, on the routes without a pool), `fast` (64 partitions, half the TTL, 8 numbers;
+simulated clients) and `tags` (numbers only, 6 numbers, twice the TTL; simulated number-only
+clients). Among the faults: a flood of 40 new names into `tags` for 3 s (its numbers exhausted). The
+store and belief checks below run per pool, and are counted per pool. After the storm, the isolation
+check: `fast`'s clients heartbeat through 8 s of quiet and then 8 s of a storm in `tags` (its clients
+silenced, a flood of new names, numbers exhausted): no `fast` lease may change; the latency of `fast`'s
+heartbeats in both windows is printed (p50, p99 and their ratio: measured, not asserted).
+
 Invariants, each counted and printed:
   - `hgetall workers` every 100 ms: no number held by two names;
   - every worker's /v1/status every 100 ms: no two workers safe with one number;
@@ -54,6 +63,7 @@ import http.client
 import json
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -74,8 +84,14 @@ from rollcall_testing.postgres import Postgres
 from rollcall_testing.processes import Proc, kill_pidfile
 
 PARTITIONS = 1024
+# The storm's pools: (name, partitions, maxWorkers, TTL as a multiple of --lease-ttl, simulated clients as a
+# share of --simulated). `default`'s keys and routes are the ones without a pool.
+POOLS = [("default", PARTITIONS, 1024, 1.0, 0.5), ("fast", 64, 8, 0.5, 0.25), ("tags", 0, 6, 2.0, 0.25)]
 SNOWFLAKE_ORIGIN_MS = 1_704_067_200_000  # SnowflakeID.defaultOriginMillis
 REDIS_ERRORS = (OSError, ValueError, redis.RedisError)
+# (pool, its workers hash, its expiry zset): what an operator reads with `redis-cli hgetall`.
+POOL_KEYS = [("default", "workers", "rollcall:expiry")] + [
+    (name, f"rollcall:{{{name}}}:workers", f"rollcall:{{{name}}}:expiry") for name, *_ in POOLS if name != "default"]
 
 
 def log(message):
@@ -168,9 +184,16 @@ class Beliefs:
 class SimulatedClient(threading.Thread):
     """A client of the wire format written here: honest `held`, random silences, its own safety clock."""
 
-    def __init__(self, suite, index):
+    def __init__(self, suite, index, pool="default"):
         super().__init__(daemon=True)
-        self.suite, self.name = suite, f"sim-{index}"
+        self.suite, self.name, self.pool = suite, f"sim-{index}", pool
+        self.ttl, self.interval = suite.pool_ttl[pool], suite.pool_interval[pool]
+        self.path = "/v1/workers" if pool == "default" else f"/v1/pools/{pool}/workers"
+        # In the numbers-only pool every other client asks for a number-only lease.
+        self.kind = "numberOnly" if pool == "tags" and index % 2 else None
+        self.silenced = threading.Event()  # the isolation check silences a pool's clients
+        self.changes = 0  # leases that ended (lost, replaced, refused) while this client was not silent
+        self.latencies = []  # (monotonic time sent, seconds) of every answered heartbeat
         self.rng = random.Random(suite.seed * 1000 + index)
         self.instance = uuid.UUID(int=self.rng.getrandbits(128)).hex
         self.sequence = 0
@@ -182,15 +205,19 @@ class SimulatedClient(threading.Thread):
 
     def end_all(self, at):
         if self.lease:
-            self.suite.beliefs.add(("number", self.lease[0]), self.name, self.since, min(at, self.deadline))
+            self.suite.beliefs.add((self.pool, "number", self.lease[0]), self.name, self.since, min(at, self.deadline))
+            self.changes += 1
         for p, (_, since) in self.grants.items():
-            self.suite.beliefs.add(("partition", p), self.name, since, min(at, self.deadline))
+            self.suite.beliefs.add((self.pool, "partition", p), self.name, since, min(at, self.deadline))
         self.lease, self.grants = None, {}
 
     def run(self):
-        ttl, interval = self.suite.ttl, self.suite.interval
+        ttl, interval = self.ttl, self.interval
         while not self.suite.sims_stop.is_set():
-            if self.rng.random() < 0.03:
+            if self.silenced.is_set():
+                time.sleep(0.05)
+                continue
+            if self.rng.random() < 0.03 and not self.suite.quiet.is_set():
                 time.sleep(self.rng.uniform(0.3, ttl * 1.5))
             now = time.monotonic()
             if self.lease and now >= self.deadline:
@@ -198,6 +225,8 @@ class SimulatedClient(threading.Thread):
             self.sequence += 1
             held = sorted(self.grants)
             body = {"instance": self.instance, "sequence": self.sequence, "held": held}
+            if self.kind:
+                body["kind"] = self.kind
             if self.generation:
                 body["generation"] = self.generation
             if self.lease:
@@ -205,11 +234,13 @@ class SimulatedClient(threading.Thread):
             port = self.rng.choice(self.suite.cp_ports)
             sent = time.monotonic()
             try:
-                status, answer = http_json(port, "POST", f"/v1/workers/{self.name}/heartbeat", body, timeout=interval)
+                status, answer = http_json(port, "POST", f"{self.path}/{self.name}/heartbeat", body, timeout=interval)
             except OSError:
+                self.latencies.append((sent, float("inf")))
                 time.sleep(self.rng.uniform(0.05, interval))
                 continue
             received = time.monotonic()
+            self.latencies.append((sent, received - sent))
             if received - sent > interval:
                 continue
             revoked = False
@@ -225,7 +256,7 @@ class SimulatedClient(threading.Thread):
                 current = dict(zip(answer["partitions"], answer["partitionEpochs"]))
                 for p in list(self.grants):
                     if current.get(p) != self.grants[p][0]:
-                        self.suite.beliefs.add(("partition", p), self.name, self.grants[p][1], min(received, self.deadline))
+                        self.suite.beliefs.add((self.pool, "partition", p), self.name, self.grants[p][1], min(received, self.deadline))
                         del self.grants[p]
                         revoked = True
                 for p, epoch in current.items():
@@ -241,7 +272,7 @@ class SimulatedClient(threading.Thread):
                 time.sleep(max(0.0, interval - elapsed))
         self.end_all(time.monotonic())
         try:
-            http_json(self.suite.cp_ports[0], "DELETE", f"/v1/workers/{self.name}?instance={self.instance}", timeout=2)
+            http_json(self.suite.cp_ports[0], "DELETE", f"{self.path}/{self.name}?instance={self.instance}", timeout=2)
         except OSError:
             pass
 
@@ -254,6 +285,9 @@ class Suite:
         # The product's defaults at the default TTL (1 s, 2 s); a quarter of a shorter TTL.
         self.interval = max(min(self.ttl / 4, 1.0), 0.25)
         self.quarantine = max(min(self.ttl / 4, 2.0), 0.25)
+        self.pool_ttl = {name: self.ttl * factor for name, _, _, factor, _ in POOLS}
+        self.pool_interval = {name: max(min(ttl / 4, 1.0), 0.25) for name, ttl in self.pool_ttl.items()}
+        self.quiet = threading.Event()  # set during the isolation check: no random silences
         self.dir = tempfile.mkdtemp(prefix="rollcall-chaos.")
         os.chmod(self.dir, 0o755)
         self.stopping = threading.Event()
@@ -302,6 +336,12 @@ class Suite:
         if self.pg.standby:
             self.pg.start_standby()
 
+        self.pools_file = f"{self.dir}/pools.yaml"
+        with open(self.pools_file, "w") as f:
+            f.write("pools:\n")
+            for name, partitions, max_workers, _, _ in POOLS:
+                f.write(f"  - name: {name}\n    partitions: {partitions}\n    maxWorkers: {max_workers}\n"
+                        f"    leaseTTL: {int(self.pool_ttl[name] * 1000)}ms\n    heartbeatInterval: {int(self.pool_interval[name] * 1000)}ms\n")
         self.cp_ports = [free_port() for _ in range(self.args.control_planes)]
         self.cps = []
         for i, port in enumerate(self.cp_ports):
@@ -328,6 +368,8 @@ class Suite:
         env.update(REDIS_URL=f"redis://127.0.0.1:{self.redis_port}", DATABASE_URL=getattr(self, "database_url", ""),
                    LEASE_TTL=f"{int(self.ttl * 1000)}ms", HEARTBEAT_INTERVAL=f"{int(self.interval * 1000)}ms",
                    NUMBER_QUARANTINE=f"{int(self.quarantine * 1000)}ms", WORK_INTERVAL="200ms", LOG_LEVEL="info")
+        if hasattr(self, "pools_file"):
+            env["POOLS_FILE"] = self.pools_file
         if self.sentinel:
             env.update(REDIS_SENTINELS=",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
                        REDIS_SENTINEL_MASTER="mymaster", REDIS_MIN_REPLICAS="1")
@@ -406,10 +448,10 @@ class Suite:
     SAMPLE_SCRIPT = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        local flat = redis.call('HGETALL', 'workers')
+        local flat = redis.call('HGETALL', KEYS[1])
         local live = {}
         for i = 1, #flat, 2 do
-            local expiry = tonumber(redis.call('ZSCORE', 'rollcall:expiry', flat[i]))
+            local expiry = tonumber(redis.call('ZSCORE', KEYS[2], flat[i]))
             if expiry and expiry >= now then live[#live + 1] = flat[i] end
         end
         return {flat, live}
@@ -429,20 +471,22 @@ class Suite:
                 # One atomic read: every record, and which leases had not expired by the store's clock. An
                 # expired record waits for the reaper (or, on a just-promoted replica, for the first script);
                 # its worker stopped by its own clock before the store's expiry, so it holds nothing.
-                flat, live = client.eval(self.SAMPLE_SCRIPT, 0) or [[], []]
-                at = time.time() * 1000
-                holders, live_holders = {}, {}
-                for name, record in zip(flat[0::2], flat[1::2]):
-                    number = json.loads(record)["number"]
-                    holders.setdefault(number, []).append(name)
-                    if name in live:
-                        live_holders.setdefault(number, set()).add(name)
-                with self.lock:
-                    self.store_samples.append((at, live_holders, client_port))
-                self.count("workers-hash samples")
-                for number, names in holders.items():
-                    if len(names) > 1:
-                        self.violation("number held by two names (hgetall workers)", f"number {number}: {names}")
+                for pool, workers_key, expiry_key in POOL_KEYS:
+                    flat, live = client.eval(self.SAMPLE_SCRIPT, 2, workers_key, expiry_key) or [[], []]
+                    at = time.time() * 1000
+                    holders, live_holders = {}, {}
+                    for name, record in zip(flat[0::2], flat[1::2]):
+                        number = json.loads(record)["number"]
+                        holders.setdefault(number, []).append(name)
+                        if name in live:
+                            live_holders.setdefault(number, set()).add(name)
+                    if pool == "default":
+                        with self.lock:
+                            self.store_samples.append((at, live_holders, client_port))
+                    self.count(f"workers-hash samples [{pool}]")
+                    for number, names in holders.items():
+                        if len(names) > 1:
+                            self.violation(f"number held by two names (hgetall workers) [{pool}]", f"number {number}: {names}")
             except REDIS_ERRORS + (KeyError,):
                 if client:
                     client.close()
@@ -522,17 +566,19 @@ class Suite:
                     continue
                 for line in text.splitlines():
                     metric, _, value = line.rpartition(" ")
-                    if metric in self.SCRAPED:
+                    # Every pool's series count together: the pool label is dropped for the lookup, kept in the key.
+                    what = self.SCRAPED.get(re.sub(r'pool="[^"]*",?', "", metric).replace("{}", ""))
+                    if what:
                         value = int(float(value))
                         previous = last.get((port, metric), 0)
-                        self.count(self.SCRAPED[metric], value - previous if value >= previous else value)
+                        self.count(what, value - previous if value >= previous else value)
                         last[(port, metric)] = value
             time.sleep(0.5)
 
     # --- the storm ---------------------------------------------------------------------------
     def fault_kinds(self):
         """The storm's fault kinds and their weights, for this suite's Redis and PostgreSQL."""
-        kinds = {"worker-kill": 4, "worker-stop": 4, "worker-term": 2, "cp-kill": 2, "cp-stop": 4, "postgres-restart": 1}
+        kinds = {"worker-kill": 4, "worker-stop": 4, "worker-term": 2, "cp-kill": 2, "cp-stop": 4, "postgres-restart": 1, "pool-flood": 1}
         if self.pg.standby:
             kinds.update({"postgres-failover-sync": 1, "postgres-failover-async": 1})
         if self.sentinel:
@@ -555,9 +601,46 @@ class Suite:
             plan.append((at, kind, rng.randrange(1 << 30), rng.random()))
         return plan
 
+    def flood(self, pool, seconds, names=40):
+        """`names` new names heartbeat into `pool` for `seconds`, most refused (its numbers exhausted);
+        each releases what it got at the end. Returns the answers by status."""
+        answers = {}
+        stop = time.monotonic() + seconds
+
+        def one(index):
+            name, instance = f"flood-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+            path = f"/v1/pools/{pool}/workers/{name}"
+            sequence = 0
+            while time.monotonic() < stop:
+                sequence += 1
+                try:
+                    status, body = http_json(self.cp_ports[index % len(self.cp_ports)], "POST", f"{path}/heartbeat",
+                                             {"instance": instance, "sequence": sequence, "held": []}, timeout=1)
+                    key = f"{status} {(body or {}).get('error', '')}".strip()
+                    with self.lock:
+                        answers[key] = answers.get(key, 0) + 1
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            try:
+                http_json(self.cp_ports[0], "DELETE", f"{path}?instance={instance}", timeout=1)
+            except OSError:
+                pass
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(names)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.count(f"flood answers 'no_number_available' [{pool}]", answers.get("503 no_number_available", 0))
+        return answers
+
     def fault(self, kind, target, x):
         rng = random.Random(target)
         real = [w for w in self.workers if not w.get("rogue")]
+        if kind == "pool-flood":
+            answers = self.flood("tags", 3)
+            return f"40 new names flooded pool tags for 3 s: {answers}"
         if kind.startswith("worker"):
             worker = real[target % len(real)]
             proc = worker["proc"]
@@ -851,6 +934,58 @@ class Suite:
         self.counters[f"clean {mode} postgres failover: kill -> every partition worked (s)"] = round(worked, 2)
         self.counters[f"clean {mode} postgres failover: work rounds lost"] = int(worked / 0.2)
 
+    def isolation(self, seconds=8):
+        """A storm in `tags` leaves `fast` untouched: `fast`'s clients heartbeat through `seconds` of quiet,
+        then `seconds` of `tags`'s clients silenced and a flood of new names into it; no `fast` lease may
+        change in either window, and no `fast` heartbeat may outlast its interval."""
+        self.quiet.set()
+        quiet_pool = [sim for sim in self.sims if sim.pool == "fast"]
+        stormed = [sim for sim in self.sims if sim.pool == "tags"]
+        # Every quiet client leased, and a heartbeat interval of calm, before the windows.
+        if self.wait(lambda: all(sim.lease for sim in quiet_pool), 30) is None:
+            self.violation("pool isolation: the quiet pool's clients hold no lease", [sim.name for sim in quiet_pool if not sim.lease])
+            return
+        time.sleep(self.pool_ttl["fast"])
+        leases = {sim.name: sim.lease for sim in quiet_pool}
+        changes = {sim.name: sim.changes for sim in quiet_pool}
+        start = time.monotonic()
+        time.sleep(seconds)
+        middle = time.monotonic()
+        for sim in stormed:
+            sim.silenced.set()
+        answers = self.flood("tags", seconds)
+        end = time.monotonic()
+        for sim in stormed:
+            sim.silenced.clear()
+        self.quiet.clear()
+        moved = [f"{sim.name}: {leases[sim.name]} -> {sim.lease}" for sim in quiet_pool
+                 if sim.lease != leases[sim.name] or sim.changes != changes[sim.name]]
+        if moved:
+            self.violation("pool isolation: a lease of the quiet pool changed", moved)
+        if not answers.get("503 no_number_available"):
+            self.violation("pool isolation: the stormed pool's numbers were not exhausted", answers)
+
+        def latencies(since, until):
+            return sorted(latency for sim in quiet_pool for sent, latency in sim.latencies if since <= sent < until)
+
+        quiet, stormy = latencies(start, middle), latencies(middle, end)
+        if not quiet or not stormy:
+            self.violation("pool isolation: the quiet pool did not heartbeat", f"{len(quiet)} and {len(stormy)} heartbeats")
+            return
+        # Latency is measured, not asserted (a loaded machine slows everything); what must not happen is a
+        # lease of the quiet pool changing, checked above.
+        late = [latency for latency in stormy if latency > self.pool_interval["fast"]]
+        self.count("pool isolation: quiet-pool heartbeats answered later than their interval while the other pool was stormed", len(late))
+
+        def quantile(values, q):
+            return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+        self.count("pool isolation: quiet-pool heartbeats measured", len(quiet) + len(stormy))
+        log(f"pool isolation: {len(quiet)} heartbeats of pool fast in {seconds} s of quiet, {len(stormy)} while pool tags was stormed "
+            f"({answers}); p50 {quantile(quiet, 0.5):.1f} -> {quantile(stormy, 0.5):.1f} ms, "
+            f"p99 {quantile(quiet, 0.99):.1f} -> {quantile(stormy, 0.99):.1f} ms "
+            f"(ratio {quantile(stormy, 0.99) / max(quantile(quiet, 0.99), 0.001):.2f}); no lease of pool fast changed")
+
     def rows_advance(self, seconds=20):
         self.psql("DROP TABLE IF EXISTS chaos_snapshot; CREATE TABLE chaos_snapshot AS SELECT id, value FROM work_items")
         start = time.monotonic()
@@ -870,15 +1005,22 @@ class Suite:
                    threading.Thread(target=self.sample_statuses, daemon=True),
                    threading.Thread(target=self.scrape_control_planes, daemon=True)]
         threads += [threading.Thread(target=self.poll_ids, args=(w,), daemon=True) for w in self.workers]
-        sims = [SimulatedClient(self, i) for i in range(self.args.simulated)]
+        sims, index = [], 0
+        for pool, _, _, _, share in POOLS:
+            for _ in range(max(2, round(self.args.simulated * share))):
+                sims.append(SimulatedClient(self, index, pool))
+                index += 1
+        self.sims = sims
         for thread in threads + sims:
             thread.start()
         self.storm()
-        log("storm over: simulated clients release, everything paused or dead comes back")
+        log("storm over: everything paused or dead comes back")
+        self.heal()
+        self.isolation()
+        log("simulated clients release")
         self.sims_stop.set()
         for sim in sims:
             sim.join(timeout=5)
-        self.heal()
         settle = self.wait(self.settled, 60)
         if settle is None:
             self.violation("not settled after the storm", "some worker not safe or some partition not claimed by a live worker")
@@ -906,8 +1048,10 @@ class Suite:
             self.violation(f"audit: {kind}", example)
         self.check_id_numbers()
         for key, first, second, seconds, at in self.beliefs.overlaps():
-            self.violation("simulated clients safe on one thing at once",
+            self.violation(f"simulated clients safe on one thing at once [{key[0]}]",
                            f"{key}: {first} and {second} for {seconds * 1000:.0f} ms from t={at - self.started_monotonic:.3f}s")
+        for pool, *_ in POOLS:
+            self.count(f"simulated-client beliefs recorded [{pool}]", sum(1 for key, *_ in self.beliefs.closed if key[0] == pool))
         self.report()
 
     def check_id_numbers(self):
@@ -927,12 +1071,14 @@ class Suite:
                                    f"{issuer} issued under {number} held by {sorted(others)} at t={(ms - self.started_ms) / 1000:.3f}s "
                                    f"(Redis :{self.store_samples[i - 1][2]}, :{self.store_samples[i][2]})")
 
-    INVARIANTS = [
-        "number held by two names (hgetall workers)", "two workers safe with one number (/v1/status)", "duplicate Snowflake ids",
-        "ids under a number another worker held", "audit: write by a non-owner", "audit: partition epoch went down",
-        "simulated clients safe on one thing at once", "not settled after the storm", "rows not advancing after the storm",
+    INVARIANTS = [f"number held by two names (hgetall workers) [{pool}]" for pool, *_ in POOLS] + [
+        "two workers safe with one number (/v1/status)", "duplicate Snowflake ids",
+        "ids under a number another worker held", "audit: write by a non-owner", "audit: partition epoch went down"] + [
+        f"simulated clients safe on one thing at once [{pool}]" for pool, *_ in POOLS] + [
+        "not settled after the storm", "rows not advancing after the storm",
         "no recovery from a clean Redis wipe", "no recovery from a failover", "commits lost in a synchronous PostgreSQL failover",
-        "no recovery from a PostgreSQL failover",
+        "no recovery from a PostgreSQL failover", "pool isolation: a lease of the quiet pool changed",
+        "pool isolation: the quiet pool did not heartbeat", "pool isolation: the stormed pool's numbers were not exhausted",
     ]
 
     def report(self):
