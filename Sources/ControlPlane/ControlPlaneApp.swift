@@ -44,7 +44,7 @@ struct ControlPlaneApp: Sendable {
         var services: [any Service] = [
             PoolKeeper(
                 pools: pools, metrics: metrics, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease,
-                logger: logger)
+                sweepPeriod: configuration.poolSweepInterval, logger: logger)
         ]
         if let path = configuration.poolsFile {
             services.append(

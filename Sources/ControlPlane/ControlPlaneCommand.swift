@@ -35,6 +35,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Number of worker numbers, at most 1024 (MAX_WORKERS, default 1024).") var maxWorkers: Int?
     @Option(help: "Allowed overload above the mean share (EPSILON, default 0.1).") var epsilon: Double?
     @Option(help: "Kafka consumer group prefix (CONSUMER_GROUP_PREFIX, default inbox).") var consumerGroupPrefix: String?
+    @Option(help: "How often the leader looks at every pool, idle ones too, e.g. 60s (POOL_SWEEP_INTERVAL).")
+    var poolSweepInterval: String?
     @Option(help: "A YAML file declaring the pools (POOLS_FILE); without it, one pool named default from the settings above.")
     var poolsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LOG_LEVEL).") var logLevel: String?
@@ -81,6 +83,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         guard configuration.lease.heartbeatInterval < configuration.lease.leaseTTL else {
             throw ValidationError("HEARTBEAT_INTERVAL must be shorter than LEASE_TTL")
         }
+        configuration.poolSweepInterval = try settings.duration(poolSweepInterval, "POOL_SWEEP_INTERVAL", configuration.poolSweepInterval)
         if let path = (poolsFile ?? environment["POOLS_FILE"]).flatMap({ $0.isEmpty ? nil : $0 }) {
             configuration.poolsFile = path
             configuration.filePools = try PoolsFileWatcher.read(path, defaults: configuration.lease)

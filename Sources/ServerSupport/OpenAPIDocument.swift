@@ -450,6 +450,7 @@ public enum OpenAPIDocument {
               in: path
               required: true
               description: The pool, a DNS-1123 label. Anything else is 400 invalid_pool; an undeclared pool is 404 unknown_pool.
+              example: payments
               schema:
                 type: string
                 maxLength: 63
@@ -572,7 +573,7 @@ public enum OpenAPIDocument {
                 partitionEpochs: { type: array, items: { $ref: "#/components/schemas/Epoch" } }
                 revoked: { type: array, items: { $ref: "#/components/schemas/Partition" } }
                 consumerGroup: { type: string }
-                partitionCount: { type: integer, minimum: 1 }
+                partitionCount: { type: integer, minimum: 0, description: "0 in a pool of numbers only" }
                 generation: { type: string }
                 kind: { $ref: "#/components/schemas/LeaseKind" }
             WorkerSummary:
@@ -597,7 +598,7 @@ public enum OpenAPIDocument {
               required: [version, partitionCount, members, owners]
               properties:
                 version: { type: integer, minimum: 0 }
-                partitionCount: { type: integer, minimum: 1 }
+                partitionCount: { type: integer, minimum: 0, description: "0 in a pool of numbers only" }
                 members: { type: array, items: { $ref: "#/components/schemas/WorkerNumber" } }
                 owners:
                   type: array
@@ -655,7 +656,7 @@ public enum OpenAPIDocument {
                   required: [version, partitionCount, owners, holders]
                   properties:
                     version: { type: integer, minimum: 0 }
-                    partitionCount: { type: integer, minimum: 1 }
+                    partitionCount: { type: integer, minimum: 0 }
                     owners:
                       description: the number the published layout gives each partition
                       type: array

@@ -20,6 +20,8 @@ struct ConfigurationTests {
         let defaults = try ControlPlaneCommand.parse([]).resolve([:])
         #expect(defaults.port == 8080 && defaults.redisURL == "redis://127.0.0.1:6379" && defaults.lease.leaseTTL == .seconds(10))
         #expect(defaults.lease.maxWorkers == 1024 && defaults.lease.partitionCount == 1024 && defaults.authToken == nil)
+        #expect(defaults.poolSweepInterval == .seconds(60) && defaults.pools == .single(defaults.lease))
+        #expect(try ControlPlaneCommand.parse([]).resolve(["POOL_SWEEP_INTERVAL": "5m"]).poolSweepInterval == .seconds(300))
     }
 
     @Test(
@@ -27,6 +29,7 @@ struct ConfigurationTests {
         arguments: [
             ["PORT": "http"], ["PORT": "0"], ["LEASE_TTL": "ten"], ["LEASE_TTL": "0s"], ["MAX_WORKERS": "2000"], ["PARTITIONS": "0"],
             ["EPSILON": "-1"], ["HEARTBEAT_INTERVAL": "20s"], ["CONSUMER_GROUP_PREFIX": "a b"], ["LOG_LEVEL": "loud"],
+            ["POOL_SWEEP_INTERVAL": "soon"], ["POOLS_FILE": "/nonexistent/pools.yaml"],
         ])
     func refusesBadSettings(environment: [String: String]) throws {
         #expect(throws: (any Error).self) { try ControlPlaneCommand.parse([]).resolve(environment) }
@@ -65,7 +68,8 @@ struct ConfigurationTests {
         arguments: [
             (["AUTH_TOKEN": "a", "AUTH_TOKEN_FILE": "token"], "set AUTH_TOKEN or AUTH_TOKEN_FILE, not both"),
             (["AUTH_TOKEN_FILE": "missing"], "AUTH_TOKEN_FILE="), (["REDIS_URL_FILE": "empty"], "REDIS_URL_FILE="),
-            (["REDIS_PASSWORD_FILE": "."], "REDIS_PASSWORD_FILE="), (["REDIS_SENTINEL_PASSWORD_FILE": "binary"], "REDIS_SENTINEL_PASSWORD_FILE="),
+            (["REDIS_PASSWORD_FILE": "."], "REDIS_PASSWORD_FILE="),
+            (["REDIS_SENTINEL_PASSWORD_FILE": "binary"], "REDIS_SENTINEL_PASSWORD_FILE="),
         ])
     func refusesUnusableSecretFiles(environment: [String: String], message: String) throws {
         let folder = try SecretFolder()

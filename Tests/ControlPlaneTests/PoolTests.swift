@@ -224,6 +224,7 @@ struct PoolTests {
         configuration.poolsFile = path
         configuration.filePools = try PoolsFileWatcher.read(path, defaults: configuration.lease)
         configuration.poolsFileCheckInterval = .milliseconds(100)
+        let prefix = configuration.keyPrefix
         let harness = try ControlPlaneHarness(configuration)
         try await harness.test { client async throws in
             _ = try await client.beat("pod-a", pool: "payments")
@@ -263,6 +264,26 @@ struct PoolTests {
                 b = try await client.beat("pod-b", pool: "payments", held: b.partitions)
                 return b.partitions.count == 32 && b.partitionCount == 32
             }
+            // A pool removed from the file answers 404 from then on; its keys stay in Redis, untouched.
+            _ = try await client.heartbeat("pod-t", pool: "tags", body: #"{"instance": "i1"}"#)
+            try "pools:\n  - name: payments\n    partitions: 32\n    maxWorkers: 8\n".write(toFile: path, atomically: true, encoding: .utf8)
+            try await eventually("tags is gone") { try await client.get("/v1/pools/tags/layout").status == .notFound }
+            let removed = try await client.heartbeat("pod-t", pool: "tags", body: #"{"instance": "i1"}"#)
+            #expect(removed.status == .notFound && removed.errorCode == "unknown_pool")
+            // Each key with its value's digest (DUMP), to see that nothing changed them.
+            func tagKeys() async throws -> [String: RedisValue] {
+                var keys: [String: RedisValue] = [:]
+                let names = try await harness.app.redis.command(["KEYS", prefix + "rollcall:{tags}:*"], retry: .never)
+                for name in names.array?.compactMap(\.string) ?? [] {
+                    keys[name] = try await harness.app.redis.command(["DUMP", name], retry: .never)
+                }
+                return keys
+            }
+            let kept = try await tagKeys()
+            #expect(!kept.isEmpty, "a removed pool's keys were deleted")
+            try await Task.sleep(for: .seconds(1))  // ten leader rounds: nobody looks at a removed pool
+            #expect(try await tagKeys() == kept)
+            #expect(try await client.beat("pod-b", pool: "payments", held: b.partitions).partitions.count == 32)
         }
         withExtendedLifetime(folder) {}
     }

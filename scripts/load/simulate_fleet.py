@@ -5,6 +5,7 @@ holds (with their epochs), takes what it is granted and lets go of what is revok
 
 usage: simulate_fleet.py PORT WORKERS PARTITIONS TTL_SECONDS INTERVAL_SECONDS [CP_PID]
        FLEET_HOLD_SECONDS=N simulate_fleet.py ...: only step 1, then N more seconds of heartbeats, and exit
+       FLEET_POOL=NAME simulate_fleet.py ...: the fleet is pool NAME's (its routes under /v1/pools/NAME)
 
 1. Starts WORKERS workers and waits until every partition is granted and nothing is waiting for a
    handoff (the steady state).
@@ -28,6 +29,8 @@ from http1 import read_response
 PORT, WORKERS, PARTITIONS = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 TTL, INTERVAL = float(sys.argv[4]), float(sys.argv[5])
 CP_PID = int(sys.argv[6]) if len(sys.argv) > 6 else None
+POOL = os.environ.get("FLEET_POOL")
+ROUTES = f"/v1/pools/{POOL}" if POOL else "/v1"
 latencies, failures = [], {}
 
 
@@ -64,7 +67,7 @@ class Worker:
             if not self.running:
                 break
             body = self.body()
-            writer.write((f"POST /v1/workers/{self.name}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            writer.write((f"POST {ROUTES}/workers/{self.name}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
             sent = time.monotonic()
             code, payload = await read_response(reader)
@@ -114,7 +117,7 @@ async def main():
                 await asyncio.sleep(0.05)
                 continue
             try:
-                text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v1/layout", timeout=5).read())
+                text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{PORT}{ROUTES}/layout", timeout=5).read())
                 published.clear()
                 published.update(json.loads(text))
             except OSError:

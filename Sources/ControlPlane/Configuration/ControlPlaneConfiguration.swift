@@ -35,6 +35,9 @@ struct ControlPlaneConfiguration: Sendable {
     /// How often each replica renews or tries the leader lease; the leader then works the due pools.
     var rebalanceInterval: Duration = .milliseconds(100)
     var leaderLease: Duration = .seconds(3)
+    /// POOL_SWEEP_INTERVAL: how often the leader looks at every pool, idle ones included, to find a change
+    /// whose mark was lost (a replica that died between a script and its mark). What an idle pool costs.
+    var poolSweepInterval: Duration = .seconds(60)
     var logLevel: Logger.Level = .info
     /// Timeouts and the connection limit of the HTTP server.
     var http = HTTPLimits()

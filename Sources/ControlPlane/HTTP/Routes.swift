@@ -25,7 +25,7 @@ struct Routes: Sendable {
         // `_` never begins a worker name (a DNS-1123 subdomain), so `GET /{name}` keeps every valid name.
         router.get("/_status") { _, _ in StatusPage.response() }
         router.get("/:name") { _, context in
-            try await Self.number(try await pools.service(.default).number(rawName: context.parameters.get("name")))
+            Self.number(try await pools.service(.default).number(rawName: context.parameters.get("name")))
         }
     }
 
@@ -51,7 +51,7 @@ struct Routes: Sendable {
         group.get("layout") { _, context in Response.json(try await pool(context).layout()) }
         group.get("overview") { _, context in Response.json(try await pool(context).overview()) }
         group.get("numbers/:name") { _, context in
-            try await Self.number(try await pool(context).number(rawName: context.parameters.get("name")))
+            Self.number(try await pool(context).number(rawName: context.parameters.get("name")))
         }
     }
 

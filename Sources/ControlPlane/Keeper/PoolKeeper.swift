@@ -19,11 +19,11 @@ struct PoolKeeper: Service {
     let metrics: ControlPlaneMetrics
     let interval: Duration
     let leaderLease: Duration
+    /// How often the leader marks every pool due, to find a mark lost between a script and its ZADD (a
+    /// replica that died there). It is what an idle pool costs: one reap per period (POOL_SWEEP_INTERVAL).
+    let sweepPeriod: Duration
     let logger: Logger
     let token = UUID().uuidString
-    /// How often the leader marks every pool due, to find a mark lost between a script and its ZADD (a
-    /// replica that died there). It is what an idle pool costs: one reap per period.
-    var sweepPeriod: Duration = .seconds(60)
     /// Pools taken from the schedule per pick.
     static let pickLimit = 64
     /// While handoffs are pending in a pool, it is looked at this often (for `rollcall_handoffs_pending`).
