@@ -27,6 +27,7 @@ from rollcall_testing.waiting import eventually
 
 IMAGES = os.path.join(ROOT, ".build-images")
 SECRETS_MOUNT = "/run/secrets/rollcall"
+POOLS_MOUNT = "/etc/rollcall/pools"  # where the chart mounts its pools ConfigMap
 
 
 # --- The Dockerfile, read as the contract ------------------------------------------------------------
@@ -109,11 +110,11 @@ def installed_packages(rootfs):
 # --- Starting an image the way a pod would ------------------------------------------------------------
 
 # In a mount namespace of its own: the root filesystem bound read-only, /proc, a /dev with the usual
-# nodes only, the secrets folder read-only; then the entrypoint as uid 10001 with no capabilities
+# nodes only, the secrets folder and the pools ConfigMap's folder read-only; then the entrypoint as uid 10001 with no capabilities
 # (chroot --userspec drops them as the user is not root). The mounts vanish with the namespace.
 LAUNCH = r"""
 set -e
-root=$1 secrets=$2 user=$3; shift 3
+root=$1 secrets=$2 config=$3 user=$4; shift 4
 mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=755,nosuid devtmp "$root/dev"
@@ -122,6 +123,8 @@ for node in null zero random urandom full tty; do
 done
 mount --bind "$secrets" "$root/run/secrets/rollcall"
 mount -o remount,bind,ro "$root/run/secrets/rollcall"
+mount --bind "$config" "$root/etc/rollcall/pools"
+mount -o remount,bind,ro "$root/etc/rollcall/pools"
 mount -o remount,bind,ro "$root"
 exec chroot --userspec="$user" "$root" "$@"
 """
@@ -135,6 +138,7 @@ class Image:
         self.rootfs = os.path.join(self.work, "rootfs")
         # The runtime creates mount points in the container's own layer before making it read-only.
         os.makedirs(os.path.join(self.rootfs, SECRETS_MOUNT.lstrip("/")), exist_ok=True)
+        os.makedirs(os.path.join(self.rootfs, POOLS_MOUNT.lstrip("/")), exist_ok=True)
 
     @property
     def user(self):
@@ -142,7 +146,7 @@ class Image:
 
     def command(self, arguments=(), entrypoint=None):
         return ["unshare", "--mount", "--propagation", "private", "--fork", "--", "sh", "-c", LAUNCH, "launch",
-                self.rootfs, SECRETS.folder, self.user, *(entrypoint or self.config["config"]["Entrypoint"]), *arguments]
+                self.rootfs, SECRETS.folder, CONFIG, self.user, *(entrypoint or self.config["config"]["Entrypoint"]), *arguments]
 
     def environment(self, extra):
         base = dict(variable.split("=", 1) for variable in self.config["config"].get("Env", []))
@@ -300,6 +304,16 @@ def mount_chart_secrets(container, pod, values):
             SECRETS.put(item["path"], values[item["path"]])
 
 
+def mount_chart_pools(container, pod, objects):
+    """Writes the chart's pools ConfigMap where the chart mounts it (a directory, as the kubelet does)."""
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "pools")
+    assert mount["mountPath"] == POOLS_MOUNT and mount["readOnly"] and "subPath" not in mount, mount
+    volume = next(v for v in pod["volumes"] if v["name"] == "pools")
+    for key, text in objects[("ConfigMap", volume["configMap"]["name"])]["data"].items():
+        with open(os.path.join(CONFIG, key), "w") as file:
+            file.write(text)
+
+
 def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
     """Both images started with the environment and the secret files the chart gives their pods (its
     defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback."""
@@ -315,6 +329,7 @@ def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
     secrets = {"auth-token": "image-test-token", "redis-password": REDIS_PASSWORD, "database-password": role_password}
     mount_chart_secrets(cp_container, cp_pod, secrets)
     mount_chart_secrets(worker_container, worker_pod, secrets)
+    mount_chart_pools(cp_container, cp_pod, objects)
 
     cp_port, worker_port = loopback_port(), loopback_port()
     postgres_port = re.search(r"@[^:/]+:(\d+)/", DATABASE_URL)[1]
@@ -344,6 +359,10 @@ def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
         assert root_mount and " ro," in f" {root_mount[0].split()[5]},", root_mount
         status_code, body = http(f"http://127.0.0.1:{cp_port}/v1/layout", "image-test-token")
         assert status_code == 200, body
+        # The pools file the chart mounts: the default pool, with the chart's settings.
+        status_code, body = http(f"http://127.0.0.1:{cp_port}/v1/pools", "image-test-token")
+        pools = json.loads(body)["pools"]
+        assert [(p["name"], p["partitions"], p["leaseTTLMillis"]) for p in pools] == [("default", partitions, 10000)], body
         try:
             http(f"http://127.0.0.1:{cp_port}/v1/layout")
             raise AssertionError("the control plane answered /v1 without the token from AUTH_TOKEN_FILE")
@@ -383,7 +402,7 @@ def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
 @pytest.fixture(scope="module", autouse=True)
 def images():
     """The servers scripts/test-images started, the two images, and a work folder for their root filesystems."""
-    global WORK, SECRETS, CONTROL_PLANE, WORKER, REDIS_PORT, REDIS_PASSWORD, DATABASE_URL, DATABASE_PASSWORD
+    global WORK, SECRETS, CONFIG, CONTROL_PLANE, WORKER, REDIS_PORT, REDIS_PASSWORD, DATABASE_URL, DATABASE_PASSWORD
     if os.geteuid() != 0:
         pytest.fail("the image checks need root (mount namespaces, chroot)")
     REDIS_PORT = os.environ["ROLLCALL_TEST_REDIS_PORT"]
@@ -394,6 +413,9 @@ def images():
     os.chmod(WORK, 0o755)
     try:
         SECRETS = Secrets(WORK)
+        CONFIG = os.path.join(WORK, "pools-configmap")
+        os.makedirs(CONFIG)
+        os.chmod(CONFIG, 0o755)
         CONTROL_PLANE = Image("rollcall-control-plane", WORK)
         WORKER = Image("rollcall-worker", WORK)
         yield

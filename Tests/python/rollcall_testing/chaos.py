@@ -184,10 +184,12 @@ class Beliefs:
 class SimulatedClient(threading.Thread):
     """A client of the wire format written here: honest `held`, random silences, its own safety clock."""
 
-    def __init__(self, suite, index, pool="default"):
+    def __init__(self, suite, index, pool="default", stop=None, interval=None, prefix="sim", silences=True):
         super().__init__(daemon=True)
-        self.suite, self.name, self.pool = suite, f"sim-{index}", pool
-        self.ttl, self.interval = suite.pool_ttl[pool], suite.pool_interval[pool]
+        self.suite, self.name, self.pool = suite, f"{prefix}-{index}", pool
+        self.ttl, self.interval = suite.pool_ttl[pool], interval or suite.pool_interval[pool]
+        self.stop, self.silences = stop or suite.sims_stop, silences
+        self.answers = {}  # "status error" -> count
         self.path = "/v1/workers" if pool == "default" else f"/v1/pools/{pool}/workers"
         # In the numbers-only pool every other client asks for a number-only lease.
         self.kind = "numberOnly" if pool == "tags" and index % 2 else None
@@ -213,11 +215,11 @@ class SimulatedClient(threading.Thread):
 
     def run(self):
         ttl, interval = self.ttl, self.interval
-        while not self.suite.sims_stop.is_set():
+        while not self.stop.is_set():
             if self.silenced.is_set():
                 time.sleep(0.05)
                 continue
-            if self.rng.random() < 0.03 and not self.suite.quiet.is_set():
+            if self.silences and self.rng.random() < 0.03 and not self.suite.quiet.is_set():
                 time.sleep(self.rng.uniform(0.3, ttl * 1.5))
             now = time.monotonic()
             if self.lease and now >= self.deadline:
@@ -241,6 +243,8 @@ class SimulatedClient(threading.Thread):
                 continue
             received = time.monotonic()
             self.latencies.append((sent, received - sent))
+            key = f"{status} {(answer or {}).get('error', '')}".strip()
+            self.answers[key] = self.answers.get(key, 0) + 1
             if received - sent > interval:
                 continue
             revoked = False
@@ -288,6 +292,7 @@ class Suite:
         self.pool_ttl = {name: self.ttl * factor for name, _, _, factor, _ in POOLS}
         self.pool_interval = {name: max(min(ttl / 4, 1.0), 0.25) for name, ttl in self.pool_ttl.items()}
         self.quiet = threading.Event()  # set during the isolation check: no random silences
+        self.flooded = 1000  # the next flood client's index (its name and seed), apart from the simulated clients
         self.dir = tempfile.mkdtemp(prefix="rollcall-chaos.")
         os.chmod(self.dir, 0o755)
         self.stopping = threading.Event()
@@ -602,36 +607,23 @@ class Suite:
         return plan
 
     def flood(self, pool, seconds, names=40):
-        """`names` new names heartbeat into `pool` for `seconds`, most refused (its numbers exhausted);
-        each releases what it got at the end. Returns the answers by status."""
+        """`names` new simulated clients heartbeat into `pool` every 250 ms for `seconds`, most refused (its
+        numbers exhausted), and release what they got; their beliefs are checked like every client's.
+        Returns the answers by status."""
+        stop = threading.Event()
+        clients = [SimulatedClient(self, self.flooded + i, pool, stop=stop, interval=0.25, prefix="flood", silences=False)
+                   for i in range(names)]
+        self.flooded += names
+        for client in clients:
+            client.start()
+        time.sleep(seconds)
+        stop.set()
+        for client in clients:
+            client.join(timeout=5)
         answers = {}
-        stop = time.monotonic() + seconds
-
-        def one(index):
-            name, instance = f"flood-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-            path = f"/v1/pools/{pool}/workers/{name}"
-            sequence = 0
-            while time.monotonic() < stop:
-                sequence += 1
-                try:
-                    status, body = http_json(self.cp_ports[index % len(self.cp_ports)], "POST", f"{path}/heartbeat",
-                                             {"instance": instance, "sequence": sequence, "held": []}, timeout=1)
-                    key = f"{status} {(body or {}).get('error', '')}".strip()
-                    with self.lock:
-                        answers[key] = answers.get(key, 0) + 1
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            try:
-                http_json(self.cp_ports[0], "DELETE", f"{path}?instance={instance}", timeout=1)
-            except OSError:
-                pass
-
-        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(names)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for client in clients:
+            for key, n in client.answers.items():
+                answers[key] = answers.get(key, 0) + n
         self.count(f"flood answers 'no_number_available' [{pool}]", answers.get("503 no_number_available", 0))
         return answers
 
@@ -1016,7 +1008,8 @@ class Suite:
         self.storm()
         log("storm over: everything paused or dead comes back")
         self.heal()
-        self.isolation()
+        if not self.args.inject:  # the injected runs only show that their checks turn red
+            self.isolation()
         log("simulated clients release")
         self.sims_stop.set()
         for sim in sims:
