@@ -36,9 +36,9 @@ struct HTTPLimitsTests {
         let harness = try harness()
         try await harness.testLive { port in
             let (text, closed) = try await RawHTTP.readUntilClose(
-                port: port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout: .seconds(3))
+                port: port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout: .seconds(10))
             #expect(text.hasPrefix("HTTP/1.1 200"))
-            #expect(closed, "the idle connection was still open after 3 s")
+            #expect(closed, "the idle connection was still open after 10 s")
         }
     }
 

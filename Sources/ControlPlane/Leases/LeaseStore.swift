@@ -13,13 +13,7 @@ struct LeaseStore: Sendable {
 
     /// Runs one lease script and decodes its reply; retried after a lost connection only if the script is idempotent.
     func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply where Script.Key == LeaseKey {
-        let reply: RedisValue
-        do {
-            reply = try await redis.run(Script.script, keys: keys.script, arguments: call.arguments)
-        } catch {
-            throw .redis(error)
-        }
-        return try Script.decode(reply)
+        try await redis.run(call, keys: keys.script)
     }
 
     /// One read of everything the status page shows. Sent with EVAL, not through `run`: it writes

@@ -48,12 +48,6 @@ struct PoolSchedule: Sendable {
     }
 
     private func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply where Script.Key == ControlKey {
-        let reply: RedisValue
-        do {
-            reply = try await redis.run(Script.script, keys: keys.script, arguments: call.arguments)
-        } catch {
-            throw .redis(error)
-        }
-        return try Script.decode(reply)
+        try await redis.run(call, keys: keys.script)
     }
 }

@@ -59,3 +59,17 @@ extension LeaseScript where Argument == NoArgument {
     /// Never asked for: a script without arguments declares none (`NoArgument.allCases` is empty).
     func argument(_ argument: NoArgument) -> String { "" }
 }
+
+extension RedisPool {
+    /// Runs one lease script with its keys (a pool's, or the installation's) and decodes its reply; retried
+    /// after a lost connection only if the script is idempotent.
+    func run<Script: LeaseScript>(_ call: Script, keys: RedisScriptKeys) async throws(LeaseStoreError) -> Script.Reply {
+        let reply: RedisValue
+        do {
+            reply = try await run(Script.script, keys: keys, arguments: call.arguments)
+        } catch {
+            throw .redis(error)
+        }
+        return try Script.decode(reply)
+    }
+}
