@@ -18,9 +18,9 @@ rollcall_require_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, below the kernel's ephemeral range (Tests/python/rollcall_testing/ports.py).
 rollcall_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../../Tests/python" python3 -c 'from rollcall_testing.ports import free_port; print(free_port())'
 }
 
 # rollcall_wait_ready URL [SECONDS]: waits up to SECONDS (default 10) for URL/readyz to answer 2xx (a

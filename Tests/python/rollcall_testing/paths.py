@@ -18,5 +18,8 @@ def binaries(*products):
 def shell(script, check=True):
     """Runs bash with scripts/lib/servers.sh and scripts/lib/redis-ha.sh sourced (starting and stopping
     redis-server, PostgreSQL and Sentinels is theirs); returns the CompletedProcess."""
-    return subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib/servers.sh; . {ROOT}/scripts/lib/redis-ha.sh; {script}"],
-                          check=check, capture_output=True, text=True)
+    done = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib/servers.sh; . {ROOT}/scripts/lib/redis-ha.sh; {script}"],
+                          capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise OSError(f"{script} exited with {done.returncode}: {(done.stderr or done.stdout).strip()[-2000:]}")
+    return done
