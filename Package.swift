@@ -45,11 +45,12 @@ let package = Package(
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
 
-        // Blocking C connections behind Mutexes on a dedicated thread pool.
+        // Blocking C connections (libpq) behind Mutexes on a dedicated thread pool.
         .target(name: "BlockingPool", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
-        // Thin adapters: the only code that touches the C libraries.
+        // Thin adapters: the only code that touches the C libraries. Redis I/O is NIO's, hiredis encodes and parses.
         .target(
-            name: "RedisAdapter", dependencies: ["CHiredis", "BlockingPool", .product(name: "NIOPosix", package: "swift-nio")]),
+            name: "RedisAdapter",
+            dependencies: ["CHiredis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
 
         // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.

@@ -15,7 +15,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// How long one command may wait for its reply.
     public var commandTimeout: Duration
-    /// Connections in the pool, each with its own blocking thread.
+    /// Connections in the pool (NIO channels; no thread of their own).
     public var poolSize: Int
     /// With Sentinels, `host` and `port` are not used: the pool asks the Sentinels for the primary, checks
     /// with ROLE that it is one, and follows a failover (`RedisPrimaryLocator`).
@@ -23,7 +23,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// After every script, `WAIT` until this many replicas have its writes; fewer within
     /// `replicationTimeout` fails the call with `notReplicated`. 0 (a single Redis) skips the WAIT.
     public var minReplicas = 0
-    /// How long a WAIT may take; shorter than `commandTimeout`, or the socket gives up on the WAIT first.
+    /// How long a WAIT may take; shorter than `commandTimeout`, or the connection gives up on the WAIT first.
     public var replicationTimeout: Duration = .milliseconds(500)
 
     public init(

@@ -1,7 +1,6 @@
-import BlockingPool
 import Synchronization
 
-/// A small pool of hiredis connections, usable from async code; see `BlockingPool`.
+/// A small pool of Redis connections driven by NIO (`RedisConnection`): no thread waits for Redis.
 /// A broken connection is dropped and made anew on next use.
 public final class RedisPool: Sendable {
     /// Whether a call is sent again on a fresh connection after its connection broke mid-flight.
@@ -13,7 +12,7 @@ public final class RedisPool: Sendable {
     }
 
     public let configuration: RedisConfiguration
-    private let pool: BlockingPool<HiredisConnection, RedisError>
+    private let pool: RedisConnectionSlots
     private let locator: RedisPrimaryLocator
     private let waiting = ScriptQueue()
 
@@ -24,10 +23,10 @@ public final class RedisPool: Sendable {
         self.configuration = configuration
         let locator = RedisPrimaryLocator(configuration: configuration, onChange: onPrimaryChange)
         self.locator = locator
-        self.pool = BlockingPool(
-            size: configuration.poolSize, closedError: .poolClosed,
-            connect: { () throws(RedisError) in try locator.connect() },
-            isBroken: { connection in connection.isBroken || !locator.isCurrent(connection) })
+        self.pool = RedisConnectionSlots(
+            size: configuration.poolSize,
+            connect: { () async throws(RedisError) in try await locator.connect() },
+            isUsable: { connection in !connection.hasFailed && locator.isCurrent(connection) })
     }
 
     /// The primary's `host:port` as last learned (nil before the first connection).
@@ -37,7 +36,7 @@ public final class RedisPool: Sendable {
     /// Throws `notPrimary` if the node is not a primary.
     public func replicationStatus() async throws(RedisError) -> RedisReplicationStatus {
         try await perform(retry: .retryOnceOnConnectionLoss) { connection throws(RedisError) in
-            RedisReplicationStatus(primary: connection.address, connectedReplicas: try connection.requirePrimary())
+            RedisReplicationStatus(primary: connection.address, connectedReplicas: try await connection.requirePrimary())
         }
     }
 
@@ -48,7 +47,7 @@ public final class RedisPool: Sendable {
 
     /// Runs one command with binary arguments.
     public func command(bytes arguments: [[UInt8]], retry: RetryPolicy) async throws(RedisError) -> RedisValue {
-        try await perform(retry: retry) { connection throws(RedisError) in try connection.command(arguments) }
+        try await perform(retry: retry) { connection throws(RedisError) in try await connection.command(arguments) }
     }
 
     /// Runs `script` with EVALSHA, loading it first if this server does not know it (yet, or any more).
@@ -81,9 +80,9 @@ public final class RedisPool: Sendable {
             guard Self.mayRunAgain(after: error, script) else { throw error }
             let (wait, required) = (Self.waitCommand(configuration), configuration.minReplicas)
             return try await pool.withConnection { connection throws(RedisError) in
-                let reply = try Self.evaluate(script, tail: tail, on: connection)
+                let reply = try await Self.evaluate(script, tail: tail, on: connection)
                 if let wait {
-                    let acknowledged = Int(try connection.command(wait).integer ?? 0)
+                    let acknowledged = Int(try await connection.command(wait).integer ?? 0)
                     guard acknowledged >= required else { throw .notReplicated(acknowledged: acknowledged, required: required) }
                 }
                 return reply
@@ -96,7 +95,7 @@ public final class RedisPool: Sendable {
     private static func mayRunAgain(after error: RedisError, _ script: RedisScript) -> Bool {
         switch error {
         case .notPrimary: true
-        case .connectionLost: script.isIdempotent
+        case .connectionLost: error == RedisConnection.unsent || script.isIdempotent
         case .reply(let message): message.hasPrefix("NOSCRIPT")
         default: false
         }
@@ -203,7 +202,7 @@ public final class RedisPool: Sendable {
                             // A connection that broke, or whose node is no longer the primary, is not used again.
                             if connection.hasFailed || !locator.isCurrent(connection) { return .connectionUnusable }
                             guard let calls = waiting.take(limit: Self.batchLimit) else { return .nothingWaiting }
-                            Self.serve(calls, on: connection, wait: wait, required: required)
+                            await Self.serve(calls, on: connection, wait: wait, required: required)
                             roundTrips += 1
                             if roundTrips == budget { return waiting.finishIfEmpty() ? .nothingWaiting : .budgetSpent }
                         }
@@ -237,20 +236,20 @@ public final class RedisPool: Sendable {
 
     /// One round trip: every call's EVALSHA (after loading a script this server has not seen), then
     /// the WAIT, in one write; each call is answered with its own reply, or the WAIT's verdict on it.
-    private static func serve(_ calls: [ScriptCall], on connection: HiredisConnection, wait: [[UInt8]]?, required: Int) {
+    private static func serve(_ calls: [ScriptCall], on connection: RedisConnection, wait: [[UInt8]]?, required: Int) async {
         var results = [Result<RedisValue, RedisError>?](repeating: nil, count: calls.count)
         var commands: [[[UInt8]]] = []
         var sent: [Int] = []
         for (index, call) in calls.enumerated() {
             do throws(RedisError) {
-                commands.append(try evalshaCommand(call.script, tail: call.tail, on: connection))
+                commands.append(try await evalshaCommand(call.script, tail: call.tail, on: connection))
                 sent.append(index)
             } catch {
                 results[index] = .failure(error)
             }
         }
         if let wait { commands.append(wait) }
-        let replies = commands.isEmpty ? [] : connection.pipeline(commands)
+        let replies = commands.isEmpty ? [] : await connection.pipeline(commands)
         var verdict: RedisError? = nil
         if wait != nil, let last = replies.last {
             switch last {
@@ -275,18 +274,20 @@ public final class RedisPool: Sendable {
     }
 
     /// `EVALSHA sha` + `tail`, loading `script` on this server first if its SHA1 is not known (yet, or any more).
-    private static func evalshaCommand(_ script: RedisScript, tail: [[UInt8]], on connection: HiredisConnection) throws(RedisError)
+    private static func evalshaCommand(_ script: RedisScript, tail: [[UInt8]], on connection: RedisConnection) async throws(RedisError)
         -> [[UInt8]]
     {
         let sha: String
-        if let known = script.sha.withLock({ $0 }) { sha = known } else { sha = try load(script, on: connection) }
+        if let known = script.sha.withLock({ $0 }) { sha = known } else { sha = try await load(script, on: connection) }
         return [evalsha, Array(sha.utf8)] + tail
     }
 
-    private static func evaluate(_ script: RedisScript, tail: [[UInt8]], on connection: HiredisConnection) throws(RedisError) -> RedisValue {
+    private static func evaluate(_ script: RedisScript, tail: [[UInt8]], on connection: RedisConnection) async throws(RedisError)
+        -> RedisValue
+    {
         for _ in 0..<2 {
             do throws(RedisError) {
-                return try connection.command(try evalshaCommand(script, tail: tail, on: connection))
+                return try await connection.command(try await evalshaCommand(script, tail: tail, on: connection))
             } catch .reply(let message) where message.hasPrefix("NOSCRIPT") {
                 script.sha.withLock { $0 = nil }
             }
@@ -301,14 +302,14 @@ public final class RedisPool: Sendable {
         return ["WAIT", String(configuration.minReplicas), String(milliseconds)].map { Array($0.utf8) }
     }
 
-    /// Closes every connection and stops the pool's threads; later calls throw `poolClosed`.
+    /// Closes every connection and stops following the Sentinels; later calls throw `poolClosed`.
     public func shutdown() async {
         await locator.shutdown()
-        await pool.shutdown()
+        pool.shutdown()
     }
 
-    private static func load(_ script: RedisScript, on connection: HiredisConnection) throws(RedisError) -> String {
-        guard let sha = try connection.command(["SCRIPT", "LOAD", script.source].map { Array($0.utf8) }).string else {
+    private static func load(_ script: RedisScript, on connection: RedisConnection) async throws(RedisError) -> String {
+        guard let sha = try await connection.command(["SCRIPT", "LOAD", script.source].map { Array($0.utf8) }).string else {
             throw .reply("SCRIPT LOAD returned no SHA1")
         }
         script.sha.withLock { $0 = sha }
@@ -316,7 +317,7 @@ public final class RedisPool: Sendable {
     }
 
     private func perform<T: Sendable>(
-        retry: RetryPolicy, _ body: @escaping @Sendable (HiredisConnection) throws(RedisError) -> T
+        retry: RetryPolicy, _ body: (RedisConnection) async throws(RedisError) -> T
     ) async throws(RedisError) -> T {
         do {
             return try await pool.withConnection(body)

@@ -1,9 +1,4 @@
-import NIOPosix
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Finds the Redis primary every new pooled connection goes to, and notices when it moves.
 ///
@@ -19,24 +14,21 @@ final class RedisPrimaryLocator: Sendable {
         var term = 0
         var primary: String? = nil
         var stopped = false
+        /// The `+switch-master` subscription's connection, closed to stop the watcher.
+        var subscription: RedisConnection? = nil
     }
 
     let configuration: RedisConfiguration
     private let state = Mutex(State())
     private let onChange: @Sendable (_ old: String?, _ new: String) -> Void
-    /// One thread, only for the `+switch-master` subscription (a blocking read loop).
-    private let watcher: NIOThreadPool?
+    /// The task that follows `+switch-master` (with Sentinels only).
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
 
     init(configuration: RedisConfiguration, onChange: @escaping @Sendable (_ old: String?, _ new: String) -> Void) {
         self.configuration = configuration
         self.onChange = onChange
         if configuration.sentinel != nil {
-            let watcher = NIOThreadPool(numberOfThreads: 1)
-            watcher.start()
-            self.watcher = watcher
-            watcher.submit { [self] active in if active == .active { watch() } }
-        } else {
-            watcher = nil
+            watcher.withLock { $0 = Task { [self] in await watch() } }
         }
     }
 
@@ -44,20 +36,21 @@ final class RedisPrimaryLocator: Sendable {
     var primary: String? { state.withLock { $0.primary } }
 
     /// A new connection to the current primary, stamped with the current term.
-    func connect() throws(RedisError) -> HiredisConnection {
+    func connect() async throws(RedisError) -> RedisConnection {
         guard let sentinel = configuration.sentinel else {
-            let connection = try HiredisConnection(configuration)
+            let connection = try await RedisConnection.connect(configuration)
             connection.primaryTerm = note(primary: configuration.address)
             return connection
         }
-        let (host, port) = try askSentinels(sentinel)
+        let (host, port) = try await askSentinels(sentinel)
         let node = configuration.node(
             host: host, port: port, username: configuration.username, password: configuration.password, database: configuration.database)
         let term = note(primary: node.address)
-        let connection = try HiredisConnection(node)
+        let connection = try await RedisConnection.connect(node)
         do {
-            try connection.requirePrimary()
+            try await connection.requirePrimary()
         } catch .notPrimary(let address, let message) {
+            connection.close()
             throw .connectFailed(address: address, call: "ROLE", message: "the Sentinels name it the primary, but \(message)")
         }
         connection.primaryTerm = term
@@ -65,12 +58,18 @@ final class RedisPrimaryLocator: Sendable {
     }
 
     /// Whether `connection` was made for the current primary.
-    func isCurrent(_ connection: HiredisConnection) -> Bool { state.withLock { $0.term == connection.primaryTerm } }
+    func isCurrent(_ connection: RedisConnection) -> Bool { state.withLock { $0.term == connection.primaryTerm } }
 
-    /// Stops the `+switch-master` watcher (within a second).
+    /// Stops the `+switch-master` watcher.
     func shutdown() async {
-        state.withLock { $0.stopped = true }
-        try? await watcher?.shutdownGracefully()
+        let subscription = state.withLock { state in
+            state.stopped = true
+            return state.subscription
+        }
+        subscription?.close()
+        let task = watcher.withLock { $0 }
+        task?.cancel()
+        await task?.value
     }
 
     /// Records `address` as the primary; a new one moves the term on and is reported. Returns the term.
@@ -92,19 +91,21 @@ final class RedisPrimaryLocator: Sendable {
         configuration.node(host: endpoint.host, port: endpoint.port, username: nil, password: sentinel.password, database: 0)
     }
 
-    private func askSentinels(_ sentinel: RedisSentinelConfiguration) throws(RedisError) -> (String, Int) {
+    private func askSentinels(_ sentinel: RedisSentinelConfiguration) async throws(RedisError) -> (String, Int) {
         var failures: [String] = []
         for endpoint in sentinel.sentinels {
-            do {
-                let connection = try HiredisConnection(sentinelNode(endpoint, sentinel))
-                let reply = try connection.command(["SENTINEL", "get-master-addr-by-name", sentinel.masterName].map { Array($0.utf8) })
+            do throws(RedisError) {
+                let connection = try await RedisConnection.connect(sentinelNode(endpoint, sentinel))
+                defer { connection.close() }
+                let reply = try await connection.command(
+                    ["SENTINEL", "get-master-addr-by-name", sentinel.masterName].map { Array($0.utf8) })
                 guard let fields = reply.array, fields.count == 2, let host = fields[0].string,
                     let port = fields[1].string.flatMap({ Int($0) })
                 else {
                     failures.append("\(endpoint): does not know \(sentinel.masterName) (\(reply))")
                     continue
                 }
-                let master = try connection.command(["SENTINEL", "MASTER", sentinel.masterName].map { Array($0.utf8) })
+                let master = try await connection.command(["SENTINEL", "MASTER", sentinel.masterName].map { Array($0.utf8) })
                 if Self.failoverInProgress(master.array?.map { $0.string ?? "" } ?? []) {
                     failures.append("\(endpoint): a failover of \(sentinel.masterName) is in progress")
                     continue
@@ -141,17 +142,24 @@ final class RedisPrimaryLocator: Sendable {
 
     /// Subscribes to `+switch-master` on one Sentinel after another until stopped; each message for our
     /// master name moves the primary at once, before any connection to the old one has failed.
-    private func watch() {
+    private func watch() async {
         guard let sentinel = configuration.sentinel else { return }
         var index = 0
-        while !stopped {
+        while !stopped && !Task.isCancelled {
             let endpoint = sentinel.sentinels[index % sentinel.sentinels.count]
             index += 1
-            do {
-                let connection = try HiredisConnection(sentinelNode(endpoint, sentinel))
-                try connection.send(["SUBSCRIBE", "+switch-master"].map { Array($0.utf8) })
-                while !stopped {
-                    guard let message = try connection.nextMessage(timeout: .seconds(1)) else { continue }
+            do throws(RedisError) {
+                let connection = try await RedisConnection.connect(sentinelNode(endpoint, sentinel), subscriber: true)
+                defer { connection.close() }
+                let stop = state.withLock { state in
+                    state.subscription = connection
+                    return state.stopped
+                }
+                if stop { return }
+                _ = try await connection.command(["SUBSCRIBE", "+switch-master"].map { Array($0.utf8) })
+                guard let pushes = connection.pushes else { return }
+                // Ends when the connection breaks (that Sentinel died) or is closed by `shutdown`.
+                for await message in pushes {
                     guard let parts = message.array, parts.count == 3, parts[0].string == "message", let payload = parts[2].string else {
                         continue
                     }
@@ -162,8 +170,8 @@ final class RedisPrimaryLocator: Sendable {
                 }
             } catch {
                 // That Sentinel is down or unreachable: the next one, after a short pause.
-                for _ in 0..<5 where !stopped { usleep(100_000) }
             }
+            try? await Task.sleep(for: .milliseconds(500))
         }
     }
 }
