@@ -20,6 +20,13 @@ let package = Package(
             ],
             path: "RollcallBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // Balancing by load against balancing by count, simulated round by round (not timed: it reports
+        // loads and moves). swift run -c release --package-path Benchmarks RebalanceSimulation
+        .executableTarget(
+            name: "RebalanceSimulation",
+            dependencies: [.product(name: "Partitioning", package: "Rollcall")],
+            path: "RebalanceSimulation"
+        ),
     ]
 )

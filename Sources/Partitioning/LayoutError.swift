@@ -6,12 +6,15 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidEpsilon(Double)
     /// A member number was outside `0...UInt32.max`.
     case invalidMember(Int)
+    /// A partition's load weight was negative, infinite or NaN.
+    case invalidWeight(partition: Int, Double)
 
     public var description: String {
         switch self {
         case .invalidPartitionCount(let count): "partition count must be at least 1, got \(count)"
         case .invalidEpsilon(let epsilon): "epsilon must be a finite number >= 0, got \(epsilon)"
         case .invalidMember(let member): "member numbers must be in 0...\(UInt32.max), got \(member)"
+        case .invalidWeight(let partition, let weight): "partition \(partition)'s weight must be a finite number >= 0, got \(weight)"
         }
     }
 }
