@@ -51,8 +51,9 @@ final class RedisConnection: Sendable {
         let handler: NIOLoopBound<RedisChannelHandler>
         do {
             channel = try await ClientBootstrap(group: group)
+                // TCP_NODELAY is ClientBootstrap's default. (`.socketOption(.tcp_nodelay)` would set
+                // SOL_SOCKET option 1, SO_DEBUG, which only root may: the image test, as uid 10001, caught it.)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = RedisChannelHandler(address: address, status: status, commandTimeout: timeout, pushes: pushes)
@@ -101,6 +102,13 @@ final class RedisConnection: Sendable {
     var hasFailed: Bool { status.hasFailed || !channel.isActive }
 
     func close() { channel.close(promise: nil) }
+
+    /// A socket option of the connection's socket, as the kernel has it (for tests of what connect sets).
+    func socketOption(level: Int32, name: Int32) async throws -> Int {
+        try await channel.getOption(
+            ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: level), name: NIOBSDSocket.Option(rawValue: name))
+        ).get()
+    }
 
     /// Sends one command (binary-safe arguments) and waits for its reply; an error reply is thrown.
     func command(_ arguments: [[UInt8]]) async throws(RedisError) -> RedisValue {

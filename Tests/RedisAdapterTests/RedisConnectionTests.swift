@@ -55,6 +55,14 @@ struct RedisConnectionTests {
         connection.close()
     }
 
+    @Test("a connection sets TCP_NODELAY and nothing only root may set (SO_DEBUG: the images run as uid 10001)")
+    func socketOptions() async throws {
+        let connection = try await RedisConnection.connect(configuration)
+        #expect(try await connection.socketOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY) != 0)
+        #expect(try await connection.socketOption(level: SOL_SOCKET, name: SO_DEBUG) == 0)
+        connection.close()
+    }
+
     @Test("a connection the server closed refuses a command without sending it: unsent, so always safe to send again")
     func brokenRefusesUnsent() async throws {
         let connection = try await RedisConnection.connect(configuration)
