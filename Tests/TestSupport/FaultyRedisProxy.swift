@@ -24,6 +24,7 @@ public final class FaultyRedisProxy: Sendable {
     private let fault: Fault
     private let received = Mutex<[String]>([])
     private let connections = Mutex<[Int32]>([])
+    private let stopped = Atomic<Bool>(false)
 
     public init(upstreamPort: Int, fault: Fault) throws {
         self.upstreamPort = upstreamPort
@@ -55,6 +56,7 @@ public final class FaultyRedisProxy: Sendable {
     /// Stops accepting and shuts every open connection down. Only descriptors still open are touched:
     /// a closed one's number may already belong to another socket of this process.
     public func stop() {
+        stopped.store(true, ordering: .sequentiallyConsistent)
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         connections.withLock { open in
@@ -62,10 +64,18 @@ public final class FaultyRedisProxy: Sendable {
         }
     }
 
+    /// Accepts until stopped. A failed accept that is not the stop (a signal to this thread, a client
+    /// that gave up in the backlog) is tried again: ending the loop there left later connections
+    /// unanswered in the backlog, so a test's second connection waited out its timeout.
     private func acceptLoop() {
-        while true {
+        while !stopped.load(ordering: .sequentiallyConsistent) {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+            if client < 0 {
+                let code = errno
+                if stopped.load(ordering: .sequentiallyConsistent) { return }
+                if code == EINTR || code == ECONNABORTED || code == EAGAIN { continue }
+                return
+            }
             connections.withLock { $0.append(client) }
             Thread.detachNewThread { [self] in serve(client) }
         }
@@ -87,7 +97,7 @@ public final class FaultyRedisProxy: Sendable {
         guard connected else { return }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = read(client, &buffer, buffer.count)
+            let count = Self.retrying { read(client, &buffer, buffer.count) }
             guard count > 0 else { return }
             let request = Array(buffer[0..<count])
             let text = String(decoding: request, as: UTF8.self)
@@ -97,10 +107,19 @@ public final class FaultyRedisProxy: Sendable {
                 continue
             case .dropReplyTo(let marker):
                 guard send(upstream, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return }
-                let replied = read(upstream, &buffer, buffer.count)
+                let replied = Self.retrying { read(upstream, &buffer, buffer.count) }
                 guard replied > 0, !text.contains(marker) else { return }
                 guard send(client, buffer, replied, Int32(MSG_NOSIGNAL)) == replied else { return }
             }
+        }
+    }
+
+    /// A system call again while a signal interrupted it.
+    private static func retrying(_ call: () -> Int) -> Int {
+        while true {
+            let result = call()
+            if result < 0 && errno == EINTR { continue }
+            return result
         }
     }
 
