@@ -55,7 +55,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             return
         }
         let deadline = NIODeadline.now() + commandTimeout
-        _ = queue.enqueue(count: count, waiter: Pending(promise: promise, deadline: deadline, command: command, count: count))
+        queue.enqueue(count: count, waiter: Pending(promise: promise, deadline: deadline, command: command, count: count))
         armWatchdog(at: deadline)
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
@@ -81,7 +81,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             try reader.feed(bytes.readableBytesView)
             while let value = try reader.next() {
                 switch queue.receive(value) {
-                case .completed(_, let pending, let replies):
+                case .completed(let pending, let replies):
                     pending.promise.succeed(replies)
                 case .waiting:
                     break

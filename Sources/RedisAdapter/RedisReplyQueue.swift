@@ -6,7 +6,6 @@
 struct RedisReplyQueue<Waiter> {
     /// One request: `count` commands written together, answered by `count` replies.
     private struct Request {
-        let id: UInt64
         let count: Int
         let waiter: Waiter
         var results: [Result<RedisValue, RedisError>] = []
@@ -14,8 +13,8 @@ struct RedisReplyQueue<Waiter> {
 
     /// What a reply did.
     enum Received {
-        /// It was the last one the request `id` (its `waiter`) waited for.
-        case completed(id: UInt64, Waiter, [Result<RedisValue, RedisError>])
+        /// It was the last one the request of `waiter` waited for.
+        case completed(Waiter, [Result<RedisValue, RedisError>])
         /// Its request waits for more.
         case waiting
         /// No request waited for it: a pushed message (pub/sub).
@@ -26,7 +25,6 @@ struct RedisReplyQueue<Waiter> {
     let address: String
     private var requests: [Request] = []
     private var head = 0
-    private var nextID: UInt64 = 0
     /// Set once the node answered READONLY, LOADING or MASTERDOWN: it is no primary to use any more.
     private(set) var sawNotPrimary = false
 
@@ -37,11 +35,9 @@ struct RedisReplyQueue<Waiter> {
     /// The waiter of the oldest request still short of replies.
     var oldest: Waiter? { isEmpty ? nil : requests[head].waiter }
 
-    /// Records a request of `count` commands just written; returns its id (for its timeout).
-    mutating func enqueue(count: Int, waiter: Waiter) -> UInt64 {
-        nextID += 1
-        requests.append(Request(id: nextID, count: count, waiter: waiter))
-        return nextID
+    /// Records a request of `count` commands just written.
+    mutating func enqueue(count: Int, waiter: Waiter) {
+        requests.append(Request(count: count, waiter: waiter))
     }
 
     /// One reply from the server. A top-level error reply fails its own command only: READONLY, LOADING
@@ -64,7 +60,7 @@ struct RedisReplyQueue<Waiter> {
         let done = requests[head]
         head += 1
         compact()
-        return .completed(id: done.id, done.waiter, done.results)
+        return .completed(done.waiter, done.results)
     }
 
     /// Every request still waiting, each with the replies it got and `error` for each it did not (those

@@ -7,15 +7,15 @@ struct RedisReplyQueueTests {
     typealias Queue = RedisReplyQueue<String>
 
     func completed(_ received: Queue.Received) -> (String, [Result<RedisValue, RedisError>])? {
-        if case .completed(_, let waiter, let replies) = received { return (waiter, replies) }
+        if case .completed(let waiter, let replies) = received { return (waiter, replies) }
         return nil
     }
 
     @Test("each reply goes to the oldest request still short of replies; a request completes with its last")
     func order() {
         var queue = Queue(address: "h:1")
-        _ = queue.enqueue(count: 2, waiter: "a")
-        _ = queue.enqueue(count: 1, waiter: "b")
+        queue.enqueue(count: 2, waiter: "a")
+        queue.enqueue(count: 1, waiter: "b")
         guard case .waiting = queue.receive(.integer(1)) else {
             Issue.record("a waits for its second reply")
             return
@@ -31,7 +31,7 @@ struct RedisReplyQueueTests {
     @Test("an error reply fails its own command only; READONLY, LOADING and MASTERDOWN say the node is no primary")
     func errors() {
         var queue = Queue(address: "h:1")
-        _ = queue.enqueue(count: 3, waiter: "a")
+        queue.enqueue(count: 3, waiter: "a")
         _ = queue.receive(.error("NOSCRIPT No matching script"))
         #expect(!queue.sawNotPrimary)
         _ = queue.receive(.integer(7))
@@ -45,7 +45,7 @@ struct RedisReplyQueueTests {
     @Test("an error nested in an array stays a value")
     func nestedError() {
         var queue = Queue(address: "h:1")
-        _ = queue.enqueue(count: 1, waiter: "exec")
+        queue.enqueue(count: 1, waiter: "exec")
         let done = completed(queue.receive(.array([.error("WRONGTYPE x"), .integer(1)])))
         #expect(done?.1 == [.success(.array([.error("WRONGTYPE x"), .integer(1)]))])
         #expect(!queue.sawNotPrimary)
@@ -54,8 +54,8 @@ struct RedisReplyQueueTests {
     @Test("a broken connection keeps the replies that came and fails the rest of every waiting request")
     func failAll() {
         var queue = Queue(address: "h:1")
-        _ = queue.enqueue(count: 2, waiter: "a")
-        _ = queue.enqueue(count: 1, waiter: "b")
+        queue.enqueue(count: 2, waiter: "a")
+        queue.enqueue(count: 1, waiter: "b")
         _ = queue.receive(.integer(1))
         let lost = RedisError.connectionLost(call: "read", message: "gone")
         let failed = queue.failAll(lost)
@@ -76,22 +76,25 @@ struct RedisReplyQueueTests {
         #expect(value.array?.first?.string == "message")
     }
 
-    @Test("thousands of requests in flight are answered in order with their own ids, across compactions")
+    @Test("thousands of requests in flight are answered in order, each to its own waiter, across compactions")
     func many() {
         var queue = Queue(address: "h:1")
-        var ids: [UInt64] = []
-        var answered: [UInt64] = []
+        var waiters: [String] = []
+        var answered: [String] = []
         for round in 0..<50 {
-            for index in 0..<100 { ids.append(queue.enqueue(count: 1, waiter: "\(round)-\(index)")) }
+            for index in 0..<100 {
+                waiters.append("\(round)-\(index)")
+                queue.enqueue(count: 1, waiter: waiters.last!)
+            }
             // Answer all but the last 30 each round, so the queue always holds some.
-            for _ in 0..<(round == 49 ? ids.count - answered.count : 70) {
-                if case .completed(let id, _, let replies) = queue.receive(.integer(Int64(answered.count))) {
+            for _ in 0..<(round == 49 ? waiters.count - answered.count : 70) {
+                if case .completed(let waiter, let replies) = queue.receive(.integer(Int64(answered.count))) {
                     #expect(replies == [.success(.integer(Int64(answered.count)))])
-                    answered.append(id)
+                    answered.append(waiter)
                 }
             }
         }
-        #expect(answered == ids)
+        #expect(answered == waiters)
         #expect(queue.isEmpty)
     }
 }
