@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The replies of one pipeline, one per command, each its reply or the error that stood in for it.
 typealias RedisReplies = [Result<RedisValue, RedisError>]
 
@@ -50,6 +54,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
     /// their replies. On a connection already broken nothing is written, and every command fails with
     /// `RedisConnection.unsent`.
     func send(_ bytes: ByteBuffer, count: Int, command: [UInt8], promise: EventLoopPromise<RedisReplies>) {
+        if broken == nil, queue.isEmpty, let context, Self.peerHasClosed(context.channel) {
+            breakConnection(.connectionLost(call: "write", message: "the server had closed the connection"), close: true)
+        }
         guard let context, broken == nil else {
             promise.succeed(Array(repeating: .failure(RedisConnection.unsent), count: count))
             return
@@ -58,6 +65,24 @@ final class RedisChannelHandler: ChannelInboundHandler {
         queue.enqueue(count: count, waiter: Pending(promise: promise, deadline: deadline, command: command, count: count))
         armWatchdog(at: deadline)
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Whether the server's end of the connection is closed although this event loop has not read its
+    /// end of stream yet. The kernel knows as soon as the FIN arrives (the socket leaves ESTABLISHED); the
+    /// event loop only when it next reads, which may be after this write: a command written then would
+    /// be lost with the connection and, not being known unsent, could not be sent again. Asked before
+    /// writing to an idle connection only: with requests in flight their replies will tell.
+    private static func peerHasClosed(_ channel: Channel) -> Bool {
+        #if os(Linux)
+            guard let provider = channel as? SocketOptionProvider else { return false }
+            // On the channel's own event loop the option is read at once and the future is complete
+            // when returned, so the callback runs before `whenSuccess` returns.
+            var closed = false
+            provider.getTCPInfo().assumeIsolated().whenSuccess { closed = $0.tcpi_state != UInt8(TCP_ESTABLISHED) }
+            return closed
+        #else
+            return false
+        #endif
     }
 
     /// Fails everything when the oldest request is past its deadline: a late reply would be matched to

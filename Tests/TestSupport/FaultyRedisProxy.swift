@@ -29,7 +29,7 @@ public final class FaultyRedisProxy: Sendable {
     public init(upstreamPort: Int, fault: Fault) throws {
         self.upstreamPort = upstreamPort
         self.fault = fault
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.loopback(port: 0)
@@ -54,11 +54,13 @@ public final class FaultyRedisProxy: Sendable {
     public func requests(containing marker: String) -> Int { received.withLock { $0.filter { $0.contains(marker) }.count } }
 
     /// Stops accepting and shuts every open connection down. Only descriptors still open are touched:
-    /// a closed one's number may already belong to another socket of this process.
+    /// a closed one's number may already belong to another socket of this process. The listener is
+    /// shut down here (which wakes the accept) but closed by the accept loop as it ends: closed here, its
+    /// number could be handed to another proxy's listener before the loop's next accept, and that accept
+    /// would take the other proxy's connection and serve it with this proxy's fault.
     public func stop() {
         stopped.store(true, ordering: .sequentiallyConsistent)
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         connections.withLock { open in
             for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
         }
@@ -68,6 +70,7 @@ public final class FaultyRedisProxy: Sendable {
     /// that gave up in the backlog) is tried again: ending the loop there left later connections
     /// unanswered in the backlog, so a test's second connection waited out its timeout.
     private func acceptLoop() {
+        defer { close(listener) }
         while !stopped.load(ordering: .sequentiallyConsistent) {
             let client = accept(listener, nil, nil)
             if client < 0 {
@@ -76,19 +79,23 @@ public final class FaultyRedisProxy: Sendable {
                 if code == EINTR || code == ECONNABORTED || code == EAGAIN { continue }
                 return
             }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             connections.withLock { $0.append(client) }
             Thread.detachNewThread { [self] in serve(client) }
         }
     }
 
+    /// Every socket is close-on-exec and the client's is shut down before it is closed, so the end of
+    /// stream reaches the client whatever else holds the descriptor.
     private func serve(_ client: Int32) {
         defer {
             connections.withLock { open in
                 open.removeAll { $0 == client }
+                shutdown(client, Int32(SHUT_RDWR))
                 close(client)
             }
         }
-        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(upstream) }
         var address = Self.loopback(port: upstreamPort)
         let connected = withUnsafePointer(to: &address) {

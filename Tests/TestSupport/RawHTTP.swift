@@ -52,7 +52,7 @@ public enum RawHTTP {
     public static func openIdle(port: Int) throws -> Int32 { try connected(port: port, timeout: .seconds(1)) }
 
     private static func connected(port: Int, timeout: Duration) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError(message: "socket failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
