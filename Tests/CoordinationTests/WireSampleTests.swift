@@ -47,6 +47,21 @@ struct WireSampleTests {
                 encode(PublishedLayout(version: 3, partitionCount: 4, members: [0, 1], owners: [0, 1, nil, 0]))
             ),
             (
+                "LayoutPlan", "scale-down",
+                encode(
+                    LayoutPlan(
+                        balance: "count", fromVersion: 3, members: [0],
+                        moves: [.init(partition: 1, from: 1, to: 0), .init(partition: 2, from: nil, to: 0)],
+                        shares: [.init(number: 0, partitions: 4)], maxOverMean: 1))
+            ),
+            (
+                "LayoutPlan", "no-workers",
+                encode(
+                    LayoutPlan(
+                        balance: "count", fromVersion: 3, members: [], moves: [.init(partition: 0, from: 0, to: nil)], shares: [],
+                        maxOverMean: 0))
+            ),
+            (
                 "Overview", "moving",
                 encode(
                     Overview(

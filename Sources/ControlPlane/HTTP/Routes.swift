@@ -50,6 +50,14 @@ struct Routes: Sendable {
         group.get("workers") { _, context in Response.json(WorkerList(workers: try await pool(context).workers())) }
         group.get("layout") { _, context in Response.json(try await pool(context).layout()) }
         group.get("overview") { _, context in Response.json(try await pool(context).overview()) }
+        group.get("plan") { request, context in
+            let leases = try await pool(context)
+            let query = request.uri.queryParameters
+            return Response.json(
+                try await leases.plan(
+                    PlanScenario(
+                        workers: query.get("workers"), drain: query.get("drain"), maxWorkers: leases.settings.maxWorkers)))
+        }
         group.get("numbers/:name") { _, context in
             Self.number(try await pool(context).number(rawName: context.parameters.get("name")))
         }

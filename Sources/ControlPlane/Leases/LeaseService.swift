@@ -1,6 +1,7 @@
 import Coordination
 import Logging
 import NIOCore
+import NIOPosix
 import Partitioning
 import RedisAdapter
 import ServerSupport
@@ -162,6 +163,33 @@ struct LeaseService: Sendable {
     func layout() async throws(LeaseRefusal) -> PublishedLayout {
         try await storeCall { () async throws(LeaseStoreError) in
             try await timed { () async throws(LeaseStoreError) in try await store.layout() }
+        }
+    }
+
+    /// `GET /v1/pools/{pool}/plan`: the layout `scenario` would give and what it would move, from the
+    /// published layout; nothing is changed. The layout is computed off the concurrency pool, as the keeper does.
+    func plan(_ scenario: PlanScenario) async throws(LeaseRefusal) -> LayoutPlan {
+        guard settings.partitionCount > 0 else {
+            throw .invalid(.invalidRequest, "pool \(pool) has no partitions (numbers only): there is no layout to plan")
+        }
+        let (published, members) = try await storeCall { () async throws(LeaseStoreError) in
+            try await timed { () async throws(LeaseStoreError) in (try await store.layout(), try await run(MembersScript())) }
+        }
+        var drained: WorkerNumber? = nil
+        if case .drain(let name) = scenario {
+            guard let live = try await workers().first(where: { $0.name == name.rawValue && $0.kind == .member }) else {
+                throw .unknownName(name)
+            }
+            drained = live.number
+        }
+        let planned = scenario.members(current: members.numbers, drained: drained)
+        let (partitionCount, epsilon) = (settings.partitionCount, settings.epsilon)
+        do {
+            return try await NIOThreadPool.singleton.runIfActive {
+                try LayoutPlanner.plan(published: published, members: planned, partitionCount: partitionCount, epsilon: epsilon)
+            }
+        } catch {
+            throw .storeUnavailable("the plan could not be computed: \(error)")
         }
     }
 
