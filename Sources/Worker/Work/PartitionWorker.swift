@@ -51,7 +51,7 @@ final class PartitionWorker: Service, Sendable {
     func run() async throws {
         let ticks = AsyncTimerSequence(interval: configuration.workInterval, clock: .continuous).map { _ in Trigger.tick }
         let events = client.events.map { Trigger.event($0) }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await trigger in merge(events, ticks) { await self.handle(trigger) }
         }
         claims.withLock { $0.stopAll() }
