@@ -56,7 +56,9 @@ for s in [0.8, 1.0, 1.2, nil] as [Double?] {
     var spent = Duration.zero
     repeat {
         let started = clock.now
-        round = try LoadRebalance(current: round.owners, members: members, weights: truth, settings: settings, unfinished: !round.finished)
+        round = try LoadRebalance(
+            current: round.owners, members: members, weights: truth, settings: settings, unfinished: !round.finished,
+            overBefore: round.over)
         spent += clock.now - started
         rounds += 1
         moved += round.moves.count
@@ -72,7 +74,8 @@ for s in [0.8, 1.0, 1.2, nil] as [Double?] {
         }
         guard second.isMultiple(of: 10) else { continue }
         round = try LoadRebalance(
-            current: round.owners, members: members, weights: smoothed, settings: settings, unfinished: !round.finished)
+            current: round.owners, members: members, weights: smoothed, settings: settings, unfinished: !round.finished,
+            overBefore: round.over)
         noisy += round.moves.count
     }
     let name = s.map { "Zipf s = \($0)" } ?? "uniform"

@@ -7,8 +7,8 @@
 /// 1. A partition whose owner is gone (or that has none) goes to the member with the least load
 ///    (ties: fewer partitions, then the lower number), heaviest partition first. These moves are
 ///    forced and not counted against the budget.
-/// 2. If the heaviest member carries more than `(1 + epsilon) × mean` (or the previous round was cut
-///    short by its budget: `unfinished`), not counting members that hold a partition heavier than the
+/// 2. If the heaviest member carries more than `(1 + epsilon) × mean` (with `overBefore`: in this round
+///    and the one before; or the previous round was cut short by its budget: `unfinished`), not counting members that hold a partition heavier than the
 ///    target (they cannot reach it, so they start nothing), partitions move from the heaviest of the
 ///    members over the trigger to the lightest member until each carries at most `(1 + epsilon / 2) ×
 ///    mean`, or `moveBudget` moves are made; a round that goes on from one cut short takes every member
@@ -55,10 +55,19 @@ public struct LoadRebalance: Sendable, Hashable {
         return most / mean
     }
 
+    /// The members over the trigger when the round began (after the forced moves), not counting members
+    /// pinned by a partition heavier than the target: the next round's `overBefore`.
+    public let over: Set<Int>
+
     /// One round from `current` (shorter or longer than `weights` is fine: missing partitions have no
     /// owner, extra ones are dropped). Members are deduplicated; weights must be finite and non-negative.
+    ///
+    /// `overBefore` is the previous round's `over`: when given, a member over the trigger starts a round
+    /// only if it was over it in the previous round too. Smoothed noise crosses the trigger now and then
+    /// and a round later is gone; real imbalance stays. Nil starts a round on one sighting.
     public init(
-        current: [Int?], members: some Sequence<Int>, weights: [Double], settings: Settings, unfinished: Bool = false
+        current: [Int?], members: some Sequence<Int>, weights: [Double], settings: Settings, unfinished: Bool = false,
+        overBefore: Set<Int>? = nil
     ) throws(LayoutError) {
         guard settings.epsilon.isFinite, settings.epsilon >= 0 else { throw .invalidEpsilon(settings.epsilon) }
         if let bad = weights.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw .invalidWeight(partition: bad, weights[bad]) }
@@ -75,6 +84,7 @@ public struct LoadRebalance: Sendable, Hashable {
             self.mean = 0
             self.heavy = []
             self.finished = true
+            self.over = []
             return
         }
         var state = MemberLoads(members: members)
@@ -113,7 +123,9 @@ public struct LoadRebalance: Sendable, Hashable {
         // A member with a partition heavier than the target cannot be brought to it: it does not start a
         // round (else every round would start, and noise would move partitions among the others).
         let pinned = Set(members.indices.filter { member in state.partitions[member].contains { weight($0) > target } })
-        if let heaviest = state.heaviest(excluding: pinned), unfinished || state.load[heaviest] > trigger {
+        let over = members.indices.filter { !pinned.contains($0) && state.load[$0] > trigger }
+        let starts = overBefore.map { before in over.contains { before.contains(members[$0]) } } ?? !over.isEmpty
+        if state.heaviest(excluding: pinned) != nil, unfinished || starts {
             // A round sheds load from the members over the trigger, down to the target; the members between
             // the two are within bounds and keep what they have (else every round noise starts would move
             // them too). A round that goes on from one cut short takes every member over the target.
@@ -143,6 +155,7 @@ public struct LoadRebalance: Sendable, Hashable {
         self.loads = Dictionary(uniqueKeysWithValues: members.indices.map { (members[$0], state.load[$0]) })
         self.heavy = total > 0 ? (0..<partitionCount).filter { weights[$0] > trigger } : []
         self.finished = finished
+        self.over = Set(over.map { members[$0] })
     }
 }
 
@@ -229,43 +242,20 @@ private struct MemberLoads {
 /// A binary min-heap of member indexes ordered by `MemberLoads.lighter`, for handing out many orphans
 /// without a scan of every member each time. An entry is pushed again after its member's load changes.
 private struct MemberHeap {
-    private var heap: [Int]
+    private var heap = BinaryHeap<Int>()
 
     init(_ state: MemberLoads) {
-        heap = []
         heap.reserveCapacity(state.members.count)
         for index in state.members.indices { push(index, state) }
     }
 
-    mutating func push(_ index: Int, _ state: MemberLoads) {
-        heap.append(index)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard state.lighter(heap[child], heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
+    mutating func push(_ index: Int, _ state: MemberLoads) { heap.push(index) { state.lighter($0, $1) } }
 
     /// Removes and returns the lightest member (the heap always holds every member between pops).
     mutating func popLightest(_ state: MemberLoads) -> Int {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < heap.count, state.lighter(heap[left], heap[smallest]) { smallest = left }
-                if right < heap.count, state.lighter(heap[right], heap[smallest]) { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
+        guard let lightest = heap.pop(by: { state.lighter($0, $1) }) else {
+            preconditionFailure("the member heap is never empty when popped")
         }
-        return top
+        return lightest
     }
 }

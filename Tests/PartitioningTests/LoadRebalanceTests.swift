@@ -94,6 +94,22 @@ struct LoadRebalanceTests {
         #expect(moved == 0, "partitions moved by noise alone")
     }
 
+    @Test("a member over the trigger starts a round only on its second round over it when overBefore is given")
+    func persistenceWaitsOneRound() throws {
+        var weights = Array(repeating: 1.0, count: 64)
+        let settings = LoadRebalance.Settings(epsilon: 0.1, moveBudget: 64)
+        let (converged, _, _) = try Self.converge(from: [], members: 0..<4, weights: weights, settings: settings)
+        #expect(converged.over.isEmpty)
+        for partition in weights.indices where converged.owners[partition] == 2 { weights[partition] = 1.5 }
+        let first = try LoadRebalance(current: converged.owners, members: 0..<4, weights: weights, settings: settings, overBefore: [])
+        #expect(first.moves.isEmpty && first.over == [2], "first sighting: \(first.moves.count) moves, over \(first.over)")
+        let second = try LoadRebalance(current: first.owners, members: 0..<4, weights: weights, settings: settings, overBefore: first.over)
+        #expect(!second.moves.isEmpty && second.moves.allSatisfy { $0.from == 2 })
+        #expect(second.loads[2]! <= 1.05 * second.mean + 1.5, "shed down to the target, within one partition")
+        let withoutPersistence = try LoadRebalance(current: converged.owners, members: 0..<4, weights: weights, settings: settings)
+        #expect(withoutPersistence.moves == second.moves, "the round it starts is the round one sighting would have started")
+    }
+
     @Test("a partition heavier than the bound by itself is reported, and its owner keeps it")
     func heavyIsReported() throws {
         var weights = Array(repeating: 1.0, count: 64)
