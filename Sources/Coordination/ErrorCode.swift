@@ -15,6 +15,7 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     case invalidNumber = "invalid_number"
     case invalidCount = "invalid_count"
     case invalidPool = "invalid_pool"
+    case invalidLoad = "invalid_load"
     // 401, 404, 405, 413.
     case unauthorized = "unauthorized"
     case notFound = "not_found"
@@ -49,7 +50,7 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     public var status: Int {
         switch self {
         case .badRequest, .invalidRequest, .invalidBody, .invalidName, .invalidInstance, .invalidHeld, .invalidSequence,
-            .invalidGeneration, .invalidNumber, .invalidCount, .invalidPool:
+            .invalidGeneration, .invalidNumber, .invalidCount, .invalidPool, .invalidLoad:
             400
         case .unauthorized: 401
         case .notFound, .unknownPool: 404

@@ -19,14 +19,17 @@ public struct LayoutPlan: Codable, Hashable, Sendable {
     public struct Share: Codable, Hashable, Sendable {
         public var number: WorkerNumber
         public var partitions: Int
+        /// `balance: load`: the load its partitions reported; nil in a pool balanced by count.
+        public var load: Double?
 
-        public init(number: WorkerNumber, partitions: Int) {
+        public init(number: WorkerNumber, partitions: Int, load: Double? = nil) {
             self.number = number
             self.partitions = partitions
+            self.load = load
         }
     }
 
-    /// What the layout is balanced by: `count` (partitions per worker).
+    /// What the layout is balanced by: `count` (partitions per worker) or `load` (reported load).
     public var balance: String
     /// The version of the published layout the moves are counted from (0: none published yet).
     public var fromVersion: Int64
@@ -36,7 +39,7 @@ public struct LayoutPlan: Codable, Hashable, Sendable {
     public var moves: [Move]
     /// Each planned member's share, ascending by number.
     public var shares: [Share]
-    /// The largest share over the mean share (1 when even; 0 with no members).
+    /// The largest share over the mean share, in partitions or in load (1 when even; 0 with no members).
     public var maxOverMean: Double
 
     public init(balance: String, fromVersion: Int64, members: [WorkerNumber], moves: [Move], shares: [Share], maxOverMean: Double) {

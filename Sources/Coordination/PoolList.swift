@@ -39,11 +39,13 @@ public struct PoolSummary: Codable, Hashable, Sendable {
     public var liveWorkers: Int
     /// The published layout's version; 0 before the first (and always for a pool of numbers only).
     public var layoutVersion: Int64
+    /// What its layout is balanced by: `count` or `load`. Nil from control planes older than the field.
+    public var balance: String?
 
     public init(
         name: PoolName, partitions: Int, maxWorkers: Int, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64,
         numberQuarantineMillis: Int64, consumerGroupPrefix: String, declared: Bool, settingsPending: Bool, liveWorkers: Int,
-        layoutVersion: Int64
+        layoutVersion: Int64, balance: String? = nil
     ) {
         self.name = name
         self.partitions = partitions
@@ -56,5 +58,6 @@ public struct PoolSummary: Codable, Hashable, Sendable {
         self.settingsPending = settingsPending
         self.liveWorkers = liveWorkers
         self.layoutVersion = layoutVersion
+        self.balance = balance
     }
 }

@@ -20,10 +20,13 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
     public var generation: Generation?
     /// What the lease is for; a partition worker when absent.
     public var kind: LeaseKind?
+    /// The load of the partitions it processes, for a pool balanced by load (ignored by one balanced by
+    /// count). Sent now and then, not with every heartbeat.
+    public var load: PartitionLoadReport?
 
     public init(
         instance: InstanceID, sequence: Int64? = nil, held: [Partition]? = nil, heldEpochs: [Epoch]? = nil, number: WorkerNumber? = nil,
-        epoch: Epoch? = nil, generation: Generation? = nil, kind: LeaseKind? = nil
+        epoch: Epoch? = nil, generation: Generation? = nil, kind: LeaseKind? = nil, load: PartitionLoadReport? = nil
     ) {
         self.instance = instance
         self.sequence = sequence
@@ -33,6 +36,22 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
         self.epoch = epoch
         self.generation = generation
         self.kind = kind
+        self.load = load
+    }
+}
+
+/// A worker's measure of its partitions' load: per partition, the rows waiting and the rows done per
+/// second lately (three arrays in the same order). A pool balanced by load weighs a partition as its
+/// rate plus its backlog drained within the pool's `backlogSeconds`.
+public struct PartitionLoadReport: Codable, Hashable, Sendable {
+    public var partitions: [Partition]
+    public var rowsWaiting: [Int64]
+    public var rowsPerSecond: [Double]
+
+    public init(partitions: [Partition], rowsWaiting: [Int64], rowsPerSecond: [Double]) {
+        self.partitions = partitions
+        self.rowsWaiting = rowsWaiting
+        self.rowsPerSecond = rowsPerSecond
     }
 }
 

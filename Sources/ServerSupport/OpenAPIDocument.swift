@@ -107,6 +107,42 @@ public enum OpenAPIDocument {
                       schema: { $ref: "#/components/schemas/PublishedLayout" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/plan:
+            get:
+              tags: [control-plane]
+              operationId: plan
+              summary: What the layout would become for another set of workers, changing nothing.
+              description: |
+                Exactly one of `workers` and `drain`. The moves are counted from the published layout and
+                computed as the keeper would compute the layout (in a pool balanced by load: its load rounds
+                with the reported loads, until they move nothing): scaling up adds the lowest numbers nobody
+                holds, scaling down keeps the lowest numbers (which pods a Deployment removes is not known
+                ahead). A pool of numbers only has no layout to plan (400).
+              security: [{}, {bearer: []}]
+              parameters:
+                - name: workers
+                  in: query
+                  required: false
+                  description: plan for the pool scaled to this many partition workers (0 to the pool's maxWorkers)
+                  schema: { type: integer, minimum: 0, maximum: 1024 }
+                - name: drain
+                  in: query
+                  required: false
+                  description: plan for this live partition worker stopped (a name that is not live is 404 not_found)
+                  schema:
+                    type: string
+                    maxLength: 253
+                    pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              responses:
+                "200":
+                  description: the plan
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/LayoutPlan" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
           /v1/overview:
             get:
               tags: [control-plane]
@@ -228,6 +264,43 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/PublishedLayout" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/plan:
+            get:
+              tags: [control-plane]
+              operationId: poolPlan
+              summary: What the layout would become for another set of workers, changing nothing.
+              description: |
+                Exactly one of `workers` and `drain`. The moves are counted from the published layout and
+                computed as the keeper would compute the layout (in a pool balanced by load: its load rounds
+                with the reported loads, until they move nothing): scaling up adds the lowest numbers nobody
+                holds, scaling down keeps the lowest numbers (which pods a Deployment removes is not known
+                ahead). A pool of numbers only has no layout to plan (400).
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+                - name: workers
+                  in: query
+                  required: false
+                  description: plan for the pool scaled to this many partition workers (0 to the pool's maxWorkers)
+                  schema: { type: integer, minimum: 0, maximum: 1024 }
+                - name: drain
+                  in: query
+                  required: false
+                  description: plan for this live partition worker stopped (a name that is not live is 404 not_found)
+                  schema:
+                    type: string
+                    maxLength: 253
+                    pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              responses:
+                "200":
+                  description: the plan
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/LayoutPlan" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
@@ -558,6 +631,21 @@ public enum OpenAPIDocument {
                   type: string
                   pattern: "^[0-9a-f:]{1,128}$"
                 kind: { $ref: "#/components/schemas/LeaseKind" }
+                load: { $ref: "#/components/schemas/PartitionLoadReport" }
+            PartitionLoadReport:
+              description: |
+                The load of partitions the worker processes, for a pool with `balance: load` (a pool balanced by
+                count ignores it): per partition its rows waiting and rows done per second lately, three arrays
+                in the same order. Stored only for partitions granted to the worker now. Arrays of different
+                lengths, a partition outside 0..<partitionCount or listed twice, or a negative value are
+                400 invalid_load.
+              type: object
+              additionalProperties: false
+              required: [partitions, rowsWaiting, rowsPerSecond]
+              properties:
+                partitions: { type: array, maxItems: 65536, items: { $ref: "#/components/schemas/Partition" } }
+                rowsWaiting: { type: array, maxItems: 65536, items: { type: integer, format: int64, minimum: 0 } }
+                rowsPerSecond: { type: array, maxItems: 65536, items: { type: number, minimum: 0, exclusiveMaximum: 1.0e+15 } }
             HeartbeatResponse:
               type: object
               required: [name, instance, number, epoch, leaseTTLMillis, heartbeatIntervalMillis, layoutVersion, partitions, revoked, consumerGroup, partitionCount]
@@ -606,6 +694,35 @@ public enum OpenAPIDocument {
                     oneOf:
                       - { $ref: "#/components/schemas/WorkerNumber" }
                       - { type: "null" }
+            LayoutPlan:
+              type: object
+              additionalProperties: false
+              required: [balance, fromVersion, members, moves, shares, maxOverMean]
+              properties:
+                balance: { type: string, enum: [count, load], description: what the layout is balanced by }
+                fromVersion: { type: integer, minimum: 0, description: the published layout the moves are counted from }
+                members: { type: array, items: { $ref: "#/components/schemas/WorkerNumber" } }
+                moves:
+                  type: array
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [partition]
+                    properties:
+                      partition: { $ref: "#/components/schemas/Partition" }
+                      from: { $ref: "#/components/schemas/WorkerNumber", description: absent when the partition has no owner today }
+                      to: { $ref: "#/components/schemas/WorkerNumber", description: absent when it would have none }
+                shares:
+                  type: array
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [number, partitions]
+                    properties:
+                      number: { $ref: "#/components/schemas/WorkerNumber" }
+                      partitions: { type: integer, minimum: 0 }
+                      load: { type: number, minimum: 0, description: "balance: load: the load its partitions reported" }
+                maxOverMean: { type: number, minimum: 0, description: the largest share over the mean share; 0 with no members }
             Overview:
               type: object
               additionalProperties: false
@@ -762,6 +879,7 @@ public enum OpenAPIDocument {
                 settingsPending: { type: boolean, description: "a changed declaration waits for the pool to have no live lease (its partition count)" }
                 liveWorkers: { type: integer, minimum: 0 }
                 layoutVersion: { type: integer, minimum: 0 }
+                balance: { type: string, enum: [count, load], description: what the pool's layout is balanced by }
             ErrorBody:
               type: object
               required: [error, message]
@@ -770,7 +888,7 @@ public enum OpenAPIDocument {
                 error:
                   type: string
                   description: A stable, machine-readable code (the servers' ErrorCode). A client treats a code it does not know by the HTTP status.
-                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, invalid_pool, unauthorized, not_found, unknown_pool, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
+                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, invalid_pool, invalid_load, unauthorized, not_found, unknown_pool, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
                 message: { type: string }
         """####
 }

@@ -70,7 +70,7 @@ struct DeclaredScript: Sendable, CustomStringConvertible {
         DeclaredScript(ReapScript.self, lua: LuaSource.reap), DeclaredScript(LeadScript.self, lua: LuaSource.lead),
         DeclaredScript(MembersScript.self, lua: LuaSource.members), DeclaredScript(PublishScript.self, lua: LuaSource.publish),
         DeclaredScript(OverviewScript.self, lua: LuaSource.overview), DeclaredScript(PickScript.self, lua: LuaSource.pick),
-        DeclaredScript(RegisterScript.self, lua: LuaSource.register),
+        DeclaredScript(RegisterScript.self, lua: LuaSource.register), DeclaredScript(ReportLoadScript.self, lua: LuaSource.report),
     ]
 }
 

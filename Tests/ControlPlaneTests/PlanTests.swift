@@ -38,6 +38,8 @@ struct PlanScenarioTests {
     }
 }
 
+/// Leases of 60 s: the tests compare what a plan said with what then happened, and a lease that
+/// expired in between (a loaded machine stalls a test for seconds) would be a membership change of its own.
 @Suite(.enabled(if: TestServers.runRedisTests, "needs ROLLCALL_TEST_REDIS_URL (scripts/test sets it)"))
 struct PlanTests {
     /// Checks that the published layout now is what `plan` said it would be, moves and shares.
@@ -54,7 +56,7 @@ struct PlanTests {
 
     @Test("?workers=4 beside three workers answers the moves a fourth worker then makes, and changes nothing in Redis")
     func scaleUpIsWhatHappens() async throws {
-        let harness = try ControlPlaneHarness(.test())
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(60)))
         try await harness.test { client async throws in
             for name in ["pod-a", "pod-b", "pod-c"] { _ = try await client.beat(name, held: []) }
             try await harness.settled()
@@ -79,7 +81,7 @@ struct PlanTests {
 
     @Test("?drain=NAME answers the moves its release then makes; an unknown name is 404, a numbers-only pool 400")
     func drainIsWhatHappens() async throws {
-        let configuration = try ControlPlaneConfiguration.test().declaring([
+        let configuration = try ControlPlaneConfiguration.test(leaseTTL: .seconds(60)).declaring([
             ("default", { _ in }),
             (
                 "tags",
@@ -117,7 +119,7 @@ struct PlanTests {
 
     @Test("?workers=0 leaves every partition unowned: each moves to nobody, no shares, max/mean 0")
     func noWorkers() async throws {
-        let harness = try ControlPlaneHarness(.test())
+        let harness = try ControlPlaneHarness(.test(leaseTTL: .seconds(60)))
         try await harness.test { client async throws in
             _ = try await client.beat("pod-a", held: [])
             try await harness.settled()

@@ -35,6 +35,24 @@ struct PoolsFileTests {
         #expect(declarations.autoCreate == nil)
     }
 
+    @Test("balance: load and its settings parse; a pool that leaves them out is balanced by count")
+    func loadSettings() throws {
+        let text = """
+            pools:
+              - name: skew
+                balance: load
+                moveBudget: 16
+                loadRoundInterval: 5s
+                backlogSeconds: 120
+              - name: even
+            """
+        let pools = try PoolsFile.parse(text, defaults: Self.defaults).pools
+        let skew = try #require(pools.first { $0.name.rawValue == "skew" }?.settings)
+        #expect(skew.balance == .load && skew.moveBudget == 16 && skew.loadRoundInterval == .seconds(5) && skew.backlogSeconds == 120)
+        let even = try #require(pools.first { $0.name.rawValue == "even" }?.settings)
+        #expect(even.balance == .count && even.moveBudget == 64 && even.loadRoundInterval == .seconds(10) && even.backlogSeconds == 60)
+    }
+
     @Test("a pool named default keeps the environment's consumer group prefix (today's groups stay)")
     func defaultKeepsItsPrefix() throws {
         var defaults = Self.defaults
@@ -70,6 +88,11 @@ struct PoolsFileTests {
             ("pools:\n  - name: a\n    consumerGroupPrefix: \"a b\"\n", "pool a: consumerGroupPrefix \"a b\" a consumer group prefix is"),
             ("pools:\n  - name: a\n    leaseTtl: 10s\n", "pool a: unknown field `leaseTtl`"),
             ("pools:\n  - name: a\n    epsilon: 11\n", "pool a: epsilon 11 must be a number in"),
+            ("pools:\n  - name: a\n    balance: weight\n", "pool a: balance \"weight\" must be count or load"),
+            ("pools:\n  - name: a\n    moveBudget: 0\n", "pool a: moveBudget 0 must be a whole number in 1...65536"),
+            ("pools:\n  - name: a\n    backlogSeconds: 0\n", "pool a: backlogSeconds 0 must be a number in"),
+            ("pools:\n  - name: a\n    loadRoundInterval: soon\n", "pool a: loadRoundInterval \"soon\" must be a duration"),
+            ("pools: []\nautoCreate:\n  balance: load\n", "autoCreate: unknown field `balance`"),
             ("pool:\n  - name: a\n", "the file: unknown field `pool`"),
             ("pools: a\n", "`pools` must be a list of pools"),
             ("- a\n", "the file must be a mapping"),

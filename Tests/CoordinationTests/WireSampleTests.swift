@@ -19,7 +19,8 @@ struct WireSampleTests {
                 encode(
                     HeartbeatRequest(
                         instance: "5f0c1e2d", sequence: 812, held: [3, 17], heldEpochs: [epoch, epoch], number: 2, epoch: epoch,
-                        generation: "c80e1e0b93b1:1796187634891048", kind: .member))
+                        generation: "c80e1e0b93b1:1796187634891048", kind: .member,
+                        load: PartitionLoadReport(partitions: [3, 17], rowsWaiting: [1200, 0], rowsPerSecond: [41.5, 0])))
             ),
             ("HeartbeatRequest", "numberOnly", encode(HeartbeatRequest(instance: "a", sequence: 1, kind: .numberOnly))),
             (
@@ -53,6 +54,14 @@ struct WireSampleTests {
                         balance: "count", fromVersion: 3, members: [0],
                         moves: [.init(partition: 1, from: 1, to: 0), .init(partition: 2, from: nil, to: 0)],
                         shares: [.init(number: 0, partitions: 4)], maxOverMean: 1))
+            ),
+            (
+                "LayoutPlan", "load",
+                encode(
+                    LayoutPlan(
+                        balance: "load", fromVersion: 9, members: [0, 1], moves: [.init(partition: 3, from: 0, to: 1)],
+                        shares: [.init(number: 0, partitions: 3, load: 40.5), .init(number: 1, partitions: 1, load: 38)], maxOverMean: 1.03)
+                )
             ),
             (
                 "LayoutPlan", "no-workers",

@@ -40,6 +40,7 @@ VALUE_SETS = {
                                   "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
                                   "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Rollcall"}}}},
     "pools": {"workers": {"payments": {"replicaCount": 2, "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms",
+                                       "balance": "load", "moveBudget": 8, "loadRoundInterval": "5s",
                                        "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}},
                           "tags": {"replicaCount": 1, "partitions": 0, "maxWorkers": 8}},
               "worker": {"replicaCount": 5}, "pools": {"autoCreate": {"enabled": True, "maxPools": 50}}},
@@ -114,7 +115,8 @@ def test_pools_get_a_worker_deployment_each_and_the_pools_file_the_control_plane
                 assert not selects(deployment["spec"]["selector"], pods["spec"]["template"]["metadata"]["labels"]), (name, other)
     # The pools file: the default pool (the environment's settings), one entry per pool, autoCreate.
     pools = yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])
-    assert pools == {"pools": [{"name": "default"}, {"name": "payments", "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms"},
+    assert pools == {"pools": [{"name": "default"}, {"name": "payments", "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms",
+                                                     "balance": "load", "moveBudget": 8, "loadRoundInterval": "5s"},
                                {"name": "tags", "partitions": 0, "maxWorkers": 8}],
                      "autoCreate": {"maxWorkers": 1024, "maxPools": 50}}
     control_plane = container(objects, "Deployment", "rc-rollcall-control-plane")
@@ -174,6 +176,7 @@ def test_the_control_plane_serves_the_pools_the_rendered_file_declares():
     assert (by_name["default"]["partitions"], by_name["default"]["leaseTTLMillis"]) == (1024, 10000)
     assert (by_name["payments"]["partitions"], by_name["payments"]["leaseTTLMillis"], by_name["payments"]["consumerGroupPrefix"]) == (16, 5000, "payments")
     assert (by_name["tags"]["partitions"], by_name["tags"]["maxWorkers"]) == (0, 8)
+    assert (by_name["payments"]["balance"], by_name["default"]["balance"]) == ("load", "count")
     assert listed["autoCreate"] == {"maxPools": 50, "made": 0}
 
 

@@ -71,6 +71,33 @@ struct PoolKeeper: Service {
     /// movement count and the handoff gauge without reading a layout back.
     struct Memory {
         var owners: [PoolName: [Int?]] = [:]
+        /// Per pool balanced by load: what its rounds carry from one to the next.
+        var load: [PoolName: LoadMemory] = [:]
+    }
+
+    /// What a pool balanced by load carries between rounds: the smoothed partition weights, the members
+    /// the last round found over its trigger, whether it was cut short by its budget, and when the next
+    /// round is due (Redis time, ms).
+    struct LoadMemory {
+        var weights: [Double] = []
+        var over: Set<Int> = []
+        var unfinished = false
+        var nextRound: Int64 = 0
+
+        /// How much of a new report a smoothed weight takes: reports are rates over the worker's own
+        /// window already, so two rounds of them make most of the weight.
+        static let smoothing = 0.5
+
+        /// Folds the latest reports into the weights; a partition nobody reported keeps its weight.
+        mutating func smooth(_ reported: [Int: Double], partitionCount: Int) {
+            if weights.count != partitionCount {
+                weights = (0..<partitionCount).map { reported[$0] ?? 0 }
+                return
+            }
+            for (partition, load) in reported where partition < partitionCount {
+                weights[partition] += Self.smoothing * (load - weights[partition])
+            }
+        }
     }
 
     /// Looks at every due pool; a pool it could not finish is marked due again. The leader lease is
@@ -111,8 +138,13 @@ struct PoolKeeper: Service {
         var due = reap.dueMillis.map { $0 + 1 }
         guard leases.settings.partitionCount > 0 else { return due }
         if !reap.layoutCurrent {
-            guard let owners = try await publish(leases, memory.owners[leases.pool]) else { return reap.nowMillis }
+            guard let owners = try await publish(leases, memory.owners[leases.pool], &memory) else { return reap.nowMillis }
             memory.owners[leases.pool] = owners
+        } else if leases.settings.balance == .load, reap.live > 0 {
+            if reap.nowMillis >= memory.load[leases.pool]?.nextRound ?? 0 {
+                try await loadRound(leases, &memory, nowMillis: reap.nowMillis)
+            }
+            if let next = memory.load[leases.pool]?.nextRound { due = min(due ?? .max, next) }
         }
         if reap.live > 0 || memory.owners[leases.pool] != nil {
             let owners: [Int?]
@@ -131,10 +163,11 @@ struct PoolKeeper: Service {
 
     /// Computes and publishes the pool's layout for its current members; the owners now published, or
     /// nil when the membership moved on meanwhile (look again).
-    private func publish(_ leases: LeaseService, _ previousOwners: [Int?]?) async throws -> [Int?]? {
+    private func publish(_ leases: LeaseService, _ previousOwners: [Int?]?, _ memory: inout Memory) async throws -> [Int?]? {
         let members = try await leases.members()
         var previous = previousOwners ?? []
         if previousOwners == nil { previous = try await leases.publishedLayout().owners.map { $0?.rawValue } }
+        if leases.settings.balance == .load { return try await publishRound(leases, members: members, previous: previous, &memory) }
         // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
         // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
         let (numbers, partitionCount, epsilon) = (members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon)
@@ -151,6 +184,88 @@ struct PoolKeeper: Service {
             return try await leases.publishedLayout().owners.map { $0?.rawValue }
         case .notPublished:
             return nil
+        }
+    }
+
+    /// A pool balanced by load, after its membership changed: a load round from the published owners
+    /// (a gone member's partitions go to the lightest; a new member is filled within the move budget),
+    /// published once for the membership as a count layout is. The owners now published, or nil (look again).
+    private func publishRound(
+        _ leases: LeaseService, members: MembersScript.Reply, previous: [Int?], _ memory: inout Memory
+    ) async throws -> [Int?]? {
+        var state = memory.load[leases.pool] ?? LoadMemory()
+        state.smooth(try await leases.loads(), partitionCount: leases.settings.partitionCount)
+        let round = try await rebalance(leases, owners: previous, members: members.numbers.map(\.rawValue), state: state, overBefore: nil)
+        state.over = round.over
+        state.unfinished = !round.finished
+        memory.load[leases.pool] = state
+        let numbers = members.numbers.map(\.rawValue)
+        switch try await leases.publish(
+            owners: round.owners, members: numbers, membership: members.membership, basis: nil, replacing: previous)
+        {
+        case .published(let version, let moved):
+            logger.info(
+                "published layout",
+                metadata: [
+                    "pool": "\(leases.pool)", "version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)",
+                    "balance": "load",
+                ])
+            return round.owners
+        case .notPublished(.current):
+            return try await leases.publishedLayout().owners.map { $0?.rawValue }
+        case .notPublished:
+            return nil
+        }
+    }
+
+    /// One load round of a pool whose layout is current for its members: the reports folded into the
+    /// smoothed weights, `LoadRebalance` from the published owners, and its moves published over the
+    /// version they were computed from (a membership change or another leader's round in between makes
+    /// it stale: nothing is published, and the next look starts over). Every move then goes through the
+    /// heartbeats' revoke-then-grant handoff, as any layout change does.
+    private func loadRound(_ leases: LeaseService, _ memory: inout Memory, nowMillis: Int64) async throws {
+        var state = memory.load[leases.pool] ?? LoadMemory()
+        state.nextRound = nowMillis + leases.settings.loadRoundInterval.wholeMilliseconds
+        memory.load[leases.pool] = state
+        let published = try await leases.publishedLayout()
+        let members = try await leases.members()
+        guard published.members == members.numbers, published.partitionCount == leases.settings.partitionCount else { return }
+        state.smooth(try await leases.loads(), partitionCount: leases.settings.partitionCount)
+        let owners = published.owners.map { $0?.rawValue }
+        let round = try await rebalance(
+            leases, owners: owners, members: members.numbers.map(\.rawValue), state: state, overBefore: state.over)
+        state.over = round.over
+        state.unfinished = !round.finished
+        leases.recordLoad(round)
+        memory.load[leases.pool] = state
+        guard !round.moves.isEmpty else { return }
+        let numbers = members.numbers.map(\.rawValue)
+        switch try await leases.publish(
+            owners: round.owners, members: numbers, membership: members.membership, basis: published.version, replacing: owners)
+        {
+        case .published(let version, let moved):
+            memory.owners[leases.pool] = round.owners
+            logger.info(
+                "published a load round",
+                metadata: [
+                    "pool": "\(leases.pool)", "version": "\(version)", "moved": "\(moved)",
+                    "maxOverMean": "\(String(format: "%.3f", round.maxOverMean))",
+                ])
+        case .notPublished:
+            memory.owners[leases.pool] = nil
+            memory.load[leases.pool]?.unfinished = false
+        }
+    }
+
+    /// `LoadRebalance` on NIO's thread pool, with the pool's settings and the smoothed weights.
+    private func rebalance(
+        _ leases: LeaseService, owners: [Int?], members: [Int], state: LoadMemory, overBefore: Set<Int>?
+    ) async throws -> LoadRebalance {
+        let settings = LoadRebalance.Settings(epsilon: leases.settings.epsilon, moveBudget: leases.settings.moveBudget)
+        let (weights, unfinished) = (state.weights, state.unfinished)
+        return try await NIOThreadPool.singleton.runIfActive {
+            try LoadRebalance(
+                current: owners, members: members, weights: weights, settings: settings, unfinished: unfinished, overBefore: overBefore)
         }
     }
 }

@@ -40,6 +40,8 @@ enum LeaseKey: String, ScriptName {
     case retiredAt
     /// set: the numbers leased number-only; never members of the layout
     case numberOnly
+    /// hash: partition -> its load as last reported by the worker granted it (`balance: load`)
+    case loads
     /// stream: what happened, newest last (leases granted, expired, released, adopted; layouts
     /// published; recovery begun), about the last 500 entries, for the status page
     case events

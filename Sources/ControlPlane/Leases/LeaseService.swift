@@ -33,6 +33,8 @@ struct LeaseService: Sendable {
         poolMetrics.partitions.record(settings.partitionCount)
     }
 
+    private static let logger = Logger(label: "rollcall.leases")
+
     /// The instance `GET /{name}` leases under, so repeated GETs renew one lease (podnum's behaviour).
     static let shortcutInstance: InstanceID = "get-shortcut"
 
@@ -64,6 +66,9 @@ struct LeaseService: Sendable {
         switch reply.outcome {
         case .leased(let lease):
             poolMetrics.heartbeat(.granted)
+            if settings.balance == .load, let load = request.load, !load.partitions.isEmpty {
+                await report(load, name: name, epoch: lease.epoch)
+            }
             return HeartbeatResponse(
                 name: name.rawValue, instance: request.instance, number: lease.number, epoch: lease.epoch,
                 leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
@@ -153,7 +158,8 @@ struct LeaseService: Sendable {
             name: pool, partitions: settings.partitionCount, maxWorkers: settings.maxWorkers,
             leaseTTLMillis: settings.leaseTTL.wholeMilliseconds, heartbeatIntervalMillis: settings.heartbeatInterval.wholeMilliseconds,
             numberQuarantineMillis: settings.numberQuarantine.wholeMilliseconds, consumerGroupPrefix: settings.consumerGroupPrefix,
-            declared: declared, settingsPending: settingsPending, liveWorkers: counts.live, layoutVersion: counts.layoutVersion)
+            declared: declared, settingsPending: settingsPending, liveWorkers: counts.live, layoutVersion: counts.layoutVersion,
+            balance: settings.balance.rawValue)
     }
 
     /// How many live leases the pool has, or nil when Redis does not answer.
@@ -184,9 +190,15 @@ struct LeaseService: Sendable {
         }
         let planned = scenario.members(current: members.numbers, drained: drained)
         let (partitionCount, epsilon) = (settings.partitionCount, settings.epsilon)
+        let loads = settings.balance == .load ? try await storeCall { () async throws(LeaseStoreError) in try await self.loads() } : nil
+        let loadSettings = LoadRebalance.Settings(epsilon: epsilon, moveBudget: settings.moveBudget)
         do {
             return try await NIOThreadPool.singleton.runIfActive {
-                try LayoutPlanner.plan(published: published, members: planned, partitionCount: partitionCount, epsilon: epsilon)
+                guard let loads else {
+                    return try LayoutPlanner.plan(published: published, members: planned, partitionCount: partitionCount, epsilon: epsilon)
+                }
+                return try LayoutPlanner.loadPlan(
+                    published: published, members: planned, partitionCount: partitionCount, loads: loads, settings: loadSettings)
             }
         } catch {
             throw .storeUnavailable("the plan could not be computed: \(error)")
@@ -233,12 +245,31 @@ struct LeaseService: Sendable {
     /// Publishes `layout` for `membership` unless one is published for it already; `previous` is what it
     /// replaces, for the movement count.
     func publish(_ layout: Layout, membership: Int64, replacing previous: [Int?]) async throws(LeaseStoreError) -> Publication {
-        let moved = LayoutDiff(from: previous, to: layout.owners).movedCount
-        let reply = try await run(PublishScript(layout: layout, membership: membership, moved: moved))
+        try await publish(owners: layout.owners, members: layout.members, membership: membership, basis: nil, replacing: previous)
+    }
+
+    /// Publishes `owners` (a load round's; `basis` the published version it changes, nil for a layout
+    /// that follows a membership change) unless the membership or the version moved on meanwhile.
+    func publish(owners: [Int?], members: [Int], membership: Int64, basis: Int64?, replacing previous: [Int?]) async throws(LeaseStoreError)
+        -> Publication
+    {
+        let moved = LayoutDiff(from: previous, to: owners).movedCount
+        let reply = try await run(PublishScript(owners: owners, members: members, membership: membership, moved: moved, basis: basis))
         guard case .published(let version) = reply else { return .notPublished(reply) }
         poolMetrics.partitionsMoved.increment(by: moved)
         poolMetrics.layoutVersion.record(version)
         return .published(version: version, moved: moved)
+    }
+
+    /// Records a load round's balance in the pool's gauges.
+    func recordLoad(_ round: LoadRebalance) {
+        poolMetrics.loadMaxOverMean.record(round.maxOverMean)
+        poolMetrics.loadTotal.record(round.mean * Double(round.loads.count))
+    }
+
+    /// partition -> the load its worker last reported (`balance: load`).
+    func loads() async throws(LeaseStoreError) -> [Int: Double] {
+        try await timed { () async throws(LeaseStoreError) in try await store.loads() }
     }
 
     /// The published layout, as a new leader finds it: it counts movement from it, and adopts it when it
@@ -317,6 +348,20 @@ struct LeaseService: Sendable {
         }
     }
 
+    /// Stores a heartbeat's load report (`balance: load`) as partition weights. The lease is renewed
+    /// whatever happens here: a report that could not be stored is logged, and the next one replaces it.
+    private func report(_ load: PartitionLoadReport, name: WorkerName, epoch: Epoch) async {
+        let backlogSeconds = settings.backlogSeconds
+        let loads = load.partitions.indices.map { index in
+            (partition: load.partitions[index].rawValue, load: load.rowsPerSecond[index] + Double(load.rowsWaiting[index]) / backlogSeconds)
+        }
+        do throws(LeaseStoreError) {
+            _ = try await run(ReportLoadScript(name: name, epoch: epoch, loads: loads))
+        } catch {
+            Self.logger.warning("a load report was not stored", metadata: ["pool": "\(pool)", "name": "\(name)", "error": "\(error)"])
+        }
+    }
+
     private func validate(_ request: HeartbeatRequest) throws(LeaseRefusal) {
         guard request.instance.isValid else { throw .invalid(.invalidInstance, InstanceID.rule) }
         let partitionCount = settings.partitionCount
@@ -336,6 +381,20 @@ struct LeaseService: Sendable {
         }
         if let number = request.number, number.rawValue >= settings.maxWorkers {
             throw .invalid(.invalidNumber, "number must be in 0..<\(settings.maxWorkers)")
+        }
+        if let load = request.load {
+            let count = load.partitions.count
+            guard load.rowsWaiting.count == count, load.rowsPerSecond.count == count else {
+                throw .invalid(.invalidLoad, "load must give rowsWaiting and rowsPerSecond for each of its partitions")
+            }
+            guard count <= partitionCount, Set(load.partitions).count == count,
+                load.partitions.allSatisfy({ (0..<partitionCount).contains($0.rawValue) })
+            else {
+                throw .invalid(.invalidLoad, "load must list distinct partitions in 0..<\(partitionCount)")
+            }
+            guard load.rowsWaiting.allSatisfy({ $0 >= 0 }), load.rowsPerSecond.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e15 }) else {
+                throw .invalid(.invalidLoad, "load must give rowsWaiting and rowsPerSecond as non-negative numbers (rates under 10^15)")
+            }
         }
     }
 

@@ -9,4 +9,17 @@ struct LeaseSettings: Sendable, Hashable {
     var maxWorkers = 1024
     var epsilon = 0.1
     var consumerGroupPrefix = "inbox"
+    /// What the layout balances: partition counts (the rendezvous layout) or reported load.
+    var balance = Balance.count
+    /// `balance: load`: the most partitions one load round moves between live workers.
+    var moveBudget = 64
+    /// `balance: load`: how often the leader runs a load round for the pool.
+    var loadRoundInterval: Duration = .seconds(10)
+    /// `balance: load`: a partition's load is its rows done per second plus its rows waiting over this
+    /// many seconds (the backlog drained within it).
+    var backlogSeconds = 60.0
+
+    enum Balance: String, Sendable, Hashable, CaseIterable {
+        case count, load
+    }
 }

@@ -67,21 +67,35 @@ struct LeaseStore: Sendable {
     /// in one piece. A grant that changes during the scan may be seen before or after its change.
     func grants() async throws(LeaseStoreError) -> [Int: WorkerNumber] {
         var grants: [Int: WorkerNumber] = [:]
+        try await scan(keys[.grants]) { field, value in
+            if let partition = field.integer, let number = value.integer.flatMap({ WorkerNumber(rawValue: Int($0)) }) {
+                grants[Int(partition)] = number
+            }
+        }
+        return grants
+    }
+
+    /// partition -> the load its worker last reported (`balance: load`); read as `grants()` is.
+    func loads() async throws(LeaseStoreError) -> [Int: Double] {
+        var loads: [Int: Double] = [:]
+        try await scan(keys[.loads]) { field, value in
+            if let partition = field.integer, let load = value.string.flatMap(Double.init), load.isFinite, load >= 0 {
+                loads[Int(partition)] = load
+            }
+        }
+        return loads
+    }
+
+    /// Every (field, value) of the hash at `key`, with HSCAN about 1,024 fields a call.
+    private func scan(_ key: String, _ each: (RedisValue, RedisValue) -> Void) async throws(LeaseStoreError) {
         var cursor = "0"
         repeat {
-            let reply = try await read(["HSCAN", keys[.grants], cursor, "COUNT", "1024"])
+            let reply = try await read(["HSCAN", key, cursor, "COUNT", "1024"])
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let fields = parts[1].array, fields.count % 2 == 0
             else { throw .malformed("HSCAN", reply) }
-            for index in stride(from: 0, to: fields.count, by: 2) {
-                if let partition = fields[index].integer,
-                    let number = fields[index + 1].integer.flatMap({ WorkerNumber(rawValue: Int($0)) })
-                {
-                    grants[Int(partition)] = number
-                }
-            }
+            for index in stride(from: 0, to: fields.count, by: 2) { each(fields[index], fields[index + 1]) }
             cursor = next
         } while cursor != "0"
-        return grants
     }
 
     /// The primary's address and connected replicas (ROLE); fails unless the node is a primary.

@@ -78,6 +78,10 @@ struct PoolMetrics: Sendable {
     let settingsPending: CoreMetrics.Gauge
     /// The pool's partition count (0: numbers only), so an alert about partition workers skips number-only pools.
     let partitions: CoreMetrics.Gauge
+    /// `balance: load`: the most loaded worker's load over the mean, at the leader's last load round.
+    let loadMaxOverMean: CoreMetrics.Gauge
+    /// `balance: load`: the pool's total load (rows per second, the backlog counted in) at that round.
+    let loadTotal: CoreMetrics.Gauge
     private let heartbeatCounters: [HeartbeatResult: CoreMetrics.Counter]
 
     /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
@@ -98,6 +102,8 @@ struct PoolMetrics: Sendable {
         storeGenerations = counter("rollcall_store_generation_changes_total")
         layoutVersion = gauge("rollcall_layout_version")
         partitionsMoved = counter("rollcall_partitions_moved_total")
+        loadMaxOverMean = gauge("rollcall_load_max_over_mean")
+        loadTotal = gauge("rollcall_load_total")
         handoffsPending = gauge("rollcall_handoffs_pending")
         partitionsUnowned = gauge("rollcall_partitions_unowned")
         settingsPending = gauge("rollcall_pool_settings_pending")

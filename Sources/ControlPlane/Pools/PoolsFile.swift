@@ -96,16 +96,28 @@ private struct PoolFields {
 
     static let settingNames: Set<String> = [
         "name", "partitions", "maxWorkers", "consumerGroupPrefix", "leaseTTL", "heartbeatInterval", "numberQuarantine", "epsilon",
+        "balance", "moveBudget", "loadRoundInterval", "backlogSeconds",
     ]
+    /// The fields that only mean something for a pool with partitions.
+    static let layoutNames: Set<String> = ["name", "partitions", "epsilon", "balance", "moveBudget", "loadRoundInterval", "backlogSeconds"]
 
     func settings(base: LeaseSettings, allowPartitions: Bool, extra: Set<String> = []) throws(PoolsFile.Problem) -> LeaseSettings {
         var known = Self.settingNames.union(extra)
-        if !allowPartitions { known.subtract(["name", "partitions", "epsilon"]) }
+        if !allowPartitions { known.subtract(Self.layoutNames) }
         try PoolsFile.refuseUnknown(fields, known: known, in: context)
         var settings = base
         if allowPartitions {
             settings.partitionCount = try integer("partitions", base.partitionCount, in: 0...65536)
             settings.epsilon = try number("epsilon", base.epsilon, in: 0...10)
+            if let value = fields["balance"] {
+                guard let text = value as? String, let balance = LeaseSettings.Balance(rawValue: text) else {
+                    throw problem("balance", value, "must be count or load")
+                }
+                settings.balance = balance
+            }
+            settings.moveBudget = try integer("moveBudget", base.moveBudget, in: 1...65536)
+            settings.loadRoundInterval = try duration("loadRoundInterval", base.loadRoundInterval)
+            settings.backlogSeconds = try number("backlogSeconds", base.backlogSeconds, in: 1...86400)
         }
         settings.maxWorkers = try integer("maxWorkers", base.maxWorkers, in: 1...1024)
         settings.leaseTTL = try duration("leaseTTL", base.leaseTTL)
