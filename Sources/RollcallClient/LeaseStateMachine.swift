@@ -26,6 +26,8 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     public private(set) var generation: Generation?
     /// The last 4xx the control plane refused a heartbeat with, until a heartbeat succeeds again.
     public private(set) var lastRefusal: HeartbeatRefusal?
+    /// A load report waiting for the next heartbeat (`report(load:)`).
+    public private(set) var pendingLoad: PartitionLoadReport?
     private var everLeased = false
     private var failures = 0
     /// Answers `stale` in a row, since the last success.
@@ -51,14 +53,21 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
     /// copy of an older request that arrives late is refused and changes nothing. The number, epoch and
     /// grant epochs are claimed only while the lease is safe: they are what the worker believes it holds,
     /// and a store that lost its state gives them back only to a worker that still relies on them.
+    /// A load report, if one is waiting, rides along once.
     public mutating func nextRequest(at now: C.Instant) -> HeartbeatRequest {
         sequence += 1
         let claim = safeLease(at: now) != nil ? believed : nil
         let held = grants.keys.sorted()
+        defer { pendingLoad = nil }
         return HeartbeatRequest(
             instance: instance, sequence: sequence, held: held, heldEpochs: claim == nil ? nil : held.map { grants[$0]! },
-            number: claim?.number, epoch: claim?.epoch, generation: generation, kind: kind)
+            number: claim?.number, epoch: claim?.epoch, generation: generation, kind: kind, load: pendingLoad)
     }
+
+    /// Sends `load` with the next heartbeat (replacing a report not sent yet). A pool balanced by load
+    /// uses it; one balanced by count ignores it. A heartbeat that fails loses it: the next report, a
+    /// few seconds on, is newer anyway.
+    public mutating func report(load: PartitionLoadReport) { pendingLoad = load }
 
     /// The lease if it may be relied on at `now`.
     public func safeLease(at now: C.Instant) -> Lease? {

@@ -47,6 +47,10 @@ public final class RollcallClient: Service, Sendable {
     /// The last client error (4xx) the control plane refused a heartbeat with, until one succeeds again.
     public func lastRefusal() -> HeartbeatRefusal? { state.withLock { $0.lastRefusal } }
 
+    /// Sends `load` (rows waiting and rows per second of the partitions this worker holds) with the next
+    /// heartbeat, once. Report every few seconds: a pool with `balance: load` balances by it.
+    public func report(load: PartitionLoadReport) { state.withLock { $0.report(load: load) } }
+
     /// The lease and its grants if the lease is safe now; nil otherwise.
     public func status() -> LeaseStatus? {
         let now = clock.now

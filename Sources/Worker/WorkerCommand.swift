@@ -23,6 +23,8 @@ extension WorkerCommand {
         @Option(help: "Control plane base URL (CONTROL_PLANE_URL).") var controlPlaneURL: String?
         @Option(help: "How often the work loop runs, e.g. 1s (WORK_INTERVAL).") var workInterval: String?
         @Option(help: "Partitions per work transaction, 1...65536 (WORK_BATCH, default 64).") var workBatch: Int?
+        @Option(help: "How often the rows done per partition go with a heartbeat, e.g. 10s (LOAD_REPORT_INTERVAL).")
+        var loadReportInterval: String?
         @Option(help: "Share of the lease TTL not trusted, 0..<1 (LEASE_DRIFT_ALLOWANCE, default 0.1).") var leaseDriftAllowance: Double?
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var http: HTTPLimitOptions
@@ -49,6 +51,8 @@ extension WorkerCommand {
             configuration.authToken = try settings.secret("AUTH_TOKEN")
             configuration.workInterval = try settings.duration(workInterval, "WORK_INTERVAL", configuration.workInterval)
             configuration.workBatch = try settings.number(workBatch, "WORK_BATCH", configuration.workBatch, in: 1...65536)
+            configuration.loadReportInterval = try settings.duration(
+                loadReportInterval, "LOAD_REPORT_INTERVAL", configuration.loadReportInterval)
             configuration.driftAllowance = try settings.number(
                 leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)
             try database.resolve(environment, into: &configuration)

@@ -21,6 +21,9 @@ struct WorkerConfiguration: Sendable {
     /// Partitions per work transaction (`WORK_BATCH`): a round over more runs one transaction per batch,
     /// so no transaction grows with the partition count or outlasts the statement timeout.
     var workBatch = 64
+    /// How often the rows done per partition are reported with a heartbeat (`LOAD_REPORT_INTERVAL`), for
+    /// a pool balanced by load (one balanced by count ignores them).
+    var loadReportInterval: Duration = .seconds(10)
     /// The share of the lease TTL the worker does not trust (clock-rate differences).
     var driftAllowance = 0.1
     var logLevel: Logger.Level = .info

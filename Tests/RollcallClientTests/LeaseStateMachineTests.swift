@@ -42,6 +42,19 @@ struct LeaseStateMachineTests {
         #expect(machine.nextHeartbeat == sent.advanced(by: .seconds(1)))
     }
 
+    @Test("a load report rides on the next heartbeat once; a newer report replaces one not sent yet")
+    func loadRidesOnce() throws {
+        var machine = machine()
+        #expect(machine.nextRequest(at: clock.now).load == nil)
+        let old = PartitionLoadReport(partitions: [3], rowsWaiting: [10], rowsPerSecond: [1])
+        let new = PartitionLoadReport(partitions: [3, 5], rowsWaiting: [0, 7], rowsPerSecond: [2.5, 0])
+        machine.report(load: old)
+        machine.report(load: new)
+        #expect(machine.nextRequest(at: clock.now).load == new)
+        #expect(machine.nextRequest(at: clock.now).load == nil, "sent once")
+        #expect(machine.pendingLoad == nil)
+    }
+
     @Test("the lease is safe until sent + TTL * (1 - drift), measured from sending, and then lost with its grants")
     func selfFencing() throws {
         var machine = machine()

@@ -65,3 +65,142 @@ struct PoolSystemTests {
         }
     }
 }
+
+/// `balance: load` on real processes: workers report the rows they work per partition, the control
+/// plane moves partitions by it, and every move is a fenced handoff in PostgreSQL.
+@Suite(.serialized, .enabled(if: TestServers.runRedisTests && TestServers.runPostgresTests))
+struct LoadSystemTests {
+    /// Rows per worker, by the partitions each owns in PostgreSQL.
+    static func rowsPerWorker(_ system: SystemHarness) async throws -> [String: Int] {
+        let rows = try await system.database.query(
+            #"""
+            SELECT o.worker, count(*)::int FROM "skew".work_items w JOIN "skew".partition_owners o USING (partition) GROUP BY o.worker
+            """#)
+        return try Dictionary(
+            uniqueKeysWithValues: rows.map { row throws(PostgresError) in
+                (try row.decode(String.self, at: 0), try row.decode(Int.self, at: 1))
+            })
+    }
+
+    @Test("a skewed inbox: four workers reporting their rows converge from one worker with 3.5 x the mean to at most 1.1 x")
+    func skewedInboxConverges() async throws {
+        let folder = try SecretFolder()
+        let file = try folder.write(
+            "pools.yaml",
+            "pools:\n  - name: default\n  - name: skew\n    partitions: 32\n    maxWorkers: 8\n    balance: load\n    moveBudget: 8\n    loadRoundInterval: 500ms\n"
+        )
+        try await SystemHarness.with(workers: 0, controlPlaneEnvironment: ["POOLS_FILE": file]) { system in
+            let names = ["skew-0", "skew-1", "skew-2", "skew-3"]
+            for name in names { try system.startWorker(name, environment: ["POOL": "skew", "LOAD_REPORT_INTERVAL": "1s"]) }
+            try await eventually("the 32 partitions are claimed by the four workers", within: .seconds(30)) {
+                let rows = try await system.database.query(
+                    #"SELECT count(DISTINCT worker)::int, count(*)::int FROM "skew".partition_owners"#)
+                return try rows[0].decode(Int.self, at: 0) == 4 && rows[0].decode(Int.self, at: 1) == 32
+            }
+            // Every partition skew-0 owns now gets 200 rows, every other one 10.
+            _ = try await system.database.query(
+                #"""
+                INSERT INTO "skew".work_items (id, partition)
+                SELECT gen_random_uuid(), o.partition FROM "skew".partition_owners o,
+                       generate_series(1, CASE WHEN o.worker = 'skew-0' THEN 200 ELSE 10 END)
+                """#)
+            let before = try await Self.rowsPerWorker(system)
+            let mean = Double(before.values.reduce(0, +)) / 4
+            let start = Double(before.values.max() ?? 0) / mean
+            #expect(start > 2, "the skew must unbalance the layout for the test to mean anything: \(before)")
+            var last = start
+            try await eventually("rows per worker within 1.1 x the mean", within: .seconds(90), every: .milliseconds(500)) {
+                let now = try await Self.rowsPerWorker(system)
+                guard now.count == 4 else { return false }
+                last = Double(now.values.max() ?? 0) / mean
+                return last <= 1.1
+            }
+            print(
+                "load balance on real processes: max/mean rows per worker \(String(format: "%.2f", start)) -> \(String(format: "%.2f", last)) (a measurement)"
+            )
+        }
+    }
+
+    /// Rows processed per second by each worker of `schema` over `window`: the growth of `value` (one
+    /// per row per work round) by the worker that last worked the row.
+    static func rowsPerSecond(_ system: SystemHarness, schemas: [String], window: Duration) async throws -> [String: [String: Double]] {
+        func totals() async throws -> [String: [String: Int]] {
+            var result: [String: [String: Int]] = [:]
+            for schema in schemas {
+                let rows = try await system.database.query(
+                    #"SELECT current_worker, sum(value)::bigint FROM "\#(schema)".work_items WHERE current_worker IS NOT NULL GROUP BY current_worker"#
+                )
+                result[schema] = try Dictionary(
+                    uniqueKeysWithValues: rows.map { row throws(PostgresError) in
+                        (try row.decode(String.self, at: 0), try row.decode(Int.self, at: 1))
+                    })
+            }
+            return result
+        }
+        let start = try await totals()
+        try await Task.sleep(for: window)
+        let end = try await totals()
+        let seconds = Double(window.components.seconds)
+        return end.mapValues { _ in [:] }.merging(
+            end.map { schema, workers in
+                (
+                    schema,
+                    workers.mapValues { _ in 0.0 }.merging(
+                        workers.map { ($0.key, Double($0.value - (start[schema]?[$0.key] ?? 0)) / seconds) }
+                    ) { $1 }
+                )
+            }
+        ) { $1 }
+    }
+
+    @Test("eight workers on a Zipf-skewed inbox: rows processed per second per worker, balanced by count and by load in the same run")
+    func countAgainstLoad() async throws {
+        let folder = try SecretFolder()
+        let pool = "    partitions: 64\n    maxWorkers: 16\n"
+        let file = try folder.write(
+            "pools.yaml",
+            "pools:\n  - name: default\n  - name: bycount\n" + pool + "  - name: byload\n" + pool
+                + "    balance: load\n    moveBudget: 16\n    loadRoundInterval: 500ms\n")
+        try await SystemHarness.with(workers: 0, controlPlaneEnvironment: ["POOLS_FILE": file]) { system in
+            // The same inbox in both: partition p holds 400 / rank(p)^0.6 rows (ranks shuffled once).
+            var generator = SplitMix64(seed: 29)
+            var ranks = Array(1...64)
+            ranks.shuffle(using: &generator)
+            let counts = ranks.map { Int((400 / pow(Double($0), 0.6)).rounded()) }
+            for schema in ["bycount", "byload"] {
+                for index in 0..<8 {
+                    try system.startWorker("\(schema)-\(index)", environment: ["POOL": schema, "LOAD_REPORT_INTERVAL": "1s"])
+                }
+            }
+            for schema in ["bycount", "byload"] {
+                try await eventually("\(schema): the 64 partitions claimed by eight workers", within: .seconds(60)) {
+                    let rows = try await system.database.query(
+                        #"SELECT count(DISTINCT worker)::int, count(*)::int FROM "\#(schema)".partition_owners"#)
+                    return try rows[0].decode(Int.self, at: 0) == 8 && rows[0].decode(Int.self, at: 1) == 64
+                }
+                for (partition, rows) in counts.enumerated() {
+                    _ = try await system.database.query(
+                        #"INSERT INTO "\#(schema)".work_items (id, partition) SELECT gen_random_uuid(), $1 FROM generate_series(1, $2)"#,
+                        [partition, rows])
+                }
+            }
+            // Load mode needs its reports and rounds: wait until its layout holds still, then measure both.
+            try await eventually("byload within 1.1 x the mean", within: .seconds(120), every: .seconds(1)) {
+                let rates = try await Self.rowsPerSecond(system, schemas: ["byload"], window: .seconds(2))["byload"] ?? [:]
+                let values = rates.values
+                guard values.count == 8, let top = values.max() else { return false }
+                return top / (values.reduce(0, +) / 8) <= 1.1
+            }
+            let rates = try await Self.rowsPerSecond(system, schemas: ["bycount", "byload"], window: .seconds(5))
+            var ratios: [String: Double] = [:]
+            for (schema, workers) in rates {
+                let mean = workers.values.reduce(0, +) / 8
+                ratios[schema] = (workers.values.max() ?? 0) / mean
+            }
+            print(
+                "rows processed per second per worker, max/mean (8 workers, 64 partitions, Zipf 0.6): by count \(String(format: "%.2f", ratios["bycount"] ?? 0)), by load \(String(format: "%.2f", ratios["byload"] ?? 0)) (a measurement)"
+            )
+            #expect((ratios["byload"] ?? 9) <= 1.1 && (ratios["byload"] ?? 9) < (ratios["bycount"] ?? 0), "\(ratios)")
+        }
+    }
+}

@@ -238,6 +238,16 @@ struct WorkStoreTests {
             #expect(result.rowsTouched == 50)
             #expect(result.sampleIDs.count == 20)
             #expect(result.sampleIDs == result.sampleIDs.sorted())
+            // Rows per partition, as PostgreSQL counts them (the load a pool balanced by load is told).
+            let counted = try await store.pool.query("SELECT partition, count(*) FROM work_items GROUP BY partition")
+            var expected: [Partition: Int] = [:]
+            for row in counted { expected[Partition(try row.decode(Int.self, at: 0))] = try row.decode(Int.self, at: 1) }
+            #expect(result.rowsByPartition == expected && expected.values.reduce(0, +) == 50)
+            // Only the partitions worked count: a round over two of them reports those two.
+            let two = try await store.work(Array(all.prefix(2)), worker: "a")
+            #expect(
+                two.rowsByPartition == expected.filter { $0.key.rawValue < 2 } && two.rowsTouched == two.rowsByPartition.values.reduce(0, +)
+            )
         }
     }
 }

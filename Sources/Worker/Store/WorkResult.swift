@@ -9,6 +9,8 @@ struct WorkResult: Sendable, Equatable {
     var lost: [PartitionGrant] = []
     var rowsTouched: Int
     var sampleIDs: [String]
+    /// Rows touched per partition (the load a pool balanced by load is told about).
+    var rowsByPartition: [Partition: Int] = [:]
 
     /// Adds another transaction's result, for a round's total (the sample stays at most `sampleLimit` ids).
     mutating func add(_ other: WorkResult, sampleLimit: Int = 20) {
@@ -16,6 +18,7 @@ struct WorkResult: Sendable, Equatable {
         fenced += other.fenced
         lost += other.lost
         rowsTouched += other.rowsTouched
+        rowsByPartition.merge(other.rowsByPartition, uniquingKeysWith: +)
         sampleIDs += other.sampleIDs.prefix(max(0, sampleLimit - sampleIDs.count))
     }
 }

@@ -102,16 +102,25 @@ struct WorkStore: Sendable {
                 """
                 WITH touched AS (
                     UPDATE \(tables.items) SET value = value + 1, current_worker = $1, updated_at = now()
-                    WHERE partition = ANY($2::int[]) RETURNING id)
+                    WHERE partition = ANY($2::int[]) RETURNING id, partition)
                 SELECT (SELECT count(*) FROM touched),
-                       (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s)
+                       (SELECT string_agg(id::text, ',') FROM (SELECT id FROM touched ORDER BY id LIMIT $3) s),
+                       (SELECT string_agg(partition || ':' || n, ',') FROM (SELECT partition, count(*) AS n FROM touched GROUP BY partition) p)
                 """,
                 [worker, worked.map(\.partition.rawValue), sampleSize])
             let count = try touched.first?.decode(Int.self, at: 0) ?? 0
             let sample = try touched.first?.decode(String?.self, at: 1)?.split(separator: ",").map(String.init) ?? []
+            var rowsByPartition: [Partition: Int] = [:]
+            for pair in try touched.first?.decode(String?.self, at: 2)?.split(separator: ",") ?? [] {
+                let parts = pair.split(separator: ":")
+                if parts.count == 2, let partition = Int(parts[0]), let rows = Int(parts[1]) {
+                    rowsByPartition[Partition(partition)] = rows
+                }
+            }
             return WorkResult(
                 worked: worked, fenced: unconfirmed.filter { newer.contains($0.partition) },
-                lost: unconfirmed.filter { !newer.contains($0.partition) }, rowsTouched: count, sampleIDs: sample)
+                lost: unconfirmed.filter { !newer.contains($0.partition) }, rowsTouched: count, sampleIDs: sample,
+                rowsByPartition: rowsByPartition)
         }
     }
 

@@ -23,6 +23,8 @@ final class PartitionWorker: Service, Sendable {
     let logger: Logger
     private let claims = Mutex(Claims())
     private let ids: IDIssuer
+    private let load = Mutex(LoadMeter<ContinuousClock>(now: .now))
+    private let nextLoadReport = Mutex(ContinuousClock.now)
 
     init(client: RollcallClient, store: WorkStore, configuration: WorkerConfiguration, metrics: WorkerMetrics, logger: Logger) {
         self.client = client
@@ -75,8 +77,25 @@ final class PartitionWorker: Service, Sendable {
             break
         }
         await claimDue()
-        if case .tick = trigger { await workRound() }
+        if case .tick = trigger {
+            await workRound()
+            reportLoad()
+        }
         metrics.partitionsOwned.record(claims.withLock { $0.claimed.count })
+    }
+
+    /// Every `loadReportInterval`: the rows done per held partition since the last report go with the
+    /// next heartbeat (a pool balanced by load balances by them).
+    private func reportLoad() {
+        let now = ContinuousClock.now
+        let due = nextLoadReport.withLock { next in
+            guard now >= next else { return false }
+            next = now + configuration.loadReportInterval
+            return true
+        }
+        guard due else { return }
+        let held = claims.withLock { $0.claimedPartitions }
+        if let report = load.withLock({ $0.report(held: held, now: now) }) { client.report(load: report) }
     }
 
     private func claimDue() async {
@@ -127,6 +146,7 @@ final class PartitionWorker: Service, Sendable {
             do {
                 let result = try await store.work(Array(batch), worker: configuration.name.rawValue)
                 claims.withLock { $0.worked(result) }
+                load.withLock { $0.add(result.rowsByPartition) }
                 metrics.worked(result)
                 round.add(result)
                 if !result.fenced.isEmpty {
