@@ -6,18 +6,12 @@ import Partitioning
 enum LayoutPlanner {
     static func plan(published: PublishedLayout, members: [WorkerNumber], partitionCount: Int, epsilon: Double) throws -> LayoutPlan {
         let layout = try Layout(members: members.map(\.rawValue), partitionCount: partitionCount, epsilon: epsilon)
-        let diff = LayoutDiff(from: published.owners.map { $0?.rawValue }, to: layout.owners)
-        var counts = Dictionary(uniqueKeysWithValues: members.map { ($0.rawValue, 0) })
-        for case let owner? in layout.owners { counts[owner, default: 0] += 1 }
-        let shares = counts.keys.sorted().compactMap { number in
-            WorkerNumber(rawValue: number).map { LayoutPlan.Share(number: $0, partitions: counts[number] ?? 0) }
-        }
+        let shares = shares(layout.loads) { _ in nil }
         let largest = shares.map(\.partitions).max() ?? 0
         let mean = shares.isEmpty ? 0 : Double(partitionCount) / Double(shares.count)
         return LayoutPlan(
             balance: "count", fromVersion: published.version, members: shares.map(\.number),
-            moves: moves(diff),
-            shares: shares, maxOverMean: mean > 0 ? Double(largest) / mean : 0)
+            moves: moves(from: published, to: layout.owners), shares: shares, maxOverMean: mean > 0 ? Double(largest) / mean : 0)
     }
 
     /// A pool balanced by load: load rounds from the published owners with the reported loads, until
@@ -27,27 +21,33 @@ enum LayoutPlanner {
         roundLimit: Int = 1000
     ) throws -> LayoutPlan {
         let weights = (0..<partitionCount).map { loads[$0] ?? 0 }
-        let start = published.owners.map { $0?.rawValue }
-        var round = try LoadRebalance(current: start, members: members.map(\.rawValue), weights: weights, settings: settings)
-        for _ in 1..<roundLimit where !round.moves.isEmpty || !round.finished {
+        let numbers = members.map(\.rawValue)
+        var round = try LoadRebalance(
+            current: published.owners.map { $0?.rawValue }, members: numbers, weights: weights, settings: settings)
+        var rounds = 1
+        while rounds < roundLimit, !round.moves.isEmpty || !round.finished {
             round = try LoadRebalance(
-                current: round.owners, members: members.map(\.rawValue), weights: weights, settings: settings, unfinished: !round.finished)
+                current: round.owners, members: numbers, weights: weights, settings: settings, unfinished: !round.finished)
+            rounds += 1
         }
-        let diff = LayoutDiff(from: start, to: round.owners)
-        var counts = Dictionary(uniqueKeysWithValues: members.map { ($0.rawValue, 0) })
+        var counts = Dictionary(uniqueKeysWithValues: numbers.map { ($0, 0) })
         for case let owner? in round.owners { counts[owner, default: 0] += 1 }
-        let shares = counts.keys.sorted().compactMap { number in
-            WorkerNumber(rawValue: number).map {
-                LayoutPlan.Share(number: $0, partitions: counts[number] ?? 0, load: round.loads[number] ?? 0)
-            }
-        }
+        let shares = shares(counts) { round.loads[$0] ?? 0 }
         return LayoutPlan(
-            balance: "load", fromVersion: published.version, members: shares.map(\.number), moves: moves(diff), shares: shares,
-            maxOverMean: round.maxOverMean)
+            balance: "load", fromVersion: published.version, members: shares.map(\.number),
+            moves: moves(from: published, to: round.owners), shares: shares, maxOverMean: round.maxOverMean)
     }
 
-    private static func moves(_ diff: LayoutDiff) -> [LayoutPlan.Move] {
-        diff.moves.map { move in
+    /// One share per member, ascending by number, from its partition count and (load pools) its load.
+    private static func shares(_ counts: [Int: Int], load: (Int) -> Double?) -> [LayoutPlan.Share] {
+        counts.keys.sorted().compactMap { number in
+            WorkerNumber(rawValue: number).map { LayoutPlan.Share(number: $0, partitions: counts[number] ?? 0, load: load(number)) }
+        }
+    }
+
+    /// Every partition whose owner differs between the published layout and `owners`.
+    private static func moves(from published: PublishedLayout, to owners: [Int?]) -> [LayoutPlan.Move] {
+        LayoutDiff(from: published.owners.map { $0?.rawValue }, to: owners).moves.map { move in
             LayoutPlan.Move(
                 partition: Partition(move.partition), from: move.from.flatMap(WorkerNumber.init(rawValue:)),
                 to: move.to.flatMap(WorkerNumber.init(rawValue:)))
