@@ -2,7 +2,8 @@
 // Zipf-skewed (s = 0.8, 1.0, 1.2) and uniform. For each: the count layout's max/mean load (the
 // reference, same run), then rounds of `LoadRebalance` from it until a round moves nothing (max/mean,
 // partitions moved, per round, rounds), then an hour of noisy reports (each partition's load reported
-// every second at ±20 %, smoothed with alpha 0.2, a round every 10 s) and the partitions that moved.
+// every 10 s at ±20 %, folded into a LoadSmoother, a round after each) and the partitions that moved, with
+// the noise margin and (in brackets) with the bare trigger.
 // Run: swift run -c release --package-path Benchmarks RebalanceSimulation [workers] [partitions]
 import Foundation
 import Partitioning
@@ -39,11 +40,45 @@ func boundedMaxOverMean(_ round: LoadRebalance) -> Double {
     return most / round.mean
 }
 
+/// Partitions moved over an hour from `converged`: every partition reports its load every 10 s at ±20 % of
+/// the truth, folded into a fresh `LoadSmoother` as the leader does, a round after each fold (360 rounds),
+/// with the smoother's deviations (the noise margin) or without them (the bare trigger).
+func noise(truth: [Double], from converged: LoadRebalance, deviations: Bool) throws -> Int {
+    try noisyHour(truth: truth, from: converged, deviations: deviations).moved
+}
+
+/// The hour of noisy rounds from `start`: the partitions moved and the last round.
+func noisyHour(truth: [Double], from start: LoadRebalance, deviations: Bool) throws -> (moved: Int, last: LoadRebalance) {
+    var round = start
+    var smoother = LoadSmoother(partitionCount: truth.count)
+    var generator = SplitMix64(state: 11)
+    var moved = 0
+    for _ in 1...360 {
+        var reports: [Int: Double] = [:]
+        reports.reserveCapacity(truth.count)
+        for partition in truth.indices { reports[partition] = truth[partition] * Double.random(in: 0.8...1.2, using: &generator) }
+        smoother.fold(reports)
+        round = try LoadRebalance(
+            current: round.owners, members: members, weights: smoother.weights, settings: settings, unfinished: !round.finished,
+            overBefore: round.over, deviations: deviations ? smoother.deviations : nil)
+        moved += round.moves.count
+    }
+    return (moved, round)
+}
+
+/// From the count layout, an hour of noisy rounds with the noise margin: the bounded max/mean of the true
+/// loads it ends at (what the margin costs in balance, when no round ever sees the truth).
+func convergedUnderNoise(truth: [Double], from reference: LoadRebalance) throws -> Double {
+    let last = try noisyHour(truth: truth, from: reference, deviations: true).last
+    return boundedMaxOverMean(
+        try LoadRebalance(current: last.owners, members: members, weights: truth, settings: .init(epsilon: 0.1, moveBudget: 0)))
+}
+
 print("workers \(workers), partitions \(partitions), epsilon \(settings.epsilon), move budget \(settings.moveBudget) per round")
 print(
-    "| weights | count layout max/mean | load: max/mean (heavy partitions) | moved to converge | most in a round | rounds | moved in an hour of noise | ms per round |"
+    "| weights | count layout max/mean | load: max/mean (heavy partitions) | moved to converge | most in a round | rounds | moved in an hour of noise (bare trigger) | max/mean converged from noisy reports | ms per round |"
 )
-print("|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|")
 let countOwners = try Layout(members: members, partitionCount: partitions).owners
 for s in [0.8, 1.0, 1.2, nil] as [Double?] {
     let truth = weights(s: s)
@@ -65,22 +100,12 @@ for s in [0.8, 1.0, 1.2, nil] as [Double?] {
         most = max(most, round.moves.count)
     } while !round.moves.isEmpty && rounds < 10_000
     let converged = round
-    var smoothed = truth
-    var generator = SplitMix64(state: 11)
-    var noisy = 0
-    for second in 1...3600 {
-        for partition in smoothed.indices {
-            smoothed[partition] += 0.2 * (truth[partition] * Double.random(in: 0.8...1.2, using: &generator) - smoothed[partition])
-        }
-        guard second.isMultiple(of: 10) else { continue }
-        round = try LoadRebalance(
-            current: round.owners, members: members, weights: smoothed, settings: settings, unfinished: !round.finished,
-            overBefore: round.over)
-        noisy += round.moves.count
-    }
+    let noisy = try noise(truth: truth, from: converged, deviations: true)
+    let bare = try noise(truth: truth, from: converged, deviations: false)
+    let fromNoise = try convergedUnderNoise(truth: truth, from: reference)
     let name = s.map { "Zipf s = \($0)" } ?? "uniform"
     let perRound = Double(spent.components.attoseconds / 1_000_000_000_000 + spent.components.seconds * 1_000_000) / 1000 / Double(rounds)
     print(
-        "| \(name) | \(String(format: "%.2f", reference.maxOverMean)) | \(String(format: "%.3f", boundedMaxOverMean(converged))) (\(converged.heavy.count)) | \(moved) | \(most) | \(rounds) | \(noisy) | \(String(format: "%.1f", perRound)) |"
+        "| \(name) | \(String(format: "%.2f", reference.maxOverMean)) | \(String(format: "%.3f", boundedMaxOverMean(converged))) (\(converged.heavy.count)) | \(moved) | \(most) | \(rounds) | \(noisy) (\(bare)) | \(String(format: "%.3f", fromNoise)) | \(String(format: "%.1f", perRound)) |"
     )
 }

@@ -26,10 +26,15 @@ public struct LoadRebalance: Sendable, Hashable {
         public var epsilon: Double
         /// The most partitions one round moves between live members (forced moves not counted).
         public var moveBudget: Int
+        /// With `deviations` given: how many standard deviations of its own load a member must be over the
+        /// trigger by to count as over it. Three leaves about one member in 700 over by noise alone in one
+        /// round, and persistence (`overBefore`) asks for it twice.
+        public var noiseMargin: Double
 
-        public init(epsilon: Double = 0.1, moveBudget: Int = 64) {
+        public init(epsilon: Double = 0.1, moveBudget: Int = 64, noiseMargin: Double = 3) {
             self.epsilon = epsilon
             self.moveBudget = moveBudget
+            self.noiseMargin = noiseMargin
         }
     }
 
@@ -65,12 +70,23 @@ public struct LoadRebalance: Sendable, Hashable {
     /// `overBefore` is the previous round's `over`: when given, a member over the trigger starts a round
     /// only if it was over it in the previous round too. Smoothed noise crosses the trigger now and then
     /// and a round later is gone; real imbalance stays. Nil starts a round on one sighting.
+    ///
+    /// `deviations` (per partition, the standard deviation of its smoothed weight: `LoadSmoother`) widen
+    /// the trigger by each member's own noise: a member counts as over only when its load is over the
+    /// trigger by more than `noiseMargin` standard deviations of that load (the root of the sum of its
+    /// partitions' variances). A member with few heavy partitions swings by several percent of the mean
+    /// from noise alone, one with many light ones hardly at all; one margin for all would either move the
+    /// first back and forth or leave the second unbalanced. Nil (or zeros) is the bare trigger.
     public init(
         current: [Int?], members: some Sequence<Int>, weights: [Double], settings: Settings, unfinished: Bool = false,
-        overBefore: Set<Int>? = nil
+        overBefore: Set<Int>? = nil, deviations: [Double]? = nil
     ) throws(LayoutError) {
         guard settings.epsilon.isFinite, settings.epsilon >= 0 else { throw .invalidEpsilon(settings.epsilon) }
+        guard settings.noiseMargin.isFinite, settings.noiseMargin >= 0 else { throw .invalidNoiseMargin(settings.noiseMargin) }
         if let bad = weights.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw .invalidWeight(partition: bad, weights[bad]) }
+        if let deviations, let bad = deviations.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw .invalidDeviation(partition: bad, deviations[bad])
+        }
         let members = Array(Set(members)).sorted()
         let partitionCount = weights.count
         let total = weights.reduce(0, +)
@@ -123,7 +139,15 @@ public struct LoadRebalance: Sendable, Hashable {
         // A member with a partition heavier than the target cannot be brought to it: it does not start a
         // round (else every round would start, and noise would move partitions among the others).
         let pinned = Set(members.indices.filter { member in state.partitions[member].contains { weight($0) > target } })
-        let over = members.indices.filter { !pinned.contains($0) && state.load[$0] > trigger }
+        let noise: (Int) -> Double = { member in
+            guard let deviations, settings.noiseMargin > 0 else { return 0 }
+            let variance = state.partitions[member].reduce(0.0) { sum, partition in
+                let deviation = partition < deviations.count ? deviations[partition] : 0
+                return sum + deviation * deviation
+            }
+            return settings.noiseMargin * variance.squareRoot()
+        }
+        let over = members.indices.filter { !pinned.contains($0) && state.load[$0] - noise($0) > trigger }
         let starts = overBefore.map { before in over.contains { before.contains(members[$0]) } } ?? !over.isEmpty
         if state.heaviest(excluding: pinned) != nil, unfinished || starts {
             // A round sheds load from the members over the trigger, down to the target; the members between

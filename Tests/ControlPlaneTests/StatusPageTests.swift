@@ -126,7 +126,9 @@ struct StatusPageTests {
             let policy = try #require(page.headers[.contentSecurityPolicy])
             #expect(policy.contains("default-src 'none'") && policy.contains("connect-src 'self'"))
             let html = String(buffer: page.body)
-            #expect(html.hasPrefix("<!doctype html>") && html.contains("/v1/pools/${encodeURIComponent(pool)}/overview") && html.contains(#"get("/v1/pools")"#))
+            #expect(
+                html.hasPrefix("<!doctype html>") && html.contains("/v1/pools/${encodeURIComponent(pool)}/overview")
+                    && html.contains(#"get("/v1/pools")"#))
             // The SVG namespace is a name, not a fetch; nothing else names another origin.
             let origins = html.ranges(of: /https?:\/\/[^"'`\s)]*/).map { String(html[$0]) }
             #expect(origins.allSatisfy { $0 == "http://www.w3.org/2000/svg" }, "\(origins)")

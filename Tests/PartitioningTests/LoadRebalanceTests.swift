@@ -72,26 +72,67 @@ struct LoadRebalanceTests {
         #expect(start.maxOverMean > 1.1, "the skew must unbalance the count layout for the test to mean anything")
     }
 
-    @Test("once converged, an hour of noisy reports (±20 % each, smoothed) moves nothing")
-    func noiseMovesNothing() throws {
-        let truth = Self.zipf(2048, s: 1.0)
-        var smoothed = truth
-        let settings = LoadRebalance.Settings(epsilon: 0.1, moveBudget: 32)
-        var (round, _, _) = try Self.converge(from: [], members: 0..<16, weights: smoothed, settings: settings)
+    /// An hour of rounds from `converged`: every partition reports every 10 s at ±20 % of `truth`, folded
+    /// into a fresh `LoadSmoother`, a round after each fold. The partitions moved.
+    static func noisyHour(
+        truth: [Double], members: Range<Int>, from converged: LoadRebalance, settings: LoadRebalance.Settings, deviations: Bool
+    ) throws -> Int {
+        var round = converged
+        var smoother = LoadSmoother(partitionCount: truth.count)
         var generator = SplitMix64(seed: 11)
         var moved = 0
-        // A report every second, a round every 10 s: 360 rounds.
-        for second in 1...3600 {
-            for partition in smoothed.indices {
-                let report = truth[partition] * Double.random(in: 0.8...1.2, using: &generator)
-                smoothed[partition] += 0.2 * (report - smoothed[partition])
-            }
-            guard second.isMultiple(of: 10) else { continue }
+        for _ in 1...360 {
+            smoother.fold(
+                Dictionary(uniqueKeysWithValues: truth.indices.map { ($0, truth[$0] * Double.random(in: 0.8...1.2, using: &generator)) }))
             round = try LoadRebalance(
-                current: round.owners, members: 0..<16, weights: smoothed, settings: settings, unfinished: !round.finished)
+                current: round.owners, members: members, weights: smoother.weights, settings: settings, unfinished: !round.finished,
+                overBefore: round.over, deviations: deviations ? smoother.deviations : nil)
             moved += round.moves.count
         }
-        #expect(moved == 0, "partitions moved by noise alone")
+        return moved
+    }
+
+    @Test(
+        "once converged, an hour of noisy reports (±20 % each, smoothed) moves nothing when the trigger is widened by each member's noise, and moves partitions back and forth without it",
+        arguments: [0.8, 1.2])
+    func noiseMovesNothing(s: Double) throws {
+        // 32 partitions per member, as 32,768 over 1,024 workers: a member's load is a few heavy partitions,
+        // and its noise is several percent of the mean.
+        let truth = Self.zipf(2048, s: s)
+        let settings = LoadRebalance.Settings(epsilon: 0.1, moveBudget: 64)
+        // From the count layout, as a pool turned to load balancing: members that were between the target
+        // and the trigger keep their load, just under the trigger.
+        let (converged, _, _) = try Self.converge(
+            from: try Self.countLayout(members: 0..<64, partitions: 2048), members: 0..<64, weights: truth, settings: settings)
+        let widened = try Self.noisyHour(truth: truth, members: 0..<64, from: converged, settings: settings, deviations: true)
+        #expect(widened == 0, "partitions moved by noise alone")
+        let bare = try Self.noisyHour(truth: truth, members: 0..<64, from: converged, settings: settings, deviations: false)
+        #expect(bare > 0, "the bare trigger must move partitions on this noise for the test to mean anything")
+    }
+
+    @Test("a member over its trigger by less than its noise margin does not count as over; by more, it does")
+    func marginScalesWithNoise() throws {
+        let weights = Array(repeating: 1.0, count: 64)
+        let settings = LoadRebalance.Settings(epsilon: 0.1, moveBudget: 64)
+        let (converged, _, _) = try Self.converge(from: [], members: 0..<4, weights: weights, settings: settings)
+        var heavier = weights
+        for partition in weights.indices where converged.owners[partition] == 2 { heavier[partition] = 1.25 }
+        // Member 2 carries 20 (16 × 1.25) against a mean of 17 and a trigger of 18.7: over by 1.3.
+        // With each of its partitions deviating by 0.05, its load deviates by 0.2 (√16 × 0.05): three are 0.6.
+        let quiet = try LoadRebalance(
+            current: converged.owners, members: 0..<4, weights: heavier, settings: settings,
+            deviations: Array(repeating: 0.05, count: 64))
+        #expect(quiet.over == [2] && !quiet.moves.isEmpty)
+        // With 0.15 each, its load deviates by 0.6, and three of those (1.8) cover the 1.3.
+        let noisy = try LoadRebalance(
+            current: converged.owners, members: 0..<4, weights: heavier, settings: settings,
+            deviations: Array(repeating: 0.15, count: 64))
+        #expect(noisy.over.isEmpty && noisy.moves.isEmpty)
+        #expect(throws: LayoutError.invalidDeviation(partition: 3, -1)) {
+            try LoadRebalance(
+                current: converged.owners, members: 0..<4, weights: heavier, settings: settings,
+                deviations: [0, 0, 0, -1])
+        }
     }
 
     @Test("a member over the trigger starts a round only on its second round over it when overBefore is given")

@@ -11,12 +11,15 @@ struct IDListBodyTests {
     @Test("the ids body is the JSON a JSONEncoder writes, byte for byte, for every length and digit count")
     func matchesJSONEncoder() throws {
         var rng = SplitMix64(seed: 11)
-        var samples: [[SnowflakeID]] = [[], [SnowflakeID(rawValue: 0)], [SnowflakeID(rawValue: Int64.max)],
-                                        (0..<19).map { SnowflakeID(rawValue: Int64(pow(10.0, Double($0)).rounded()) - 1) }]
+        var samples: [[SnowflakeID]] = [
+            [], [SnowflakeID(rawValue: 0)], [SnowflakeID(rawValue: Int64.max)],
+            (0..<19).map { SnowflakeID(rawValue: Int64(pow(10.0, Double($0)).rounded()) - 1) },
+        ]
         for _ in 0..<200 {
-            samples.append((0..<Int.random(in: 1...4096, using: &rng)).map { _ in
-                SnowflakeID(rawValue: Int64.random(in: 0...Int64.max, using: &rng) >> Int.random(in: 0...62, using: &rng))
-            })
+            samples.append(
+                (0..<Int.random(in: 1...4096, using: &rng)).map { _ in
+                    SnowflakeID(rawValue: Int64.random(in: 0...Int64.max, using: &rng) >> Int.random(in: 0...62, using: &rng))
+                })
         }
         for ids in samples {
             let body = IDListBody.encode(ids)

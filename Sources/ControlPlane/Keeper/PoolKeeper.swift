@@ -75,28 +75,20 @@ struct PoolKeeper: Service {
         var load: [PoolName: LoadMemory] = [:]
     }
 
-    /// What a pool balanced by load carries between rounds: the smoothed partition weights, the members
-    /// the last round found over its trigger, whether it was cut short by its budget, and when the next
-    /// round is due (Redis time, ms).
+    /// What a pool balanced by load carries between rounds: the smoothed partition weights and their
+    /// deviations, the members the last round found over its trigger, whether it was cut short by its
+    /// budget, and when the next round is due (Redis time, ms).
     struct LoadMemory {
-        var weights: [Double] = []
+        var smoother = LoadSmoother(partitionCount: 0)
         var over: Set<Int> = []
         var unfinished = false
         var nextRound: Int64 = 0
 
-        /// How much of a new report a smoothed weight takes: reports are rates over the worker's own
-        /// window already, so two rounds of them make most of the weight.
-        static let smoothing = 0.5
-
-        /// Folds the latest reports into the weights; a partition nobody reported keeps its weight.
+        /// Folds the latest reports into the weights (a partition nobody reported keeps its weight); a
+        /// changed partition count starts the weights over.
         mutating func smooth(_ reported: [Int: Double], partitionCount: Int) {
-            if weights.count != partitionCount {
-                weights = (0..<partitionCount).map { reported[$0] ?? 0 }
-                return
-            }
-            for (partition, load) in reported where partition < partitionCount {
-                weights[partition] += Self.smoothing * (load - weights[partition])
-            }
+            if smoother.partitionCount != partitionCount { smoother = LoadSmoother(partitionCount: partitionCount) }
+            smoother.fold(reported)
         }
     }
 
@@ -262,10 +254,11 @@ struct PoolKeeper: Service {
         _ leases: LeaseService, owners: [Int?], members: [Int], state: LoadMemory, overBefore: Set<Int>?
     ) async throws -> LoadRebalance {
         let settings = LoadRebalance.Settings(epsilon: leases.settings.epsilon, moveBudget: leases.settings.moveBudget)
-        let (weights, unfinished) = (state.weights, state.unfinished)
+        let (weights, deviations, unfinished) = (state.smoother.weights, state.smoother.deviations, state.unfinished)
         return try await NIOThreadPool.singleton.runIfActive {
             try LoadRebalance(
-                current: owners, members: members, weights: weights, settings: settings, unfinished: unfinished, overBefore: overBefore)
+                current: owners, members: members, weights: weights, settings: settings, unfinished: unfinished, overBefore: overBefore,
+                deviations: deviations)
         }
     }
 }
