@@ -15,10 +15,13 @@ public struct Overview: Codable, Hashable, Sendable {
     public var handoffs: Handoffs
     /// The newest first.
     public var events: [Event]
+    /// The pool's reported load and the workers it needs, for a pool that stores load reports
+    /// (`balance: load` or `targetLoadPerWorker`); nil otherwise.
+    public var fleet: FleetSize?
 
     public init(
         nowMillis: Int64, leaseTTLMillis: Int64, heartbeatIntervalMillis: Int64, redis: RedisHealth, workers: [Worker],
-        quarantine: [QuarantinedNumber], layout: PartitionMap, handoffs: Handoffs, events: [Event]
+        quarantine: [QuarantinedNumber], layout: PartitionMap, handoffs: Handoffs, events: [Event], fleet: FleetSize? = nil
     ) {
         self.nowMillis = nowMillis
         self.leaseTTLMillis = leaseTTLMillis
@@ -29,6 +32,7 @@ public struct Overview: Codable, Hashable, Sendable {
         self.layout = layout
         self.handoffs = handoffs
         self.events = events
+        self.fleet = fleet
     }
 
     /// The lease store as this replica sees it.
@@ -72,11 +76,13 @@ public struct Overview: Codable, Hashable, Sendable {
         /// Partitions it still holds that the published layout gives another number (revoked, not yet let go).
         public var revokedHeld: Int
         public var consumerGroup: String
+        /// The latest reported loads of the partitions it holds, in a pool that stores load reports.
+        public var load: Double?
 
         public init(
             name: String, number: WorkerNumber, kind: LeaseKind, epoch: Epoch, instance: InstanceID, leaseMillisLeft: Int64,
             grantCount: Int,
-            revokedHeld: Int, consumerGroup: String
+            revokedHeld: Int, consumerGroup: String, load: Double? = nil
         ) {
             self.name = name
             self.number = number
@@ -87,12 +93,13 @@ public struct Overview: Codable, Hashable, Sendable {
             self.grantCount = grantCount
             self.revokedHeld = revokedHeld
             self.consumerGroup = consumerGroup
+            self.load = load
         }
 
         private enum CodingKeys: String, CodingKey {
             case name, number, kind, epoch, instance, leaseMillisLeft
             case grantCount = "partitions"
-            case revokedHeld, consumerGroup
+            case revokedHeld, consumerGroup, load
         }
     }
 

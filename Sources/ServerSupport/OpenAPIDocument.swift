@@ -143,6 +143,27 @@ public enum OpenAPIDocument {
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/fleet:
+            get:
+              tags: [control-plane]
+              operationId: fleet
+              summary: The pool's reported load and the worker count it needs.
+              description: |
+                The load is the sum of every partition's latest report (rows done per second plus rows waiting
+                over the pool's `backlogSeconds`), stored for pools with `balance: load` or a
+                `targetLoadPerWorker`. `desiredWorkers` is `ceil(load / targetLoadPerWorker)`, at most
+                `maxWorkers`, absent when the pool sets no target: what KEDA's `metrics-api` scaler reads
+                (`valueLocation: desiredWorkers`). Reads only.
+              security: [{}, {bearer: []}]
+              responses:
+                "200":
+                  description: the fleet size
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/FleetSize" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
           /v1/overview:
             get:
               tags: [control-plane]
@@ -302,6 +323,29 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/LayoutPlan" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/pools/{pool}/fleet:
+            get:
+              tags: [control-plane]
+              operationId: poolFleet
+              summary: The pool's reported load and the worker count it needs.
+              description: |
+                The load is the sum of every partition's latest report (rows done per second plus rows waiting
+                over the pool's `backlogSeconds`), stored for pools with `balance: load` or a
+                `targetLoadPerWorker`. `desiredWorkers` is `ceil(load / targetLoadPerWorker)`, at most
+                `maxWorkers`, absent when the pool sets no target: what KEDA's `metrics-api` scaler reads
+                (`valueLocation: desiredWorkers`). Reads only.
+              security: [{}, {bearer: []}]
+              parameters:
+                - $ref: "#/components/parameters/pool"
+              responses:
+                "200":
+                  description: the fleet size
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/FleetSize" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
@@ -694,6 +738,22 @@ public enum OpenAPIDocument {
                     oneOf:
                       - { $ref: "#/components/schemas/WorkerNumber" }
                       - { type: "null" }
+            FleetSize:
+              type: object
+              additionalProperties: false
+              required: [pool, load, reportedPartitions, maxWorkers, liveWorkers]
+              properties:
+                pool: { type: string, description: the pool's name }
+                load: { type: number, minimum: 0, description: "the sum of the partitions' latest reported loads" }
+                reportedPartitions: { type: integer, minimum: 0, description: how many partitions have a report }
+                targetLoadPerWorker: { type: number, exclusiveMinimum: 0, description: "the pool's setting; absent when none is set" }
+                desiredWorkers:
+                  type: integer
+                  minimum: 0
+                  maximum: 1024
+                  description: "ceil(load / targetLoadPerWorker), at most maxWorkers; absent without targetLoadPerWorker"
+                maxWorkers: { type: integer, minimum: 1, maximum: 1024 }
+                liveWorkers: { type: integer, minimum: 0, description: "live leases, as GET /v1/pools counts them" }
             LayoutPlan:
               type: object
               additionalProperties: false
@@ -758,6 +818,10 @@ public enum OpenAPIDocument {
                       partitions: { type: integer, minimum: 0, description: granted at its last heartbeat }
                       revokedHeld: { type: integer, minimum: 0, description: partitions it still holds that the layout gives another number }
                       consumerGroup: { type: string }
+                      load:
+                        type: number
+                        minimum: 0
+                        description: "the latest reported loads of the partitions it holds; only in a pool that stores load reports"
                 quarantine:
                   type: array
                   items:
@@ -800,6 +864,9 @@ public enum OpenAPIDocument {
                           partition: { type: integer, minimum: 0 }
                           from: { $ref: "#/components/schemas/WorkerNumber", description: "the holder, revoked; absent when nobody holds it" }
                           to: { $ref: "#/components/schemas/WorkerNumber" }
+                fleet:
+                  description: "the pool's reported load and the workers it needs; only in a pool that stores load reports (balance: load or targetLoadPerWorker)"
+                  allOf: [{ $ref: "#/components/schemas/FleetSize" }]
                 events:
                   description: newest first, at most 50
                   type: array

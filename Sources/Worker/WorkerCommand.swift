@@ -67,20 +67,23 @@ extension WorkerCommand {
 
         @Option(help: "How many work items to insert (1...1000000).") var items: Int
         @Option(help: "Number of partitions, as the control plane's PARTITIONS (PARTITIONS, default 1024).") var partitions: Int?
+        @Option(help: "Skew the items over the partitions: a Zipf exponent, 0...4 (1: the heaviest partition has twice the second's rows).")
+        var skew: Double?
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             guard (1...1_000_000).contains(items) else { throw ValidationError("--items must be in 1...1000000") }
+            if let skew, !(0...4).contains(skew) { throw ValidationError("--skew must be in 0...4") }
             let partitionCount = try Settings(environment: environment).number(partitions, "PARTITIONS", 1024, in: 1...65536)
             var configuration = WorkerConfiguration(name: WorkerName(rawValue: "seed")!)
             try database.resolve(environment, into: &configuration)
             bootstrapLogging(level: configuration.logLevel)
             let store = WorkStore(configuration: configuration)
             try await store.migrate()
-            let inserted = try await store.seed(items: items, partitionCount: partitionCount)
+            let inserted = try await store.seed(items: items, partitionCount: partitionCount, skew: skew)
             await store.shutdown()
-            print("inserted \(inserted) work items over \(partitionCount) partitions")
+            print("inserted \(inserted) work items over \(partitionCount) partitions" + (skew.map { ", Zipf-skewed (s = \($0))" } ?? ""))
         }
     }
 

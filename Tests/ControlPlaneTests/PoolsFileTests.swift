@@ -44,13 +44,16 @@ struct PoolsFileTests {
                 moveBudget: 16
                 loadRoundInterval: 5s
                 backlogSeconds: 120
+                targetLoadPerWorker: 250.5
               - name: even
             """
         let pools = try PoolsFile.parse(text, defaults: Self.defaults).pools
         let skew = try #require(pools.first { $0.name.rawValue == "skew" }?.settings)
         #expect(skew.balance == .load && skew.moveBudget == 16 && skew.loadRoundInterval == .seconds(5) && skew.backlogSeconds == 120)
+        #expect(skew.targetLoadPerWorker == 250.5 && skew.storesLoad)
         let even = try #require(pools.first { $0.name.rawValue == "even" }?.settings)
         #expect(even.balance == .count && even.moveBudget == 64 && even.loadRoundInterval == .seconds(10) && even.backlogSeconds == 60)
+        #expect(even.targetLoadPerWorker == nil && !even.storesLoad)
     }
 
     @Test("a pool named default keeps the environment's consumer group prefix (today's groups stay)")
@@ -91,6 +94,9 @@ struct PoolsFileTests {
             ("pools:\n  - name: a\n    balance: weight\n", "pool a: balance \"weight\" must be count or load"),
             ("pools:\n  - name: a\n    moveBudget: 0\n", "pool a: moveBudget 0 must be a whole number in 1...65536"),
             ("pools:\n  - name: a\n    backlogSeconds: 0\n", "pool a: backlogSeconds 0 must be a number in"),
+            ("pools:\n  - name: a\n    targetLoadPerWorker: 0\n", "pool a: targetLoadPerWorker 0 must be a number in"),
+            ("pools:\n  - name: a\n    targetLoadPerWorker: lots\n", "pool a: targetLoadPerWorker \"lots\" must be a number in"),
+            ("pools: []\nautoCreate:\n  targetLoadPerWorker: 5\n", "autoCreate: unknown field `targetLoadPerWorker`"),
             ("pools:\n  - name: a\n    loadRoundInterval: soon\n", "pool a: loadRoundInterval \"soon\" must be a duration"),
             ("pools: []\nautoCreate:\n  balance: load\n", "autoCreate: unknown field `balance`"),
             ("pool:\n  - name: a\n", "the file: unknown field `pool`"),

@@ -82,7 +82,7 @@ struct WireSampleTests {
                             .init(
                                 name: "pod-a", number: 0, kind: .member, epoch: epoch, instance: "5f0c", leaseMillisLeft: 9120,
                                 grantCount: 2,
-                                revokedHeld: 1, consumerGroup: "inbox-0"),
+                                revokedHeld: 1, consumerGroup: "inbox-0", load: 41.5),
                             .init(
                                 name: "ids", number: 1, kind: .numberOnly, epoch: epoch, instance: "get-shortcut", leaseMillisLeft: -3,
                                 grantCount: 0, revokedHeld: 0, consumerGroup: "inbox-1"),
@@ -95,7 +95,17 @@ struct WireSampleTests {
                             .init(atMillis: 1_796_187_634_700, kind: .leased, name: "pod-b", number: 3, epoch: epoch, lease: .member),
                             .init(atMillis: 1_796_187_634_600, kind: .expired, name: "pod-c", number: 2, epoch: epoch, lease: .member),
                             .init(atMillis: 1_796_187_630_000, kind: .recovery, until: "2026-12-02T05:00:00.000Z"),
-                        ]))
+                        ],
+                        fleet: FleetSize(
+                            pool: .default, load: 41.5, reportedPartitions: 2, targetLoadPerWorker: 20, maxWorkers: 8, liveWorkers: 2)))
+            ),
+            (
+                "FleetSize", "sized",
+                encode(FleetSize(pool: .default, load: 160, reportedPartitions: 16, targetLoadPerWorker: 50, maxWorkers: 6, liveWorkers: 1))
+            ),
+            (
+                "FleetSize", "no-target",
+                encode(FleetSize(pool: .default, load: 0, reportedPartitions: 0, targetLoadPerWorker: nil, maxWorkers: 6, liveWorkers: 0))
             ),
             (
                 "Overview", "empty",

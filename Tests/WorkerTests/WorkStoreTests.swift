@@ -56,6 +56,22 @@ struct WorkStoreTests {
         }
     }
 
+    @Test("a skewed seed deals every item a partition, the k-th heaviest about 1 / k^s of the heaviest's rows")
+    func skewedSeed() async throws {
+        let dealt = WorkStore.skewedPartitions(items: 10_000, partitionCount: 64, exponent: 1)
+        #expect(dealt.count == 10_000 && dealt.allSatisfy { (0..<64).contains($0) })
+        let counts = Dictionary(grouping: dealt, by: { $0 }).mapValues(\.count).values.sorted(by: >)
+        // Σ 1/k for k ≤ 64 is 4.744: the heaviest holds 10,000 / 4.744 = 2,108 rows, the second 1,054.
+        #expect(abs(counts[0] - 2108) <= 1 && abs(counts[1] - 1054) <= 1 && counts.count == 64, "\(counts.prefix(4))")
+        let flat = WorkStore.skewedPartitions(items: 640, partitionCount: 64, exponent: 0)
+        #expect(Dictionary(grouping: flat, by: { $0 }).values.allSatisfy { $0.count == 10 })
+        try await withStore(items: 1) { store in
+            #expect(try await store.seed(items: 500, partitionCount: 8, skew: 1.2) == 500)
+            let rows = try await store.pool.query("SELECT max(c)::int FROM (SELECT count(*) AS c FROM work_items GROUP BY partition) t")
+            #expect(try rows[0].decode(Int.self, at: 0) > 500 / 8 * 2, "the heaviest partition holds more than twice its even share")
+        }
+    }
+
     @Test("a newer grant's claim fences the older owner: its claim and its writes then match nothing")
     func fencing() async throws {
         try await withStore { store in

@@ -14,7 +14,9 @@ the ones before; scripts/test-operator-view runs them, and -k picks steps, e.g. 
 4. pause and resume, a graceful stop, restart of what is gone, a worker added, then q: everything
    stopped, nothing left running;
 5. scripts/run piped (plain frames, no terminal codes) until Redis is killed under it: it exits 1 and
-   leaves nothing running.
+   leaves nothing running;
+6. scripts/run --skew piped: the load per worker of a skewed inbox converging in its view, and on the
+   status page each worker's load over the mean and the workers the inbox needs.
 
 ROLLCALL_VIEW_STATE names the state folder scripts/run uses, ROLLCALL_VIEW_ARTIFACTS where screenshots go."""
 import base64
@@ -347,3 +349,56 @@ def test_5_piped_it_prints_plain_frames_and_ends_with_status_1_when_redis_dies(v
     frame_pids = [int(p) for p in re.findall(r"^[> ] (?:control-plane|worker|tags-worker)-\d+\s+(\d+)", text, re.M)]
     left = [pid for pid in set(frame_pids) if running(pid)]
     assert frame_pids and not left, f"nothing is left running (left: {left})"
+
+
+def test_6_with_skew_the_load_per_worker_converges_and_the_page_shows_it(view):
+    """scripts/run --skew, piped: a Zipf-skewed inbox in a pool balanced by load. The view's load line goes
+    from a skewed start to balanced, and the status page shows each worker's load over the mean and the
+    workers the inbox needs."""
+    state = tempfile.mkdtemp(prefix="rollcall-view-skew-")
+    os.chmod(state, 0o755)
+    piped = subprocess.Popen([os.path.join(ROOT, "scripts", "run"), "--skew", "--workers", "4", "--tag-workers", "0", "--state", state],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = []
+    threading.Thread(target=lambda: [output.append(line) for line in piped.stdout], daemon=True).start()
+    load_line = re.compile(r"^load (\d+) rows/s, max/mean (\d+\.\d+) · needs (\d+) workers · per worker \(x mean\): (.*)$", re.M)
+
+    def ratios():
+        return [(int(m.group(1)), float(m.group(2)), int(m.group(3)), m.group(4)) for m in load_line.finditer("".join(output))]
+
+    try:
+        eventually(lambda: any(total > 0 and len(per.split(" · ")) == 4 for total, _, _, per in ratios()), 180,
+                   "the view shows the load of the four workers")
+        seen = [r for r in ratios() if r[0] > 0]
+        start = seen[0][1]
+        converged = eventually(lambda: (r := [x for x in ratios() if x[0] > 0][-1]) and r[1] <= 1.15 and r, 120,
+                               "the most loaded worker comes within 1.15 x the mean")
+        print(f"scripts/run --skew: max/mean {start:.2f} -> {converged[1]:.2f} (a measurement), needs {converged[2]} workers")
+        assert start > 1.3, f"the skewed inbox must unbalance the count it starts from for the step to mean anything: {seen[:3]}"
+        # 6,000 rows worked about once a second over a target of 1,600 per worker: 4 workers.
+        assert 3 <= converged[2] <= 5, converged
+        text = "".join(output)
+        port = int(re.search(r"status page: http://127\.0\.0\.1:(\d+)/_status", text).group(1))
+        token = open(os.path.join(state, "auth-token")).read().strip()
+        browser = view.browser = view.browser or Browser("operator", token, view.artifacts)
+        browser.credentials = ("operator", token)
+        browser.call("Page.navigate", url=f"http://127.0.0.1:{port}/_status")
+        shown = eventually(lambda: (r := json.loads(browser.evaluate(
+            "JSON.stringify([...document.querySelectorAll('#workers tbody tr[data-number] [data-ratio]')].map(e => Number(e.dataset.ratio)))")
+            or "[]")) and len(r) == 4 and r, 30, "the page shows the load of each of the 4 workers")
+        assert max(shown) <= 1.2 and abs(sum(shown) - 4) < 0.05, f"loads over the mean, as the page shows them: {shown}"
+        summary = browser.evaluate("document.getElementById('summary').textContent")
+        assert re.search(r"load \d+\.\d · needs \d workers", summary), summary
+        print("screenshot:", browser.screenshot("status-page-skew.png"))
+    finally:
+        if piped.poll() is None:
+            os.killpg(piped.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+            try:
+                piped.wait(60)
+            except subprocess.TimeoutExpired:
+                piped.kill()
+        subprocess.run(["rm", "-rf", state])
+    frame_pids = set(int(p) for p in re.findall(r"^[> ] (?:control-plane|worker|tags-worker)-\d+\s+(\d+)", "".join(output), re.M))
+    assert piped.returncode == 0, f"Ctrl-C ends scripts/run with status 0, not {piped.returncode}"
+    # Processes it stopped can stay zombies for a moment, until the machine's init reaps them.
+    eventually(lambda: frame_pids and not [pid for pid in frame_pids if running(pid)], 30, "nothing it started is left running")

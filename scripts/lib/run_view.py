@@ -292,6 +292,9 @@ class Supervisor:
                 f"layout v{layout['version']}, {layout['partitionCount']} partitions held: {shares or 'none'}"
                 f" · pending handoffs {handoffs['pending']} · unowned {handoffs['unowned']}"
             )
+            fleet = self.overview.get("fleet")
+            if fleet:
+                lines.append(load_line(fleet, [w for w in self.overview["workers"] if w["kind"] != "numberOnly"]))
             quarantine = ", ".join(f"{q['number']} ({q['millisLeft'] / 1000:.1f} s)" for q in self.overview["quarantine"])
             lines.append(f"numbers in quarantine: {quarantine or 'none'}")
             for pool in self.pools:
@@ -333,6 +336,16 @@ class Supervisor:
             self.message = "q pressed"
             return False
         return True
+
+
+def load_line(fleet, members):
+    """The pool's reported load, each worker's load over the mean, and the fleet size it needs."""
+    mean = fleet["load"] / len(members) if members else 0
+    ratios = [(w["name"], w.get("load", 0) / mean if mean else 0) for w in members]
+    worst = max((ratio for _, ratio in ratios), default=0)
+    needs = f" · needs {fleet['desiredWorkers']} workers" if fleet.get("desiredWorkers") is not None else ""
+    per = " · ".join(f"{name} {ratio:.2f}" for name, ratio in ratios)
+    return f"load {fleet['load']:.0f} rows/s, max/mean {worst:.2f}{needs} · per worker (x mean): {per or 'none'}"
 
 
 def pool_label(pool):

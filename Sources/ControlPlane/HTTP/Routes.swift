@@ -58,6 +58,7 @@ struct Routes: Sendable {
                     PlanScenario(
                         workers: query.get("workers"), drain: query.get("drain"), maxWorkers: leases.settings.maxWorkers)))
         }
+        group.get("fleet") { _, context in Response.json(try await pool(context).fleet()) }
         group.get("numbers/:name") { _, context in
             Self.number(try await pool(context).number(rawName: context.parameters.get("name")))
         }

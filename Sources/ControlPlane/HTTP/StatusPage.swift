@@ -69,7 +69,7 @@ enum StatusPage {
           <section class="wide">
             <h2>Live workers</h2>
             <table id="workers">
-              <thead><tr><th>number</th><th>name</th><th>kind</th><th>epoch</th><th>lease left</th><th>partitions</th><th>revoked, held</th><th>consumer group</th></tr></thead>
+              <thead><tr><th>number</th><th>name</th><th>kind</th><th>epoch</th><th>lease left</th><th>partitions</th><th>revoked, held</th><th>consumer group</th><th>load</th></tr></thead>
               <tbody></tbody>
             </table>
           </section>
@@ -126,6 +126,20 @@ enum StatusPage {
           if (left < ttl / 3) fill.style.background = "var(--bad)";
           bar.appendChild(fill);
           span.append(seconds(Math.max(left, 0)), bar);
+          return span;
+        }
+        // A worker's reported load and its ratio to the mean over the pool's workers; the bar is full at
+        // twice the mean, and turns red past 1.1 x (the default epsilon's trigger).
+        function loadBar(load, mean) {
+          const span = document.createElement("span");
+          if (load == null) { span.textContent = "–"; return span; }
+          const ratio = mean > 0 ? load / mean : 0;
+          const bar = document.createElement("span"), fill = document.createElement("i");
+          bar.className = "bar"; fill.style.width = Math.min(100, 50 * ratio) + "%";
+          if (ratio > 1.1) fill.style.background = "var(--bad)";
+          bar.appendChild(fill);
+          span.append(`${load.toFixed(1)} (${ratio.toFixed(2)}× mean)`, bar);
+          span.dataset.ratio = ratio.toFixed(3);
           return span;
         }
         function buildGrid(count) {
@@ -191,9 +205,12 @@ enum StatusPage {
           const names = new Map(s.workers.map(w => [w.number, w.name]));
           const workers = el("workers").tBodies[0];
           workers.replaceChildren();
+          const members = s.workers.filter(w => w.kind !== "numberOnly");
+          const mean = s.fleet && members.length ? s.fleet.load / members.length : 0;
           for (const w of s.workers) {
             row(workers, [swatch(w.number, String(w.number)), w.name, w.kind === "numberOnly" ? "number only" : "worker", String(w.epoch),
-              leaseBar(w.leaseMillisLeft, s.leaseTTLMillis), w.partitions, w.revokedHeld, w.consumerGroup], { number: w.number, name: w.name });
+              leaseBar(w.leaseMillisLeft, s.leaseTTLMillis), w.partitions, w.revokedHeld, w.consumerGroup, loadBar(w.load, mean)],
+              { number: w.number, name: w.name });
           }
           if (!s.workers.length) row(workers, ["no live workers"]);
           drawLayout(s.layout, names);
@@ -216,7 +233,9 @@ enum StatusPage {
             row(events, [new Date(e.atMillis).toISOString().slice(11, 23) + ` (${seconds(s.nowMillis - e.atMillis)} ago)`, kind, describe(e)]);
           }
           const r = s.redis, recovering = r.recoveryMillisLeft > 0;
-          el("summary").textContent = `${s.workers.length} live · layout v${s.layout.version} · ${s.handoffs.pending} handoffs pending · ${s.handoffs.unowned} partitions unowned`;
+          const f = s.fleet;
+          el("summary").textContent = `${s.workers.length} live · layout v${s.layout.version} · ${s.handoffs.pending} handoffs pending · ${s.handoffs.unowned} partitions unowned`
+            + (f ? ` · load ${f.load.toFixed(1)}` + (f.desiredWorkers != null ? ` · needs ${f.desiredWorkers} workers` : "") : "");
           el("summary").className = s.workers.length ? "" : "bad";
           el("redis").textContent = `Redis ${r.primary}: ${r.latencyMillis.toFixed(1)} ms · ${r.connectedReplicas} replicas (min ${r.minReplicas})`
             + (recovering ? ` · recovering lost state, ${seconds(r.recoveryMillisLeft)} left` : "");

@@ -132,9 +132,9 @@ struct PoolKeeper: Service {
         if !reap.layoutCurrent {
             guard let owners = try await publish(leases, memory.owners[leases.pool], &memory) else { return reap.nowMillis }
             memory.owners[leases.pool] = owners
-        } else if leases.settings.balance == .load, reap.live > 0 {
+        } else if leases.settings.storesLoad, reap.live > 0 {
             if reap.nowMillis >= memory.load[leases.pool]?.nextRound ?? 0 {
-                try await loadRound(leases, &memory, nowMillis: reap.nowMillis)
+                try await loadRound(leases, &memory, nowMillis: reap.nowMillis, live: reap.live)
             }
             if let next = memory.load[leases.pool]?.nextRound { due = min(due ?? .max, next) }
         }
@@ -210,19 +210,23 @@ struct PoolKeeper: Service {
         }
     }
 
-    /// One load round of a pool whose layout is current for its members: the reports folded into the
-    /// smoothed weights, `LoadRebalance` from the published owners, and its moves published over the
+    /// One load round of a pool that stores load reports, whose layout is current for its members: the
+    /// fleet size recorded from the reports, and (`balance: load`) the reports folded into the smoothed
+    /// weights, `LoadRebalance` from the published owners, and its moves published over the
     /// version they were computed from (a membership change or another leader's round in between makes
     /// it stale: nothing is published, and the next look starts over). Every move then goes through the
     /// heartbeats' revoke-then-grant handoff, as any layout change does.
-    private func loadRound(_ leases: LeaseService, _ memory: inout Memory, nowMillis: Int64) async throws {
+    private func loadRound(_ leases: LeaseService, _ memory: inout Memory, nowMillis: Int64, live: Int) async throws {
         var state = memory.load[leases.pool] ?? LoadMemory()
         state.nextRound = nowMillis + leases.settings.loadRoundInterval.wholeMilliseconds
         memory.load[leases.pool] = state
+        let loads = try await leases.loads()
+        leases.recordFleet(leases.fleetSize(loads, liveWorkers: live))
+        guard leases.settings.balance == .load else { return }
         let published = try await leases.publishedLayout()
         let members = try await leases.members()
         guard published.members == members.numbers, published.partitionCount == leases.settings.partitionCount else { return }
-        state.smooth(try await leases.loads(), partitionCount: leases.settings.partitionCount)
+        state.smooth(loads, partitionCount: leases.settings.partitionCount)
         let owners = published.owners.map { $0?.rawValue }
         let round = try await rebalance(
             leases, owners: owners, members: members.numbers.map(\.rawValue), state: state, overBefore: state.over)

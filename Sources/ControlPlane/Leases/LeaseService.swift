@@ -66,7 +66,7 @@ struct LeaseService: Sendable {
         switch reply.outcome {
         case .leased(let lease):
             poolMetrics.heartbeat(.granted)
-            if settings.balance == .load, let load = request.load, !load.partitions.isEmpty {
+            if settings.storesLoad, let load = request.load, !load.partitions.isEmpty {
                 await report(load, name: name, epoch: lease.epoch)
             }
             return HeartbeatResponse(
@@ -162,6 +162,31 @@ struct LeaseService: Sendable {
             balance: settings.balance.rawValue)
     }
 
+    /// `GET /v1/pools/{pool}/fleet`: the pool's reported load and the workers it needs.
+    func fleet() async throws(LeaseRefusal) -> FleetSize {
+        let (loads, counts) = try await storeCall { () async throws(LeaseStoreError) in
+            try await timed { () async throws(LeaseStoreError) in
+                (settings.storesLoad ? try await store.loads() : [:], try await store.counts())
+            }
+        }
+        return fleetSize(loads, liveWorkers: counts.live)
+    }
+
+    /// The fleet size of `loads` (partition -> latest report), recorded in `rollcall_desired_workers`
+    /// by the leader's rounds.
+    func fleetSize(_ loads: [Int: Double], liveWorkers: Int) -> FleetSize {
+        let inPool = loads.filter { $0.key < settings.partitionCount }
+        return FleetSize(
+            pool: pool, load: inPool.values.reduce(0, +), reportedPartitions: inPool.count,
+            targetLoadPerWorker: settings.targetLoadPerWorker, maxWorkers: settings.maxWorkers, liveWorkers: liveWorkers)
+    }
+
+    /// Records the pool's fleet size in its gauges (the leader, each load round).
+    func recordFleet(_ fleet: FleetSize) {
+        poolMetrics.loadTotal.record(fleet.load)
+        if let desired = fleet.desiredWorkers { poolMetrics.desiredWorkers.record(desired) }
+    }
+
     /// How many live leases the pool has, or nil when Redis does not answer.
     func liveLeases() async -> Int? { try? await store.counts().live }
 
@@ -212,12 +237,16 @@ struct LeaseService: Sendable {
             let reply = try await timed { () async throws(LeaseStoreError) in try await store.overview(eventCount: 50) }
             let latency = ContinuousClock.now - start
             let replication = try await timed { () async throws(LeaseStoreError) in try await store.replicationStatus() }
+            // The loads are a second read (an HSCAN, not part of the script's moment): reports change
+            // every few seconds, and a holder that changed in between only moves one partition's share.
+            let loads = settings.storesLoad ? try await timed { () async throws(LeaseStoreError) in try await store.loads() } : nil
             return Overview(
                 reply, settings: settings,
                 redis: .init(
                     primary: replication.primary, connectedReplicas: replication.connectedReplicas,
                     minReplicas: store.redis.configuration.minReplicas, latencyMillis: Double(latency.nanoseconds) / 1e6,
-                    generation: reply.generation, recoveryMillisLeft: max(reply.recoveryUntilMillis - reply.nowMillis, 0)))
+                    generation: reply.generation, recoveryMillisLeft: max(reply.recoveryUntilMillis - reply.nowMillis, 0)),
+                loads: loads, fleet: loads.map { fleetSize($0, liveWorkers: reply.workers.count) })
         }
     }
 
@@ -264,7 +293,6 @@ struct LeaseService: Sendable {
     /// Records a load round's balance in the pool's gauges.
     func recordLoad(_ round: LoadRebalance) {
         poolMetrics.loadMaxOverMean.record(round.maxOverMean)
-        poolMetrics.loadTotal.record(round.mean * Double(round.loads.count))
     }
 
     /// partition -> the load its worker last reported (`balance: load`).

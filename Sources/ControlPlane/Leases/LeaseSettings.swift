@@ -18,6 +18,13 @@ struct LeaseSettings: Sendable, Hashable {
     /// `balance: load`: a partition's load is its rows done per second plus its rows waiting over this
     /// many seconds (the backlog drained within it).
     var backlogSeconds = 60.0
+    /// The load one worker should carry: with it set, the pool stores its workers' load reports (in
+    /// either balance) and answers the worker count its load needs (`GET .../fleet`,
+    /// `rollcall_desired_workers`). Nil: no fleet size.
+    var targetLoadPerWorker: Double?
+
+    /// Whether the pool keeps its workers' load reports: for balancing by load, or for its fleet size.
+    var storesLoad: Bool { balance == .load || targetLoadPerWorker != nil }
 
     enum Balance: String, Sendable, Hashable, CaseIterable {
         case count, load

@@ -6,7 +6,8 @@ extension Overview {
 
     /// The overview of one overview-script read: every time as the store's clock saw it, the partitions'
     /// holders from the grants each number holds, and the handoffs counted as `rollcall_handoffs_pending` is.
-    init(_ reply: OverviewScript.Reply, settings: LeaseSettings, redis: RedisHealth) {
+    /// With `loads` (a pool that stores load reports) each worker carries the loads of what it holds.
+    init(_ reply: OverviewScript.Reply, settings: LeaseSettings, redis: RedisHealth, loads: [Int: Double]? = nil, fleet: FleetSize? = nil) {
         let partitionCount = reply.owners.isEmpty ? settings.partitionCount : reply.owners.count
         let owners = reply.owners.isEmpty ? Array(repeating: nil, count: partitionCount) : reply.owners
         var holders = [WorkerNumber?](repeating: nil, count: partitionCount)
@@ -23,12 +24,19 @@ extension Overview {
             pendingCount += 1
             if pending.count < Self.handoffListLimit { pending.append(Handoff(partition: Partition(partition), from: holder, to: owner)) }
         }
+        var carried: [WorkerNumber: Double] = [:]
+        if let loads {
+            for (partition, load) in loads where partition < partitionCount {
+                if let holder = holders[partition] { carried[holder, default: 0] += load }
+            }
+        }
         let workers = reply.workers.map { name, record in
             Worker(
                 name: name, number: record.number, kind: record.kind ?? .member, epoch: record.epoch,
                 instance: InstanceID(rawValue: record.instance),
                 leaseMillisLeft: (reply.expiry[name] ?? reply.nowMillis) - reply.nowMillis, grantCount: record.grantCount,
-                revokedHeld: revokedHeld[record.number] ?? 0, consumerGroup: record.consumerGroup)
+                revokedHeld: revokedHeld[record.number] ?? 0, consumerGroup: record.consumerGroup,
+                load: loads.map { _ in carried[record.number] ?? 0 })
         }
         self.init(
             nowMillis: reply.nowMillis, leaseTTLMillis: settings.leaseTTL.wholeMilliseconds,
@@ -38,6 +46,6 @@ extension Overview {
                 .map { QuarantinedNumber(number: $0.number, millisLeft: $0.untilMillis - reply.nowMillis) },
             layout: PartitionMap(version: reply.layoutVersion, partitionCount: partitionCount, owners: owners, holders: holders),
             handoffs: Handoffs(pending: pendingCount, unowned: holders.filter { $0 == nil }.count, first: pending),
-            events: reply.events)
+            events: reply.events, fleet: fleet)
     }
 }

@@ -80,8 +80,11 @@ struct PoolMetrics: Sendable {
     let partitions: CoreMetrics.Gauge
     /// `balance: load`: the most loaded worker's load over the mean, at the leader's last load round.
     let loadMaxOverMean: CoreMetrics.Gauge
-    /// `balance: load`: the pool's total load (rows per second, the backlog counted in) at that round.
+    /// The pool's total reported load (rows per second, the backlog counted in) at the leader's last
+    /// load round (pools that store load reports: `balance: load` or `targetLoadPerWorker`).
     let loadTotal: CoreMetrics.Gauge
+    /// `targetLoadPerWorker`: the workers that load needs, at most `maxWorkers`, at that round.
+    let desiredWorkers: CoreMetrics.Gauge
     private let heartbeatCounters: [HeartbeatResult: CoreMetrics.Counter]
 
     /// How a heartbeat request ended, as the `rollcall_heartbeats_total{outcome=…}` label says.
@@ -104,6 +107,7 @@ struct PoolMetrics: Sendable {
         partitionsMoved = counter("rollcall_partitions_moved_total")
         loadMaxOverMean = gauge("rollcall_load_max_over_mean")
         loadTotal = gauge("rollcall_load_total")
+        desiredWorkers = gauge("rollcall_desired_workers")
         handoffsPending = gauge("rollcall_handoffs_pending")
         partitionsUnowned = gauge("rollcall_partitions_unowned")
         settingsPending = gauge("rollcall_pool_settings_pending")

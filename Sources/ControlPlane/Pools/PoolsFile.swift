@@ -13,6 +13,8 @@ import Yams
 ///     consumerGroupPrefix: payments
 ///     leaseTTL: 10s
 ///     heartbeatInterval: 1s
+///     balance: load             # count (default) or load
+///     targetLoadPerWorker: 500  # the fleet size: GET /v1/pools/payments/fleet
 /// autoCreate:                   # optional: number-only pools made on first use
 ///   maxWorkers: 1024
 ///   maxPools: 1000
@@ -96,10 +98,12 @@ private struct PoolFields {
 
     static let settingNames: Set<String> = [
         "name", "partitions", "maxWorkers", "consumerGroupPrefix", "leaseTTL", "heartbeatInterval", "numberQuarantine", "epsilon",
-        "balance", "moveBudget", "loadRoundInterval", "backlogSeconds",
+        "balance", "moveBudget", "loadRoundInterval", "backlogSeconds", "targetLoadPerWorker",
     ]
     /// The fields that only mean something for a pool with partitions.
-    static let layoutNames: Set<String> = ["name", "partitions", "epsilon", "balance", "moveBudget", "loadRoundInterval", "backlogSeconds"]
+    static let layoutNames: Set<String> = [
+        "name", "partitions", "epsilon", "balance", "moveBudget", "loadRoundInterval", "backlogSeconds", "targetLoadPerWorker",
+    ]
 
     func settings(base: LeaseSettings, allowPartitions: Bool, extra: Set<String> = []) throws(PoolsFile.Problem) -> LeaseSettings {
         var known = Self.settingNames.union(extra)
@@ -118,6 +122,9 @@ private struct PoolFields {
             settings.moveBudget = try integer("moveBudget", base.moveBudget, in: 1...65536)
             settings.loadRoundInterval = try duration("loadRoundInterval", base.loadRoundInterval)
             settings.backlogSeconds = try number("backlogSeconds", base.backlogSeconds, in: 1...86400)
+            if fields["targetLoadPerWorker"] != nil {
+                settings.targetLoadPerWorker = try number("targetLoadPerWorker", 0, in: 0.001...1e9)
+            }
         }
         settings.maxWorkers = try integer("maxWorkers", base.maxWorkers, in: 1...1024)
         settings.leaseTTL = try duration("leaseTTL", base.leaseTTL)

@@ -32,20 +32,41 @@ struct WorkStore: Sendable {
     }
 
     /// Inserts `items` rows with random ids; each row's partition is Partitioning's partition of the id's
-    /// lowercase text. Returns how many rows were inserted.
-    func seed(items: Int, partitionCount: Int) async throws -> Int {
+    /// lowercase text, or with `skew` (a Zipf exponent) the partition of the rank it was dealt: the
+    /// partitions are ranked in a random order and rank r gets a share of the rows proportional to
+    /// `1 / r^skew` (a skewed inbox, as one heavy tenant makes). Returns how many rows were inserted.
+    func seed(items: Int, partitionCount: Int, skew: Double? = nil) async throws -> Int {
         let partitioner = try Partitioner(partitionCount: partitionCount)
+        let dealt = skew.map { Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: $0) }
         var inserted = 0
-        var remaining = items
-        while remaining > 0 {
-            let batch = (0..<min(remaining, 1000)).map { _ in UUID().uuidString.lowercased() }
+        var start = 0
+        while start < items {
+            let ids = (start..<min(items, start + 1000)).map { _ in UUID().uuidString.lowercased() }
+            let partitions = dealt.map { Array($0[start..<start + ids.count]) } ?? ids.map { partitioner.partition(forKey: $0) }
             let rows = try await pool.query(
                 "INSERT INTO \(tables.items) (id, partition) SELECT * FROM unnest($1::uuid[], $2::int[]) ON CONFLICT (id) DO NOTHING",
-                ["{" + batch.joined(separator: ",") + "}", batch.map { partitioner.partition(forKey: $0) }])
+                ["{" + ids.joined(separator: ",") + "}", partitions])
             inserted += rows.affectedRows
-            remaining -= batch.count
+            start += ids.count
         }
         return inserted
+    }
+
+    /// `items` partitions, rank r (from 1, in a random order of the partitions) given about
+    /// `items × r^-exponent / Σ k^-exponent` of them; every item gets one.
+    static func skewedPartitions(items: Int, partitionCount: Int, exponent: Double) -> [Int] {
+        let order = (0..<partitionCount).shuffled()
+        let weights = (1...partitionCount).map { 1 / pow(Double($0), exponent) }
+        let total = weights.reduce(0, +)
+        var dealt: [Int] = []
+        dealt.reserveCapacity(items)
+        var owed = 0.0
+        for (rank, partition) in order.enumerated() {
+            owed += Double(items) * weights[rank] / total
+            let count = min(Int(owed.rounded()) - dealt.count, items - dealt.count)
+            if count > 0 { dealt.append(contentsOf: repeatElement(partition, count: count)) }
+        }
+        return dealt + repeatElement(order[0], count: items - dealt.count)
     }
 
     /// Claims `grants` for (`number`, `worker`): a row is taken only from an older grant epoch (or
