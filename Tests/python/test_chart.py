@@ -44,6 +44,11 @@ VALUE_SETS = {
                                        "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}},
                           "tags": {"replicaCount": 1, "partitions": 0, "maxWorkers": 8}},
               "worker": {"replicaCount": 5}, "pools": {"autoCreate": {"enabled": True, "maxPools": 50}}},
+    "autoscaling": {"controlPlane": {"targetLoadPerWorker": 500}, "worker": {"autoscaling": {"enabled": True}},
+                    "workers": {"payments": {"replicaCount": 2, "partitions": 16, "maxWorkers": 12, "targetLoadPerWorker": 40,
+                                             "balance": "load", "autoscaling": {"minReplicaCount": 2, "pollingInterval": 30}},
+                                "batch": {"replicaCount": 1, "partitions": 8, "autoscaling": {"enabled": False}}},
+                    "auth": {"existingSecret": "api-token", "existingSecretKey": "token"}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                         "redis": {"mode": "sentinel", "image": {"digest": "sha256:" + "c3" * 32}},
                         "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}}, "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
@@ -959,6 +964,187 @@ def test_every_metric_the_dashboard_and_alerts_use_is_one_the_binaries_export():
     missing = {name: where for name, where in used.items() if name != "up" and name not in exported}
     assert not missing, f"used but not exported: {missing}"
     print(f"     {len(used)} metrics used by the dashboard and the alerts, all among the {len(exported)} series names the binaries export")
+
+
+# KEDA's ScaledObject and TriggerAuthentication, as their CRDs define them (kedacore/keda,
+# config/crd/bases/keda.sh_scaledobjects.yaml and keda.sh_triggerauthentications.yaml, keda.sh/v1alpha1):
+# the fields and types of what the chart writes. A field the CRD does not define would be pruned by the
+# API server without a word, so an unknown one fails here. int32: an integer in the int32 range.
+INT32 = {"type": "int32"}
+KEDA_SCHEMAS = {
+    "ScaledObject": {"type": "object", "required": ["scaleTargetRef", "triggers"], "properties": {
+        "scaleTargetRef": {"type": "object", "required": ["name"], "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "name": {"type": "string"},
+            "envSourceContainerName": {"type": "string"}}},
+        "pollingInterval": INT32, "cooldownPeriod": INT32, "idleReplicaCount": INT32,
+        "minReplicaCount": INT32, "maxReplicaCount": INT32,
+        "fallback": {"type": "object", "required": ["failureThreshold", "replicas"],
+                     "properties": {"failureThreshold": INT32, "replicas": INT32}},
+        "advanced": {"type": "object", "properties": {
+            "restoreToOriginalReplicaCount": {"type": "boolean"},
+            "horizontalPodAutoscalerConfig": {"type": "object", "properties": {
+                "behavior": {"type": "object", "properties": {
+                    direction: {"type": "object", "properties": {
+                        "stabilizationWindowSeconds": INT32, "selectPolicy": {"type": "string"},
+                        "policies": {"type": "array", "items": {"type": "object", "required": ["periodSeconds", "type", "value"],
+                                                                 "properties": {"periodSeconds": INT32, "type": {"type": "string"},
+                                                                                "value": INT32}}}}}
+                    for direction in ("scaleUp", "scaleDown")}}}}}},
+        "triggers": {"type": "array", "items": {"type": "object", "required": ["metadata", "type"], "properties": {
+            "type": {"type": "string"}, "name": {"type": "string"},
+            "metricType": {"enum": ["Value", "AverageValue", "Utilization"]},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "authenticationRef": {"type": "object", "required": ["name"],
+                                  "properties": {"name": {"type": "string"}, "kind": {"type": "string"}}}}}}}},
+    "TriggerAuthentication": {"type": "object", "properties": {
+        "secretTargetRef": {"type": "array", "items": {"type": "object", "required": ["parameter", "name", "key"], "properties": {
+            "parameter": {"type": "string"}, "name": {"type": "string"}, "key": {"type": "string"}}}}}},
+}
+
+
+def crd_problems(value, schema, path="spec"):
+    """Where `value` breaks `schema` (the subset of OpenAPI v3 the KEDA CRDs above use), as messages."""
+    if "enum" in schema:
+        return [] if value in schema["enum"] else [f"{path}: {value!r} is not one of {schema['enum']}"]
+    kind = schema["type"]
+    if kind == "int32":
+        ok = isinstance(value, int) and not isinstance(value, bool) and -2**31 <= value < 2**31
+        return [] if ok else [f"{path}: {value!r} is not an int32"]
+    if kind in ("string", "boolean"):
+        return [] if isinstance(value, {"string": str, "boolean": bool}[kind]) else [f"{path}: {value!r} is not a {kind}"]
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{path}: not an array"]
+        return [p for i, item in enumerate(value) for p in crd_problems(item, schema["items"], f"{path}[{i}]")]
+    if not isinstance(value, dict):
+        return [f"{path}: not an object"]
+    problems = [f"{path}: {name} is required" for name in schema.get("required", []) if name not in value]
+    for name, item in value.items():
+        if name in schema.get("properties", {}):
+            problems += crd_problems(item, schema["properties"][name], f"{path}.{name}")
+        elif "additionalProperties" in schema:
+            problems += crd_problems(item, schema["additionalProperties"], f"{path}.{name}")
+        else:
+            problems.append(f"{path}: {name} is not a field the CRD defines")
+    return problems
+
+
+def test_the_crd_check_catches_what_keda_would_refuse_or_prune():
+    good = {"scaleTargetRef": {"name": "w"}, "triggers": [{"type": "metrics-api", "metadata": {"targetValue": "1"}}]}
+    assert crd_problems(good, KEDA_SCHEMAS["ScaledObject"]) == []
+    for bad, expected in (({**good, "minReplicas": 1}, "minReplicas is not a field"),
+                          ({**good, "maxReplicaCount": "8"}, "'8' is not an int32"),
+                          ({**good, "triggers": [{"type": "metrics-api", "metadata": {"targetValue": 1}}]}, "1 is not a string"),
+                          ({**good, "triggers": [{"type": "metrics-api", "metadata": {}, "metricType": "Average"}]}, "is not one of"),
+                          ({"triggers": []}, "scaleTargetRef is required")):
+        assert any(expected in p for p in crd_problems(bad, KEDA_SCHEMAS["ScaledObject"])), (bad, expected)
+
+
+def test_autoscaling_is_off_by_default_and_each_deployment_keeps_its_replicas():
+    objects, _ = render()
+    assert not of_kind(objects, "ScaledObject") and not of_kind(objects, "TriggerAuthentication")
+    assert objects[("Deployment", "rc-rollcall-worker")]["spec"]["replicas"] == 3
+
+
+def test_autoscaling_scales_each_deployment_to_its_pools_desired_workers_with_keda():
+    objects, _ = render(VALUE_SETS["autoscaling"])
+    scaled, auths = of_kind(objects, "ScaledObject"), of_kind(objects, "TriggerAuthentication")
+    # payments inherits worker.autoscaling.enabled (a worker setting left out takes worker's); batch turns it off.
+    assert set(scaled) == {"rc-rollcall-worker", "rc-rollcall-worker-payments"} and set(auths) == {"rc-rollcall-autoscaling"}
+    for kind, objs in (("ScaledObject", scaled), ("TriggerAuthentication", auths)):
+        for name, obj in objs.items():
+            assert obj["apiVersion"] == "keda.sh/v1alpha1", name
+            assert crd_problems(obj["spec"], KEDA_SCHEMAS[kind]) == [], (name, crd_problems(obj["spec"], KEDA_SCHEMAS[kind]))
+    service = objects[("Service", "rc-rollcall-control-plane")]
+    port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http")
+    for name, pool, minimum, maximum, polling in (("rc-rollcall-worker", "default", 1, 1024, 15),
+                                                  ("rc-rollcall-worker-payments", "payments", 2, 12, 30)):
+        spec = scaled[name]["spec"]
+        target = spec["scaleTargetRef"]
+        deployment = objects[(target["kind"], target["name"])]
+        assert target["apiVersion"] == "apps/v1" and target["name"] == name and deployment["metadata"]["labels"]["rollcall.io/pool"] == pool
+        assert "replicas" not in deployment["spec"], f"{name}: KEDA's HPA owns the replicas, an upgrade must not reset them"
+        assert (spec["minReplicaCount"], spec["maxReplicaCount"], spec["pollingInterval"]) == (minimum, maximum, polling), spec
+        (trigger,) = spec["triggers"]
+        assert trigger["type"] == "metrics-api" and trigger["metricType"] == "AverageValue"
+        metadata = trigger["metadata"]
+        # desiredWorkers averaged over the replicas against a target of 1: the HPA sets the replicas to it.
+        assert (metadata["valueLocation"], metadata["targetValue"], metadata["authMode"]) == ("desiredWorkers", "1", "bearer")
+        assert metadata["url"] == f"http://rc-rollcall-control-plane.rollcall.svc:{port}/v1/pools/{pool}/fleet", metadata["url"]
+        assert trigger["authenticationRef"]["name"] == "rc-rollcall-autoscaling"
+    assert objects[("Deployment", "rc-rollcall-worker-batch")]["spec"]["replicas"] == 1
+    # The token KEDA sends is the API token the control plane checks (here an existing Secret).
+    assert auths["rc-rollcall-autoscaling"]["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "api-token", "key": "token"}]
+    assert {"secret": {"name": "api-token", "items": [{"key": "token", "path": "auth-token"}]}} in \
+        secret_sources(objects, "rc-rollcall-control-plane")
+    generated, _ = render({"controlPlane": {"targetLoadPerWorker": 5}, "worker": {"autoscaling": {"enabled": True}}})
+    (auth,) = of_kind(generated, "TriggerAuthentication").values()
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "rc-rollcall", "key": "auth-token"}]
+    assert "auth-token" in generated[("Secret", "rc-rollcall")]["data"]
+    # Each pool's target is in the pools file the control plane reads.
+    pools = {p["name"]: p for p in yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])["pools"]}
+    assert pools["default"]["targetLoadPerWorker"] == 500 and pools["payments"]["targetLoadPerWorker"] == 40
+    # KEDA's operator may call the control plane.
+    objects = all_objects(VALUE_SETS["autoscaling"])
+    keda = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}
+    assert keda in policy(objects, "control-plane")["ingress"][0]["from"]
+    assert keda not in policy(all_objects({}), "control-plane")["ingress"][0]["from"]
+
+
+def test_autoscaling_that_cannot_work_is_refused():
+    for values, expected in (
+        ({"worker": {"autoscaling": {"enabled": True}}}, "autoscaling needs the pool's targetLoadPerWorker (controlPlane.targetLoadPerWorker)"),
+        ({"workers": {"tags": {"replicaCount": 1, "partitions": 0, "targetLoadPerWorker": 5, "autoscaling": {"enabled": True}}}},
+         "a pool of numbers only has no load to scale by"),
+        ({"controlPlane": {"targetLoadPerWorker": 5}, "worker": {"autoscaling": {"enabled": True, "minReplicaCount": 9, "maxReplicaCount": 4}}},
+         "maxReplicaCount 4 is below minReplicaCount 9"),
+        ({"worker": {"autoscaling": {"enabled": True, "minReplicaCount": 0}}}, "values don't meet"),
+        ({"worker": {"autoscaling": {"enabled": True, "minReplicas": 1}}}, "values don't meet"),
+        ({"controlPlane": {"targetLoadPerWorker": 0}}, "values don't meet"),
+    ):
+        try:
+            render(values)
+        except Exception as error:
+            assert expected in str(error) or ("values don't meet" == expected and "schema" in str(error).lower()), (values, error)
+        else:
+            raise AssertionError(f"accepted: {values}")
+
+
+def test_the_fleet_url_keda_reads_answers_desired_workers_from_the_control_plane():
+    """The ScaledObject's URL path, asked of the control-plane binary (ROLLCALL_METRICS_BIN) with the
+    rendered pools file and the bearer token, answers a number at valueLocation, as KEDA's scaler needs."""
+    import urllib.request
+    objects, _ = render(VALUE_SETS["autoscaling"])
+    urls = {name: so["spec"]["triggers"][0]["metadata"] for name, so in of_kind(objects, "ScaledObject").items()}
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "pools.yaml")
+        with open(path, "w") as file:
+            file.write(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])
+        port = loopback_port()
+        process = subprocess.Popen([os.path.join(os.environ["ROLLCALL_METRICS_BIN"], "control-plane")],
+                                   env=dict(os.environ, POOLS_FILE=path, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="warning",
+                                            AUTH_TOKEN="keda-token", REDIS_URL=os.environ["ROLLCALL_METRICS_REDIS_URL"],
+                                            REDIS_KEY_PREFIX="chart-fleet:"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            def fleet(metadata, token="keda-token"):
+                url = f"http://127.0.0.1:{port}" + "/" + metadata["url"].split("/", 3)[3]
+                request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return json.load(response)
+            answers = {name: eventually(lambda m=metadata: fleet(m), 30, "the fleet answers") for name, metadata in urls.items()}
+            try:
+                fleet(urls["rc-rollcall-worker"], token="wrong")
+                raise AssertionError("a wrong token was served")
+            except urllib.error.HTTPError as error:
+                assert error.code == 401
+        finally:
+            process.terminate()
+            _, stderr = process.communicate(timeout=10)
+    for name, answer in answers.items():
+        value = answer[urls[name]["valueLocation"]]
+        assert isinstance(value, int) and value == 0, (name, answer, stderr)
+    assert answers["rc-rollcall-worker-payments"]["targetLoadPerWorker"] == 40 and answers["rc-rollcall-worker"]["maxWorkers"] == 1024
 
 
 def test_hadolint_passes_on_the_dockerfile():

@@ -249,3 +249,27 @@ matchExpressions:
       - {{ include "rollcall.workerComponent" $name }}
       {{- end }}
 {{- end -}}
+
+{{/* The worker Deployments, one per pool: (dict "pool" "values" (its worker settings over worker's) "settings" (its pool entry)). */}}
+{{- define "rollcall.workerDeployments" -}}
+{{- $deployments := list (dict "pool" "default" "values" .Values.worker "settings" (dict "maxWorkers" .Values.controlPlane.maxWorkers "partitions" .Values.controlPlane.partitions "targetLoadPerWorker" .Values.controlPlane.targetLoadPerWorker)) -}}
+{{- range $name, $pool := .Values.workers -}}
+{{- $values := merge (deepCopy $pool) (deepCopy $.Values.worker) -}}
+{{- /* merge takes worker's value over a pool's false or 0: a pool's own autoscaling.enabled wins. */ -}}
+{{- if hasKey ($pool.autoscaling | default dict) "enabled" -}}
+{{- $_ := set $values.autoscaling "enabled" $pool.autoscaling.enabled -}}
+{{- end -}}
+{{- $settings := dict "targetLoadPerWorker" $pool.targetLoadPerWorker -}}
+{{- $_ := set $settings "partitions" (ternary $pool.partitions $.Values.controlPlane.partitions (hasKey $pool "partitions")) -}}
+{{- $_ := set $settings "maxWorkers" (ternary $pool.maxWorkers $.Values.controlPlane.maxWorkers (hasKey $pool "maxWorkers")) -}}
+{{- $deployments = append $deployments (dict "pool" $name "values" $values "settings" $settings) -}}
+{{- end -}}
+{{- toJson $deployments -}}
+{{- end -}}
+
+{{/* "true" when any worker Deployment autoscales with KEDA, else empty. */}}
+{{- define "rollcall.autoscaled" -}}
+{{- range (include "rollcall.workerDeployments" . | fromJsonArray) -}}
+{{- if (.values.autoscaling | default dict).enabled -}}true{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -51,12 +51,12 @@ def secret_sources(objects, deployment):
 
 
 def kubernetes_validate(manifests):
-    """Every object but the Prometheus Operator's (kubernetes-validate has no schema of its CRDs; the
-    monitoring checks below check those)."""
+    """Every object but the Prometheus Operator's and KEDA's (kubernetes-validate has no schema of their
+    CRDs; the monitoring and autoscaling checks check those)."""
     with tempfile.TemporaryDirectory() as directory:
         paths = []
         for index, (path, text) in enumerate(manifests.items()):
-            if path.endswith(".yaml") and text.strip() and "apiVersion: monitoring.coreos.com/" not in text:
+            if path.endswith(".yaml") and text.strip() and "apiVersion: monitoring.coreos.com/" not in text and "apiVersion: keda.sh/" not in text:
                 paths.append(os.path.join(directory, f"{index}.yaml"))
                 with open(paths[-1], "w") as file:
                     file.write(text)
