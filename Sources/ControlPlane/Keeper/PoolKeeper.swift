@@ -153,25 +153,38 @@ struct PoolKeeper: Service {
         return due
     }
 
-    /// Computes and publishes the pool's layout for its current members; the owners now published, or
+    /// Computes and publishes the pool's layout for its current members (balanced by count: the
+    /// rendezvous layout; by load: a load round from the published owners); the owners now published, or
     /// nil when the membership moved on meanwhile (look again).
     private func publish(_ leases: LeaseService, _ previousOwners: [Int?]?, _ memory: inout Memory) async throws -> [Int?]? {
         let members = try await leases.members()
         var previous = previousOwners ?? []
         if previousOwners == nil { previous = try await leases.publishedLayout().owners.map { $0?.rawValue } }
-        if leases.settings.balance == .load { return try await publishRound(leases, members: members, previous: previous, &memory) }
-        // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
-        // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
-        let (numbers, partitionCount, epsilon) = (members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon)
-        let layout = try await NIOThreadPool.singleton.runIfActive {
-            try Layout(members: numbers, partitionCount: partitionCount, epsilon: epsilon)
+        let (owners, numbers): ([Int?], [Int])
+        switch leases.settings.balance {
+        case .load:
+            numbers = members.numbers.map(\.rawValue)
+            owners = try await membershipRound(leases, members: numbers, previous: previous, &memory)
+        case .count:
+            // On NIO's thread pool, not Swift's cooperative pool (one thread per core, which runs every
+            // request): at 32,768 partitions the layout takes a tenth of a second of CPU.
+            let (candidates, partitionCount, epsilon) = (
+                members.numbers.map(\.rawValue), leases.settings.partitionCount, leases.settings.epsilon
+            )
+            let layout = try await NIOThreadPool.singleton.runIfActive {
+                try Layout(members: candidates, partitionCount: partitionCount, epsilon: epsilon)
+            }
+            (owners, numbers) = (layout.owners, layout.members)
         }
-        switch try await leases.publish(layout, membership: members.membership, replacing: previous) {
+        switch try await leases.publish(owners: owners, members: numbers, membership: members.membership, basis: nil, replacing: previous) {
         case .published(let version, let moved):
             logger.info(
                 "published layout",
-                metadata: ["pool": "\(leases.pool)", "version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)"])
-            return layout.owners
+                metadata: [
+                    "pool": "\(leases.pool)", "version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)",
+                    "balance": "\(leases.settings.balance.rawValue)",
+                ])
+            return owners
         case .notPublished(.current):
             return try await leases.publishedLayout().owners.map { $0?.rawValue }
         case .notPublished:
@@ -179,35 +192,17 @@ struct PoolKeeper: Service {
         }
     }
 
-    /// A pool balanced by load, after its membership changed: a load round from the published owners
-    /// (a gone member's partitions go to the lightest; a new member is filled within the move budget),
-    /// published once for the membership as a count layout is. The owners now published, or nil (look again).
-    private func publishRound(
-        _ leases: LeaseService, members: MembersScript.Reply, previous: [Int?], _ memory: inout Memory
-    ) async throws -> [Int?]? {
+    /// A pool balanced by load, after its membership changed: the owners of a load round from the
+    /// published owners (a gone member's partitions go to the lightest; a new member is filled within the
+    /// move budget), to publish once for the membership as a count layout is.
+    private func membershipRound(_ leases: LeaseService, members: [Int], previous: [Int?], _ memory: inout Memory) async throws -> [Int?] {
         var state = memory.load[leases.pool] ?? LoadMemory()
         state.smooth(try await leases.loads(), partitionCount: leases.settings.partitionCount)
-        let round = try await rebalance(leases, owners: previous, members: members.numbers.map(\.rawValue), state: state, overBefore: nil)
+        let round = try await rebalance(leases, owners: previous, members: members, state: state, overBefore: nil)
         state.over = round.over
         state.unfinished = !round.finished
         memory.load[leases.pool] = state
-        let numbers = members.numbers.map(\.rawValue)
-        switch try await leases.publish(
-            owners: round.owners, members: numbers, membership: members.membership, basis: nil, replacing: previous)
-        {
-        case .published(let version, let moved):
-            logger.info(
-                "published layout",
-                metadata: [
-                    "pool": "\(leases.pool)", "version": "\(version)", "members": "\(numbers.count)", "moved": "\(moved)",
-                    "balance": "load",
-                ])
-            return round.owners
-        case .notPublished(.current):
-            return try await leases.publishedLayout().owners.map { $0?.rawValue }
-        case .notPublished:
-            return nil
-        }
+        return round.owners
     }
 
     /// One load round of a pool that stores load reports, whose layout is current for its members: the

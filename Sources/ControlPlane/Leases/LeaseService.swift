@@ -271,14 +271,9 @@ struct LeaseService: Sendable {
         case notPublished(PublishScript.Reply)
     }
 
-    /// Publishes `layout` for `membership` unless one is published for it already; `previous` is what it
-    /// replaces, for the movement count.
-    func publish(_ layout: Layout, membership: Int64, replacing previous: [Int?]) async throws(LeaseStoreError) -> Publication {
-        try await publish(owners: layout.owners, members: layout.members, membership: membership, basis: nil, replacing: previous)
-    }
-
-    /// Publishes `owners` (a load round's; `basis` the published version it changes, nil for a layout
-    /// that follows a membership change) unless the membership or the version moved on meanwhile.
+    /// Publishes `owners` over `members` for `membership` (`basis`: the published version a load round
+    /// changes; nil for a layout that follows a membership change) unless the membership or the version
+    /// moved on meanwhile; `previous` is what it replaces, for the movement count.
     func publish(owners: [Int?], members: [Int], membership: Int64, basis: Int64?, replacing previous: [Int?]) async throws(LeaseStoreError)
         -> Publication
     {
