@@ -346,6 +346,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/FleetSize" }
+                "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
