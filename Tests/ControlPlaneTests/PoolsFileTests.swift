@@ -97,6 +97,10 @@ struct PoolsFileTests {
             ("pools:\n  - name: a\n    targetLoadPerWorker: 0\n", "pool a: targetLoadPerWorker 0 must be a number in"),
             ("pools:\n  - name: a\n    targetLoadPerWorker: lots\n", "pool a: targetLoadPerWorker \"lots\" must be a number in"),
             ("pools: []\nautoCreate:\n  targetLoadPerWorker: 5\n", "autoCreate: unknown field `targetLoadPerWorker`"),
+            (
+                "pools:\n  - name: a\n    partitions: 0\n    targetLoadPerWorker: 5\n",
+                "pool a: targetLoadPerWorker needs partitions (a pool of numbers only reports no load)"
+            ),
             ("pools:\n  - name: a\n    loadRoundInterval: soon\n", "pool a: loadRoundInterval \"soon\" must be a duration"),
             ("pools: []\nautoCreate:\n  balance: load\n", "autoCreate: unknown field `balance`"),
             ("pool:\n  - name: a\n", "the file: unknown field `pool`"),

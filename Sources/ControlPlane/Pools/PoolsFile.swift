@@ -124,6 +124,10 @@ private struct PoolFields {
             settings.backlogSeconds = try number("backlogSeconds", base.backlogSeconds, in: 1...86400)
             if fields["targetLoadPerWorker"] != nil {
                 settings.targetLoadPerWorker = try number("targetLoadPerWorker", 0, in: 0.001...1e9)
+                guard settings.partitionCount > 0 else {
+                    throw PoolsFile.Problem(
+                        description: "\(context): targetLoadPerWorker needs partitions (a pool of numbers only reports no load)")
+                }
             }
         }
         settings.maxWorkers = try integer("maxWorkers", base.maxWorkers, in: 1...1024)
