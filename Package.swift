@@ -44,6 +44,7 @@ let package = Package(
         // C libraries from Debian's -dev packages. No pkgConfig: hiredis.pc's flags make SwiftPM warn.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
 
         // Blocking C connections (libpq) behind Mutexes on a dedicated thread pool.
         .target(name: "BlockingPool", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
@@ -52,6 +53,7 @@ let package = Package(
             name: "RedisAdapter",
             dependencies: ["CHiredis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
+        .target(name: "KafkaAdapter", dependencies: ["CRdKafka"]),
 
         // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.
         .target(
@@ -108,6 +110,7 @@ let package = Package(
         .testTarget(name: "RollcallClientTests", dependencies: ["RollcallClient", "TestSupport"]),
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
+        .testTarget(name: "KafkaAdapterTests", dependencies: ["KafkaAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [

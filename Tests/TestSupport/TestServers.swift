@@ -17,6 +17,9 @@ public enum TestServers {
 
     public static var isCI: Bool { environment("CI") == "true" }
 
+    /// A Kafka-protocol broker (host:port) scripts/test started; the Kafka tests skip without one.
+    public static var kafkaBrokers: String? { environment("ROLLCALL_TEST_KAFKA_BROKERS") }
+
     /// The Redis URL, or an error telling how to get one.
     public static func requireRedisURL() throws -> String {
         guard let url = redisURL else { throw Missing(variable: "ROLLCALL_TEST_REDIS_URL") }
