@@ -80,14 +80,27 @@ def pane_alive():
 
 
 def pane_exit_status():
-    """The exit status of the pane's command once tmux has it, else None. tmux marks a pane dead when
-    its terminal closes, which can come before the process's exit is reaped: only then are the status
-    and "Pane is dead" there."""
-    status = tmux("list-panes", "-t", SESSION, "-F", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip()
-    dead, code, signal_number = status.split(":")
-    if dead != "1" or (code == "" and signal_number == ""):
-        return None
-    return f"signal {signal_number}" if signal_number else code
+    """scripts/run's exit status once the pane's shell printed it (the pane runs `scripts/run ...; echo
+    ENDED $?`), else None. The shell says it rather than tmux: tmux 3.3a here has marked the pane dead
+    (its terminal closed) without ever recording the exit status, with nothing left on the terminal."""
+    m = re.search(r"^scripts/run ended with status (\d+)$", screen(), re.M)
+    return m.group(1) if m else None
+
+
+def pane_holders():
+    """What tmux says of the pane and every process still on its terminal: why it has not ended yet."""
+    pane = tmux("list-panes", "-t", SESSION, "-F", "#{pane_tty} #{pane_pid} #{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip()
+    tty = pane.split()[0].removeprefix("/dev/")
+    listing = subprocess.run(["ps", "-t", tty, "-o", "pid,ppid,stat,etime,args"], capture_output=True, text=True).stdout
+    return f"pane {pane}; processes on {tty}:\n{listing}"
+
+
+def wait_for_exit(seconds, what):
+    """scripts/run's exit status once it ended (see pane_exit_status); on a timeout, says what holds it."""
+    try:
+        return eventually(pane_exit_status, seconds, what)
+    except Exception as error:
+        raise AssertionError(f"{error}; {pane_holders()}") from error
 
 
 class Browser:
@@ -200,7 +213,7 @@ def view():
     state, artifacts = os.environ["ROLLCALL_VIEW_STATE"], os.environ["ROLLCALL_VIEW_ARTIFACTS"]
     os.makedirs(artifacts, exist_ok=True)
     # One tmux command list, so the pane keeps its exit status even if scripts/run ends at once.
-    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}",
+    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}; echo \"scripts/run ended with status $?\"",
          ";", "set-option", "-t", SESSION, "remain-on-exit", "on")
     scenario = SimpleNamespace(state=state, artifacts=artifacts, browser=None, failed=False)
     try:
@@ -323,7 +336,8 @@ def test_4_pause_resume_stop_restart_add_and_quit(view):
     redis_pid = int(open(os.path.join(view.state, "redis", "redis.pid")).read())
     postgres_pid = int(open(os.path.join(view.state, "postgres", "data", "postmaster.pid")).readline())
     tmux("send-keys", "-t", SESSION, "q")
-    status = eventually(pane_exit_status, 60, "q ends scripts/run")
+    # It stops the workers (each releases its lease), the control planes, Redis and PostgreSQL first.
+    status = wait_for_exit(120, "q ends scripts/run")
     assert status == "0", f"scripts/run exited with status {status}"
     left = [pid for pid in pids + [redis_pid, postgres_pid] if running(pid)]
     assert not left, f"nothing it started is left running (pids {pids + [redis_pid, postgres_pid]}; left: {left})"
