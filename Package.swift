@@ -54,6 +54,8 @@ let package = Package(
             dependencies: ["CHiredis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
         .target(name: "KafkaAdapter", dependencies: ["CRdKafka"]),
+        // Kafka consumption bound to the lease: the group membership state machine and its I/O.
+        .target(name: "RollcallKafka", dependencies: ["RollcallClient", "KafkaAdapter", "Coordination"]),
 
         // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.
         .target(
@@ -111,6 +113,7 @@ let package = Package(
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(name: "KafkaAdapterTests", dependencies: ["KafkaAdapter", "TestSupport"]),
+        .testTarget(name: "RollcallKafkaTests", dependencies: ["RollcallKafka", "RollcallClient", "Coordination"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
