@@ -13,6 +13,7 @@ struct ControlPlaneApp: Sendable {
     let redis: RedisPool
     let metrics: ControlPlaneMetrics
     let pools: PoolDirectory
+    let access: AccessControl
     let logger: Logger
 
     init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
@@ -26,26 +27,31 @@ struct ControlPlaneApp: Sendable {
         self.redis = redis
         let prefix = configuration.keyPrefix
         let schedule = PoolSchedule(redis: redis, keys: ControlKeys(prefix: prefix))
-        pools = PoolDirectory(configuration.pools, schedule: schedule) { pool, settings, label in
+        let pools = PoolDirectory(configuration.pools, schedule: schedule) { pool, settings, label in
             LeaseService(
                 pool: pool,
                 store: LeaseStore(redis: redis, keys: LeaseKeys(prefix: prefix, pool: pool), partitionCount: settings.partitionCount),
                 settings: settings, metrics: metrics, metricsLabel: label, schedule: schedule)
         }
+        self.pools = pools
+        access = try AccessControl(settings: configuration.access, metrics: metrics, logger: logger) { pools.settings(named: $0) }
     }
 
     /// The HTTP application with the pool keeper (and the POOLS_FILE watcher) attached as services.
     func application() -> some ApplicationProtocol {
-        let router = Router(context: APIContext.self)
+        let router = Router(context: ControlPlaneContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
-        if let token = configuration.authToken { router.add(middleware: BearerAuthMiddleware(token: token)) }
+        router.add(middleware: AccessMiddleware(access: access))
         Routes(pools: pools, readiness: ReadinessCheck(redis: redis, metrics: metrics), metrics: metrics).register(on: router)
         var services: [any Service] = [
             PoolKeeper(
                 pools: pools, metrics: metrics, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease,
                 sweepPeriod: configuration.poolSweepInterval, logger: logger)
         ]
+        if let path = configuration.access.tokensFile {
+            services.append(TokensFileWatcher(path: path, access: access, interval: configuration.tokensFileCheckInterval, logger: logger))
+        }
         if let path = configuration.poolsFile {
             services.append(
                 PoolsFileWatcher(
@@ -75,6 +81,10 @@ struct ControlPlaneApp: Sendable {
                 "redis":
                     "\(configuration.redisSentinels.map { "sentinels \($0) master \(configuration.redisSentinelMaster)" } ?? "single")",
                 "minReplicas": "\(configuration.redisMinReplicas)",
+                "access":
+                    "\(configuration.access.requiresCredentials ? "credentials required" : "open (no AUTH_TOKEN, AUTH_TOKENS_FILE or AUTH_OIDC_ISSUER)")",
+                "oidcIssuer": "\(configuration.access.oidc?.issuer ?? "none")",
+                "rateLimit": "\(configuration.access.rateLimit.map { "\($0)" } ?? "none")",
             ])
         if configuration.redisSentinels != nil, configuration.redisMinReplicas == 0 {
             // docs/design.md, "Redis: one node, or Sentinels": without WAIT an old primary acknowledges grants
@@ -87,8 +97,10 @@ struct ControlPlaneApp: Sendable {
             try await application().runService()
         } catch {
             await redis.shutdown()
+            await access.shutdown()
             throw error
         }
         await redis.shutdown()
+        await access.shutdown()
     }
 }

@@ -23,6 +23,7 @@ struct WorkerApp: Sendable {
         await reportReplication(store)
         var clientConfiguration = RollcallClientConfiguration(
             baseURL: configuration.controlPlaneURL, name: configuration.name, authToken: configuration.authToken)
+        clientConfiguration.authTokenFile = configuration.authTokenFile
         clientConfiguration.driftAllowance = configuration.driftAllowance
         clientConfiguration.pool = configuration.pool
         let client = RollcallClient(configuration: clientConfiguration, logger: logger)

@@ -49,6 +49,7 @@ extension WorkerCommand {
                 throw ValidationError("CONTROL_PLANE_URL must start with http:// or https://")
             }
             configuration.authToken = try settings.secret("AUTH_TOKEN")
+            configuration.authTokenFile = environment["AUTH_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             configuration.workInterval = try settings.duration(workInterval, "WORK_INTERVAL", configuration.workInterval)
             configuration.workBatch = try settings.number(workBatch, "WORK_BATCH", configuration.workBatch, in: 1...65536)
             configuration.loadReportInterval = try settings.duration(

@@ -13,6 +13,9 @@ struct WorkerConfiguration: Sendable {
     var controlPlaneURL = "http://127.0.0.1:8080"
     /// Bearer token for the control plane (`AUTH_TOKEN` or `AUTH_TOKEN_FILE`).
     var authToken: String?
+    /// AUTH_TOKEN_FILE: read again whenever it changes (a projected service-account token the kubelet
+    /// rotates); `authToken` holds what it said at start.
+    var authTokenFile: String?
     var databaseURL = "postgres://postgres@127.0.0.1:5432/rollcall"
     /// `DATABASE_PASSWORD(_FILE)`: replaces the URL's password.
     var databasePassword: String?

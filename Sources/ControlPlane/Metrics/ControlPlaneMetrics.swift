@@ -52,6 +52,15 @@ struct ControlPlaneMetrics: Sendable {
         primaryChanges.increment()
     }
 
+    /// `rollcall_access_refusals_total{status, reason}`: a request refused for its credentials (401),
+    /// its role, name or service account (403), its rate limit (429), or an issuer that could not be
+    /// asked (503). `reason` is one of a few fixed words.
+    func accessRefused(status: Int, reason: String) {
+        CoreMetrics.Counter(
+            label: "rollcall_access_refusals_total", dimensions: [("status", "\(status)"), ("reason", reason)], factory: factory
+        ).increment()
+    }
+
     /// The Prometheus text exposition of every metric.
     func exposition() -> String { registry.emitToString() }
 }
