@@ -14,6 +14,8 @@ struct ControlPlaneApp: Sendable {
     let metrics: ControlPlaneMetrics
     let pools: PoolDirectory
     let access: AccessControl
+    /// The HTTPS context and its reloader, with TLS_CERT_FILE and TLS_KEY_FILE.
+    let tls: (ServerTLS, TLSReloader)?
     let logger: Logger
 
     init(configuration: ControlPlaneConfiguration, logger: Logger) throws {
@@ -35,6 +37,7 @@ struct ControlPlaneApp: Sendable {
         }
         self.pools = pools
         access = try AccessControl(settings: configuration.access, metrics: metrics, logger: logger) { pools.settings(named: $0) }
+        tls = try configuration.http.makeTLS(logger: logger)
     }
 
     /// The HTTP application with the pool keeper (and the POOLS_FILE watcher) attached as services.
@@ -49,6 +52,7 @@ struct ControlPlaneApp: Sendable {
                 pools: pools, metrics: metrics, interval: configuration.rebalanceInterval, leaderLease: configuration.leaderLease,
                 sweepPeriod: configuration.poolSweepInterval, logger: logger)
         ]
+        if let (_, reloader) = tls { services.append(reloader) }
         if let path = configuration.access.tokensFile {
             services.append(TokensFileWatcher(path: path, access: access, interval: configuration.tokensFileCheckInterval, logger: logger))
         }
@@ -61,7 +65,7 @@ struct ControlPlaneApp: Sendable {
         }
         return Application(
             router: router,
-            server: configuration.http.server,
+            server: configuration.http.server(tls: tls?.0),
             configuration: configuration.http.configuration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-control-plane"),
             services: services,
@@ -75,6 +79,7 @@ struct ControlPlaneApp: Sendable {
             "control plane starting",
             metadata: [
                 "version": "\(rollcallVersion)", "port": "\(configuration.port)",
+                "tls": "\(configuration.http.tls.map { "on\($0.clientCA == nil ? "" : ", client certificates required")" } ?? "off")",
                 "pools":
                     "\(configuration.pools.pools.map { "\($0.name) (\($0.settings.partitionCount) partitions, \($0.settings.maxWorkers) numbers, TTL \($0.settings.leaseTTL))" })",
                 "autoCreate": "\(configuration.pools.autoCreate.map { "up to \($0.maxPools) pools" } ?? "off")",

@@ -152,6 +152,19 @@ rollcall_postgres_synchronous() {
         rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
 }
 
+# rollcall_postgres_require_ssl DIR PORT CERT KEY: the cluster in DIR serves TLS with CERT and KEY (PEM)
+# and refuses connections over TCP without it (hostnossl ... reject), reloaded without a restart.
+rollcall_postgres_require_ssl() {
+    local dir=$1 port=$2 cert=$3 key=$4
+    cp "$cert" "$dir/data/server.crt" && cp "$key" "$dir/data/server.key" || return 1
+    chmod 600 "$dir/data/server.key"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir/data/server.crt" "$dir/data/server.key"
+    { printf 'local all all trust\nhostnossl all all 0.0.0.0/0 reject\n'; printf 'hostssl all all 127.0.0.1/32 scram-sha-256\n'; } \
+        >"$dir/data/pg_hba.conf"
+    rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "ALTER SYSTEM SET ssl = on" postgres >/dev/null &&
+        rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
+}
+
 # rollcall_promote_postgres DIR: promotes the standby in DIR, waiting until it accepts writes.
 rollcall_promote_postgres() {
     local bin

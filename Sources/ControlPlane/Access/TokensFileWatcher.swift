@@ -12,9 +12,14 @@ struct TokensFileWatcher: Service {
     let logger: Logger
 
     func run() async throws {
+        // Graceful shutdown ends the sleep at once: nothing here needs finishing.
+        try? await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         var applied = try? String(contentsOfFile: path, encoding: .utf8)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
             let text = try? String(contentsOfFile: path, encoding: .utf8)
             guard text != applied else { continue }
             applied = text
