@@ -268,6 +268,23 @@ struct RoleTests {
         #expect(text.contains(#"rollcall_access_refusals_total{status="403",reason="role"} 1"#))
     }
 
+    @Test("a tokenFile entry reads its token from a file, and a rotated one is in force without a restart")
+    func tokenFile() async throws {
+        let folder = try SecretFolder()
+        var configuration = try ControlPlaneConfiguration.test()
+        let secret = try folder.write("reader-token", "reader-from-a-file-0123\n")
+        configuration.access.tokensFile = try folder.write("tokens.yaml", "tokens: [{name: keda, role: reader, tokenFile: \(secret)}]")
+        configuration.tokensFileCheckInterval = .milliseconds(50)
+        try await ControlPlaneHarness(configuration).test { client in
+            #expect(try await client.get("/v1/fleet", headers: bearer("reader-from-a-file-0123")).status == .ok)
+            try "rotated-reader-token-0123".write(toFile: secret, atomically: true, encoding: .utf8)
+            try await eventually("the rotated token file is in force", within: .seconds(10)) {
+                try await client.get("/v1/fleet", headers: bearer("rotated-reader-token-0123")).status == .ok
+            }
+            #expect(try await client.get("/v1/fleet", headers: bearer("reader-from-a-file-0123")).status == .unauthorized)
+        }
+    }
+
     @Test("a changed AUTH_TOKENS_FILE is in force without a restart: a revoked token is refused, a new one admitted")
     func tokensFileReload() async throws {
         let folder = try SecretFolder()
@@ -372,7 +389,9 @@ struct RateLimitTests {
             ("tokens: [{name: ops, role: king, token: 0123456789abcdef}]", "`role` must be one of admin, reader, worker"),
             ("tokens: [{name: ops, role: admin, token: short}]", "at least 16 characters"),
             ("tokens: [{name: ops, role: admin, sha256: abc}]", "`sha256` must be 64 hex digits"),
-            ("tokens: [{name: ops, role: admin}]", "exactly one of `token` and `sha256`"),
+            ("tokens: [{name: ops, role: admin}]", "exactly one of `token`, `sha256` and `tokenFile`"),
+            ("tokens: [{name: ops, role: admin, tokenFile: /nonexistent}]", "tokenFile /nonexistent cannot be read"),
+            ("tokens: [{name: ops, role: admin, tokenFile: /etc/hostname, token: 0123456789abcdef}]", "exactly one of"),
             ("tokens: [{name: ops, role: admin, token: 0123456789abcdef, color: red}]", "unknown field `color`"),
             (
                 "tokens: [{name: a, role: admin, token: 0123456789abcdef}, {name: a, role: reader, token: 0123456789abcdeg}]",

@@ -170,7 +170,7 @@ final class AccessControl: Sendable {
 }
 
 /// A setting that cannot be used, with why.
-struct ConfigurationProblem: Error, CustomStringConvertible {
+struct ConfigurationProblem: Error, Equatable, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }

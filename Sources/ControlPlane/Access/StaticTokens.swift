@@ -12,7 +12,10 @@ import Yams
 ///     sha256: 5e88…          # the token's SHA-256 in hex (printf %s "$TOKEN" | sha256sum), or
 ///   - name: batch-7          # role worker: acts as the worker named batch-7 only
 ///     role: worker
-///     token: s3cret          # the token itself (the file is then a secret)
+///     token: s3cret          # the token itself (the file is then a secret), or
+///   - name: dashboard
+///     role: reader
+///     tokenFile: /run/secrets/rollcall/reader-token   # a file holding it (a Secret's key)
 /// ```
 ///
 /// A presented token is looked up by its SHA-256, so the time taken does not depend on how much of a
@@ -71,9 +74,9 @@ struct StaticTokens: Sendable, Equatable {
         var names: Set<String> = []
         for (index, item) in list.enumerated() {
             guard let fields = item as? [String: Any] else { throw Problem(description: "tokens[\(index)] must be a mapping") }
-            let known: Set<String> = ["name", "role", "sha256", "token"]
+            let known: Set<String> = ["name", "role", "sha256", "token", "tokenFile"]
             if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-                throw Problem(description: "tokens[\(index)]: unknown field `\(unknown)` (known: name, role, sha256, token)")
+                throw Problem(description: "tokens[\(index)]: unknown field `\(unknown)` (known: name, role, sha256, token, tokenFile)")
             }
             guard let name = fields["name"] as? String, Self.isValidName(name) else {
                 throw Problem(description: "tokens[\(index)]: `name` is required: 1 to 253 characters of a-z, 0-9, '-' and '.'")
@@ -83,7 +86,17 @@ struct StaticTokens: Sendable, Equatable {
                 throw Problem(description: "tokens[\(index)] (\(name)): `role` must be one of admin, reader, worker")
             }
             let digest: [UInt8]
-            switch (fields["token"], fields["sha256"]) {
+            var given = fields
+            if let path = fields["tokenFile"] {
+                guard fields["token"] == nil, fields["sha256"] == nil else {
+                    throw Problem(description: "tokens[\(index)] (\(name)): give exactly one of `token`, `sha256` and `tokenFile`")
+                }
+                guard let path = path as? String, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw Problem(description: "tokens[\(index)] (\(name)): tokenFile \(path) cannot be read")
+                }
+                given["token"] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            switch (given["token"], given["sha256"]) {
             case (let token as String, nil) where token.utf8.count >= 16:
                 digest = Self.hash(token.utf8)
             case (_?, nil):
@@ -96,7 +109,7 @@ struct StaticTokens: Sendable, Equatable {
             case (nil, _?):
                 throw Problem(description: "tokens[\(index)] (\(name)): `sha256` must be 64 hex digits")
             case (nil, nil), (_?, _?):
-                throw Problem(description: "tokens[\(index)] (\(name)): give exactly one of `token` and `sha256`")
+                throw Problem(description: "tokens[\(index)] (\(name)): give exactly one of `token`, `sha256` and `tokenFile`")
             }
             guard tokens.entries[digest] == nil else {
                 throw Problem(description: "tokens[\(index)] (\(name)): the same token is given twice")

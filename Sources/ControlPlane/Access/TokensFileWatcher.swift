@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Puts a changed AUTH_TOKENS_FILE in force without a restart (a token added, rotated or revoked),
-/// read every `interval` like POOLS_FILE. A file that cannot be read or parsed is refused with its
-/// reason in the log; the tokens in force stay.
+/// Puts a changed AUTH_TOKENS_FILE in force without a restart (a token added, rotated or revoked, in
+/// the file or in a `tokenFile` it names), read every `interval` like POOLS_FILE. A file that cannot be
+/// read or parsed is refused with its reason in the log; the tokens in force stay.
 struct TokensFileWatcher: Service {
     let path: String
     let access: AccessControl
@@ -17,23 +17,23 @@ struct TokensFileWatcher: Service {
     }
 
     private func loop() async throws {
-        var applied = try? String(contentsOfFile: path, encoding: .utf8)
+        var applied = try? AccessControl.readTokensFile(path)
+        var lastRefusal: String?
         while !Task.isCancelled {
             try await Task.sleep(for: interval)
-            let text = try? String(contentsOfFile: path, encoding: .utf8)
-            guard text != applied else { continue }
-            applied = text
-            guard let text else {
-                logger.error("AUTH_TOKENS_FILE cannot be read; the tokens in force stay", metadata: ["path": "\(path)"])
-                continue
-            }
             do {
-                let tokens = try StaticTokens.parse(text)
+                let tokens = try AccessControl.readTokensFile(path)
+                lastRefusal = nil
+                guard tokens != applied else { continue }
+                applied = tokens
                 access.replaceTokens(tokens)
                 logger.notice("AUTH_TOKENS_FILE in force", metadata: ["path": "\(path)", "tokens": "\(tokens.count)"])
             } catch {
-                logger.error(
-                    "AUTH_TOKENS_FILE refused; the tokens in force stay", metadata: ["path": "\(path)", "reason": "\(error.description)"])
+                // Logged once per distinct problem, not every interval.
+                if "\(error)" != lastRefusal {
+                    logger.error("AUTH_TOKENS_FILE refused; the tokens in force stay", metadata: ["reason": "\(error)"])
+                }
+                lastRefusal = "\(error)"
             }
         }
     }
