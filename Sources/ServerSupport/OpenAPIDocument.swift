@@ -411,6 +411,7 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
                 "429": { $ref: "#/components/responses/RateLimited" }
@@ -431,6 +432,7 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
                 "429": { $ref: "#/components/responses/RateLimited" }
@@ -469,6 +471,7 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
                 "429": { $ref: "#/components/responses/RateLimited" }
@@ -631,7 +634,7 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
             Forbidden:
-              description: "forbidden: a known caller acting outside its role (a reader heartbeating), its own worker name (a pod's token for another name), or the pool's serviceAccounts"
+              description: "forbidden: a known caller acting outside its role (a reader heartbeating or leasing a number), its own worker name (a pod's token for another name), or the pool's serviceAccounts"
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }

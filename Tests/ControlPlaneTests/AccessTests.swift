@@ -246,6 +246,11 @@ struct RoleTests {
             let workers = try JSONDecoder().decode(
                 WorkerList.self, from: Data(buffer: try await client.get("/v1/workers", headers: admin).body))
             #expect(workers.workers.map(\.name) == ["pod-z"])
+            // The number routes lease a number for the name they name: acting as it, not reading.
+            #expect(try await client.get("/batch-7", headers: reader).outcome == "403 forbidden")
+            #expect(try await client.get("/v1/numbers/batch-7", headers: reader).outcome == "403 forbidden")
+            #expect(try await client.get("/v1/numbers/batch-8", headers: worker).outcome == "403 forbidden")
+            #expect(try await client.get("/v1/numbers/batch-7", headers: worker).status == .ok)
             #expect(try await client.beat("batch-7", bearer("not-a-token")).outcome == "401 unauthorized")
         }
     }

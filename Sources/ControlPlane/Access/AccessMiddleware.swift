@@ -25,11 +25,11 @@ struct AccessMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// A heartbeat or a release acts as the worker the path names; everything else reads.
+    /// Every route that names a worker acts as it: a heartbeat, a release, and the number routes
+    /// (`GET /{name}`, `GET .../numbers/{name}`), which lease a number for the name. Everything else reads.
     static func action(_ request: Request, _ context: Context) -> Action {
-        // Parameters are set only for a matched route: a `name` with these methods is a heartbeat or a
-        // release (the only POST and DELETE routes).
-        guard let name = context.parameters.get("name"), request.method == .post || request.method == .delete else { return .read }
+        // Parameters are set only for a matched route, so a `name` is always a worker's.
+        guard let name = context.parameters.get("name") else { return .read }
         return .actAs(pool: context.parameters.get("pool") ?? "default", name: name)
     }
 
