@@ -77,3 +77,28 @@ class Issuer:
         with self.lock:
             self.tokens[pod] = (token, now + ttl)
         return token
+
+
+def main(argv):
+    """python -m rollcall_testing.identity URL_FILE TOKENS_FILE N [EXTRA_NAME...]: serves an issuer until
+    killed, after writing its URL to URL_FILE and the tokens of workers w-%012d, 0 <= i < N, one a line, to
+    TOKENS_FILE, then one line per extra name (the load scripts' callers)."""
+    import sys
+    url_file, tokens_file, count = argv[0], argv[1], int(argv[2])
+    issuer = Issuer()
+    with open(tokens_file, "w") as file:
+        for index in range(count):
+            file.write(issuer.token(f"w-{index:012d}") + "\n")
+        for name in argv[3:]:
+            file.write(issuer.token(name) + "\n")
+    with open(url_file + ".tmp", "w") as file:
+        file.write(issuer.url)
+    import os
+    os.rename(url_file + ".tmp", url_file)
+    sys.stdout.flush()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+    main(sys.argv[1:])
