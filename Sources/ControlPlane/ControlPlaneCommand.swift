@@ -92,6 +92,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             }
             return burst
         }
+        if let text = value("RATE_LIMIT_HOLD") {
+            guard let hold = Duration(text: text), hold >= .zero, hold <= .seconds(60) else {
+                throw ValidationError("RATE_LIMIT_HOLD=\(text) must be a duration like 0s, 500ms or 1s, at most 60s")
+            }
+            access.rateLimitHold = hold
+        }
         if let text = value("RATE_LIMIT") {
             guard let limit = RateLimit(text: text, burst: burst) else {
                 throw ValidationError("RATE_LIMIT=\(text) must be \(RateLimit.rule)")

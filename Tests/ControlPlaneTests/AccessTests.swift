@@ -326,7 +326,11 @@ struct RateLimitTests {
         try await harness.test { client in
             let reader = bearer("reader-token-0123456789")
             for _ in 0..<3 { #expect(try await client.get("/v1/workers", headers: reader).status == .ok) }
+            // The refusal is held for RATE_LIMIT_HOLD (1 s) before it is answered: a client that ignores
+            // Retry-After is slowed to one request a second per connection.
+            let sent = ContinuousClock.now
             let refused = try await client.get("/v1/workers", headers: reader)
+            #expect(ContinuousClock.now - sent >= .milliseconds(900))
             #expect(refused.outcome == "429 rate_limited")
             // The time until the next token, in whole seconds: 100 s less what refilled meanwhile.
             #expect((90...100).contains(Int(refused.headers[.retryAfter] ?? "") ?? 0), "\(refused.headers[.retryAfter] ?? "none")")

@@ -17,6 +17,9 @@ final class AccessControl: Sendable {
         var oidc: OIDCVerifier.Settings? = nil
         /// RATE_LIMIT and RATE_LIMIT_BURST: every caller's, unless its pool sets its own.
         var rateLimit: RateLimit? = nil
+        /// RATE_LIMIT_HOLD: a refused request is answered once the caller's next token is due, at most
+        /// this long after, so a caller that ignores Retry-After is paced to about its limit per connection.
+        var rateLimitHold: Duration = .seconds(1)
 
         /// Whether any credential is configured; without one every request is admitted as it was before
         /// AUTH_TOKEN (still under the rate limit).
@@ -88,7 +91,15 @@ final class AccessControl: Sendable {
             throw refuse(Self.forbidden(caller, action, settings), caller: caller, action: action, pool: pool, peer: peer)
         }
         if let limit = settings?.rateLimit ?? self.settings.rateLimit {
-            try limitRate(caller: caller, action: action, pool: pool, peer: peer, limit: limit)
+            do throws(APIError) {
+                try limitRate(caller: caller, action: action, pool: pool, peer: peer, limit: limit)
+            } catch {
+                // Held, not computed: the connection waits without costing the replica anything more, and a
+                // client that sends its next request only after an answer is slowed to the hold's pace.
+                let hold = min(self.settings.rateLimitHold, .milliseconds(error.retryAfterMillis ?? 0))
+                if hold > .zero { try? await Task.sleep(for: hold) }
+                throw error
+            }
         }
         return caller
     }
