@@ -99,7 +99,7 @@ the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
 {{- define "rollcall.accessEnv" -}}
 {{- $a := .Values.auth -}}
 - name: AUTH_TOKENS_FILE
-  value: /etc/rollcall/access/tokens.yaml
+  value: /etc/rollcall/pools/tokens.yaml
 {{- if $a.serviceAccountTokens.enabled }}
 - name: AUTH_OIDC_ISSUER
   value: {{ $a.serviceAccountTokens.issuer | quote }}
