@@ -52,9 +52,12 @@ final class AccessControl: Sendable {
 
     /// AUTH_TOKEN's entry and AUTH_TOKENS_FILE's.
     static func staticTokens(_ settings: Settings) throws -> StaticTokens {
-        var tokens = settings.sharedToken.map(StaticTokens.init(sharedToken:)) ?? StaticTokens()
-        if let path = settings.tokensFile { tokens = tokens.merging(try readTokensFile(path)) }
-        return tokens
+        combined(settings, file: try settings.tokensFile.map(readTokensFile) ?? StaticTokens())
+    }
+
+    /// AUTH_TOKEN's entry with `file`'s entries over it.
+    private static func combined(_ settings: Settings, file: StaticTokens) -> StaticTokens {
+        (settings.sharedToken.map(StaticTokens.init(sharedToken:)) ?? StaticTokens()).merging(file)
     }
 
     static func readTokensFile(_ path: String) throws -> StaticTokens {
@@ -73,8 +76,7 @@ final class AccessControl: Sendable {
 
     /// Puts a re-read AUTH_TOKENS_FILE in force.
     func replaceTokens(_ new: StaticTokens) {
-        var merged = settings.sharedToken.map(StaticTokens.init(sharedToken:)) ?? StaticTokens()
-        merged = merged.merging(new)
+        let merged = Self.combined(settings, file: new)
         tokens.withLock { $0 = merged }
     }
 
