@@ -51,6 +51,64 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         try await ControlPlaneApp(configuration: configuration, logger: logger).run()
     }
 
+    /// AUTH_TOKENS_FILE, AUTH_OIDC_ISSUER (with AUTH_AUDIENCE, AUTH_OIDC_CA_FILE, AUTH_OIDC_TOKEN_FILE),
+    /// RATE_LIMIT and RATE_LIMIT_BURST; every file is read once here so a bad one stops the start.
+    func access(_ settings: Settings, sharedToken: String?) throws -> AccessControl.Settings {
+        let environment = settings.environment
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var access = AccessControl.Settings(sharedToken: sharedToken)
+        if let path = value("AUTH_TOKENS_FILE") {
+            access.tokensFile = path
+            do {
+                _ = try AccessControl.readTokensFile(path)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if let issuer = value("AUTH_OIDC_ISSUER") {
+            do throws(AccessRefusal) {
+                _ = try OIDCVerifier.Settings.checkURL(issuer, what: "AUTH_OIDC_ISSUER")
+            } catch {
+                throw ValidationError(error.message)
+            }
+            var oidc = OIDCVerifier.Settings(issuer: issuer)
+            oidc.audience = value("AUTH_AUDIENCE") ?? oidc.audience
+            for (name, path) in [
+                ("AUTH_OIDC_CA_FILE", value("AUTH_OIDC_CA_FILE")), ("AUTH_OIDC_TOKEN_FILE", value("AUTH_OIDC_TOKEN_FILE")),
+            ] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) {
+                    throw ValidationError("\(name)=\(path) cannot be read")
+                }
+            }
+            oidc.caFile = value("AUTH_OIDC_CA_FILE")
+            oidc.tokenFile = value("AUTH_OIDC_TOKEN_FILE")
+            access.oidc = oidc
+        } else if let stray = ["AUTH_AUDIENCE", "AUTH_OIDC_CA_FILE", "AUTH_OIDC_TOKEN_FILE"].first(where: { value($0) != nil }) {
+            throw ValidationError("\(stray) is set but AUTH_OIDC_ISSUER is not: set the issuer, or drop \(stray)")
+        }
+        let burst = try value("RATE_LIMIT_BURST").map { text -> Double in
+            guard let burst = Double(text), burst >= 1, burst <= 1e9 else {
+                throw ValidationError("RATE_LIMIT_BURST=\(text) must be a number of requests, at least 1")
+            }
+            return burst
+        }
+        if let text = value("RATE_LIMIT_HOLD") {
+            guard let hold = Duration(text: text), hold >= .zero, hold <= .seconds(60) else {
+                throw ValidationError("RATE_LIMIT_HOLD=\(text) must be a duration like 0s, 500ms or 1s, at most 60s")
+            }
+            access.rateLimitHold = hold
+        }
+        if let text = value("RATE_LIMIT") {
+            guard let limit = RateLimit(text: text, burst: burst) else {
+                throw ValidationError("RATE_LIMIT=\(text) must be \(RateLimit.rule)")
+            }
+            access.rateLimit = limit
+        } else if burst != nil {
+            throw ValidationError("RATE_LIMIT_BURST needs RATE_LIMIT")
+        }
+        return access
+    }
+
     /// Flags first, then environment variables, then defaults; every value is checked.
     func resolve(_ environment: [String: String]) throws -> ControlPlaneConfiguration {
         let settings = Settings(environment: environment)
@@ -68,6 +126,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.redisReplicationTimeout = try settings.duration(
             redisReplicationTimeout, "REDIS_REPLICATION_TIMEOUT", configuration.redisReplicationTimeout)
         configuration.authToken = try settings.secret("AUTH_TOKEN")
+        configuration.access = try access(settings, sharedToken: configuration.authToken)
         configuration.lease.leaseTTL = try settings.duration(leaseTTL, "LEASE_TTL", configuration.lease.leaseTTL)
         configuration.lease.heartbeatInterval = try settings.duration(
             heartbeatInterval, "HEARTBEAT_INTERVAL", configuration.lease.heartbeatInterval)

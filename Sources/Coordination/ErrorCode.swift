@@ -16,13 +16,18 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     case invalidCount = "invalid_count"
     case invalidPool = "invalid_pool"
     case invalidLoad = "invalid_load"
-    // 401, 404, 405, 413.
+    // 401, 403, 404, 405, 413, 429.
+    /// No credentials, or ones that prove nothing (unknown, expired, badly signed, meant for another).
     case unauthorized = "unauthorized"
+    /// A known caller acting outside its role, its worker name or its pool's service accounts.
+    case forbidden = "forbidden"
     case notFound = "not_found"
     /// No pool of that name is declared, and none may be made on first use.
     case unknownPool = "unknown_pool"
     case methodNotAllowed = "method_not_allowed"
     case bodyTooLarge = "body_too_large"
+    /// The caller is over its rate limit: retry after Retry-After.
+    case rateLimited = "rate_limited"
     // 409: the lease state refuses this request now.
     /// Another live instance holds the name (or it is changing hands).
     case conflict = "conflict"
@@ -43,6 +48,8 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
     case leaseUnsafe = "lease_unsafe"
     /// The worker's clock moved backwards beyond what it waits out.
     case clock = "clock"
+    /// The caller's token cannot be checked now: the OIDC issuer's keys could not be fetched.
+    case identityUnavailable = "identity_unavailable"
     // 500.
     case `internal` = "internal"
 
@@ -53,11 +60,13 @@ public enum ErrorCode: String, CaseIterable, Codable, Hashable, Sendable {
             .invalidGeneration, .invalidNumber, .invalidCount, .invalidPool, .invalidLoad:
             400
         case .unauthorized: 401
+        case .forbidden: 403
         case .notFound, .unknownPool: 404
         case .methodNotAllowed: 405
         case .bodyTooLarge: 413
+        case .rateLimited: 429
         case .conflict, .staleRequest, .kindMismatch: 409
-        case .noNumberAvailable, .recovering, .storeUnavailable, .notReplicated, .leaseUnsafe, .clock: 503
+        case .noNumberAvailable, .recovering, .storeUnavailable, .notReplicated, .leaseUnsafe, .clock, .identityUnavailable: 503
         case .internal: 500
         }
     }

@@ -17,6 +17,9 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var idleInTransactionTimeout: Duration
     /// Connections in the pool, each with its own blocking thread.
     public var poolSize: Int
+    /// DATABASE_CA_FILE: TLS required, the server's certificate checked against this CA and its host
+    /// name against the URL's (`sslmode=verify-full`), whatever the URL says.
+    public var caFile: String?
 
     public init(
         url: String, password: String? = nil, connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(10),
@@ -51,6 +54,6 @@ public struct PostgresConfiguration: Sendable, Hashable {
             ("application_name", "rollcall"),
             ("target_session_attrs", "read-write"),
             ("dbname", url),
-        ] + (password.map { [("password", $0)] } ?? [])
+        ] + (password.map { [("password", $0)] } ?? []) + (caFile.map { [("sslmode", "verify-full"), ("sslrootcert", $0)] } ?? [])
     }
 }

@@ -138,6 +138,10 @@ public struct LeaseStateMachine<C: Clock>: Sendable where C.Duration == Duration
             floor = retryAfter ?? .zero
         case .unavailable(let retryAfter, _):
             floor = min(retryAfter ?? .zero, lease?.heartbeatInterval ?? .seconds(1))
+        case .throttled(let retryAfter):
+            // Over the rate limit: another request now is refused too and only adds to the load. Wait what
+            // the control plane says (at least a second), even past the heartbeat interval.
+            floor = retryAfter ?? .seconds(1)
         case .recovering(let retryAfter):
             // The store lost state and could not give this lease back: it is not ours any more, whatever
             // our clock says. Stop now rather than at the deadline.

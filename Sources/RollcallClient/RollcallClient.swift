@@ -22,11 +22,13 @@ public final class RollcallClient: Service, Sendable {
     private let clock = ContinuousClock()
     private let http: HTTPClient
     private let logger: Logger
+    private let tokenFile: TokenFile?
 
     public init(configuration: RollcallClientConfiguration, httpClient: HTTPClient = .shared, logger: Logger) {
         self.configuration = configuration
         self.http = httpClient
         self.logger = logger
+        tokenFile = configuration.authTokenFile.map { TokenFile(path: $0, token: configuration.authToken) }
         (events, continuation) = AsyncStream.makeStream(of: LeaseEvent.self)
         state = Mutex(
             LeaseStateMachine(
@@ -180,6 +182,7 @@ public final class RollcallClient: Service, Sendable {
             }
         case 409 where code == .staleRequest: throw HeartbeatFailure.stale
         case 409: throw HeartbeatFailure.conflict(retryAfter: retryAfter)
+        case 429: throw HeartbeatFailure.throttled(retryAfter: retryAfter)
         case 503 where code == .recovering: throw HeartbeatFailure.recovering(retryAfter: retryAfter)
         case 503: throw HeartbeatFailure.unavailable(retryAfter: retryAfter, message: message)
         default: throw HeartbeatFailure.refused(status: Int(response.status.code), message: message)
@@ -187,7 +190,9 @@ public final class RollcallClient: Service, Sendable {
     }
 
     private func authorize(_ request: inout HTTPClientRequest) {
-        if let token = configuration.authToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let token = tokenFile?.current() ?? configuration.authToken {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
     }
 
     private func publish(_ events: [LeaseEvent]) {

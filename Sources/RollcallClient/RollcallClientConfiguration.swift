@@ -12,6 +12,9 @@ public struct RollcallClientConfiguration: Sendable {
     public var instance: InstanceID
     /// Sent as `Authorization: Bearer …` when the control plane requires it.
     public var authToken: String?
+    /// A file holding the bearer token, read again whenever it changes (a Kubernetes projected
+    /// service-account token, which the kubelet rotates); it takes the place of `authToken`.
+    public var authTokenFile: String?
     /// The share of the lease TTL not trusted, for clock-rate differences (docs/design.md, "One clock for leases").
     public var driftAllowance: Double = 0.1
     public var backoff = Backoff()

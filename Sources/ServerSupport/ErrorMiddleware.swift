@@ -41,6 +41,8 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func log(_ error: APIError, _ request: Request, _ context: Context) {
+        // A refusal below the log level costs nothing here: a flood of 429s is answered, not described.
+        guard context.logger.logLevel <= (error.status.code >= 500 ? .warning : .info) else { return }
         let metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)",
             "error": "\(error.code.rawValue)",

@@ -16,14 +16,29 @@ public struct HTTPLimits: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(30)
     /// Connections beyond this wait in the kernel's accept queue until one closes.
     public var maxConnections = 4096
+    /// TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE: HTTPS only, when set.
+    public var tls: TLSFiles?
+    /// How often the TLS files are looked at for a renewed certificate.
+    public var tlsReloadInterval: Duration = .seconds(10)
 
     public init() {}
 
-    /// The server's HTTP/1 channel with these limits; HTTP/1.0 requests without keep-alive are closed
-    /// after their answer.
-    public var server: HTTPServerBuilder {
+    /// The server's HTTP/1 channel with these limits, behind `tls` when given; HTTP/1.0 requests without
+    /// keep-alive are closed after their answer.
+    public func server(tls: ServerTLS?) -> HTTPServerBuilder {
         let limits = self
-        return HTTPServerBuilder { responder in LimitedHTTP1Channel(limits: limits, responder: responder) }
+        return HTTPServerBuilder { responder in
+            let channel = LimitedHTTP1Channel(limits: limits, responder: responder)
+            guard let tls else { return channel }
+            return ReloadingTLSChannel(base: channel, tls: tls)
+        }
+    }
+
+    /// The TLS context for `tls`, and the service that reloads it, or nil without TLS.
+    public func makeTLS(logger: Logger) throws -> (ServerTLS, TLSReloader)? {
+        guard let tls else { return nil }
+        let server = try ServerTLS(files: tls)
+        return (server, TLSReloader(tls: server, interval: tlsReloadInterval, logger: logger))
     }
 
     /// The application configuration for `address`, with the connection limit.

@@ -13,9 +13,12 @@ public enum OpenAPIDocument {
             `control-plane` are served by `control-plane` (port 8080), those tagged `worker` by each `worker`
             (port 8081); `health` operations by both. Each server serves this document at `/v1/openapi.yaml`
             (a path no worker name can take: `GET /{name}` keeps working for every valid name).
-            Every error is `{"error": code, "message": text}`; 409 and 503 carry `Retry-After` (seconds).
-            With `AUTH_TOKEN` set, every control-plane route but the health routes needs
-            `Authorization: Bearer <token>` (or HTTP Basic with the token as the password). docs/design.md explains what the fields mean.
+            Every error is `{"error": code, "message": text}`; 409, 429 and 503 carry `Retry-After` (seconds).
+            With credentials configured (`AUTH_TOKEN`, `AUTH_TOKENS_FILE`, `AUTH_OIDC_ISSUER`), every control-plane
+            route but the health routes needs `Authorization: Bearer <token>` (or HTTP Basic with a static token
+            as the password): a static token of role admin, reader or worker, or a pod's Kubernetes
+            service-account token, which may heartbeat and release as its own pod name only (403 otherwise).
+            With `RATE_LIMIT` set, a caller over it gets 429. docs/design.md explains what the fields mean.
           license:
             name: Apache-2.0
             identifier: Apache-2.0
@@ -56,9 +59,11 @@ public enum OpenAPIDocument {
                         instance: $response.body#/instance
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
                 "413": { $ref: "#/components/responses/TooLarge" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/workers/{name}:
             delete:
@@ -76,8 +81,10 @@ public enum OpenAPIDocument {
                 "204": { description: released }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/workers:
             get:
@@ -92,6 +99,7 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/WorkerList" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/layout:
             get:
@@ -106,6 +114,7 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/PublishedLayout" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/plan:
             get:
@@ -142,6 +151,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/fleet:
             get:
@@ -163,6 +173,7 @@ public enum OpenAPIDocument {
                       schema: { $ref: "#/components/schemas/FleetSize" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/overview:
             get:
@@ -181,6 +192,7 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/Overview" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools:
             get:
@@ -199,6 +211,7 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/PoolList" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/workers/{name}/heartbeat:
             post:
@@ -229,9 +242,11 @@ public enum OpenAPIDocument {
                         instance: $response.body#/instance
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
                 "413": { $ref: "#/components/responses/TooLarge" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/workers/{name}:
             delete:
@@ -250,8 +265,10 @@ public enum OpenAPIDocument {
                 "204": { description: released }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/workers:
             get:
@@ -270,6 +287,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/layout:
             get:
@@ -288,6 +306,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/plan:
             get:
@@ -325,6 +344,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/fleet:
             get:
@@ -349,6 +369,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/overview:
             get:
@@ -367,6 +388,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/pools/{pool}/numbers/{name}:
             get:
@@ -389,8 +411,10 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/numbers/{name}:
             get:
@@ -408,8 +432,10 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /_status:
             get:
@@ -427,6 +453,8 @@ public enum OpenAPIDocument {
                     text/html:
                       schema: { type: string }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "429": { $ref: "#/components/responses/RateLimited" }
+                "503": { $ref: "#/components/responses/Unavailable" }
           /{name}:
             get:
               tags: [control-plane]
@@ -443,8 +471,10 @@ public enum OpenAPIDocument {
                       schema: { type: string, pattern: "^[0-9]{1,4}\n$" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/Conflict" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/id:
             get:
@@ -543,7 +573,7 @@ public enum OpenAPIDocument {
             get:
               tags: [health]
               operationId: openapi
-              summary: This document (behind AUTH_TOKEN on the control plane, like every /v1 route).
+              summary: This document (behind the credentials on the control plane, like every /v1 route).
               responses:
                 "200":
                   description: the OpenAPI document
@@ -552,16 +582,18 @@ public enum OpenAPIDocument {
                       schema: { type: object, required: [openapi, paths] }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
+                "429": { $ref: "#/components/responses/RateLimited" }
+                "503": { $ref: "#/components/responses/Unavailable" }
         components:
           securitySchemes:
             bearer:
               type: http
               scheme: bearer
-              description: The AUTH_TOKEN of the control plane, when it has one.
+              description: "A static token (AUTH_TOKEN, role admin; or one of AUTH_TOKENS_FILE), or a pod's projected service-account token (a JWT of AUTH_OIDC_ISSUER for audience AUTH_AUDIENCE)."
             basic:
               type: http
               scheme: basic
-              description: The AUTH_TOKEN as the password, any user name (what a browser sends after its login prompt); accepted wherever the bearer token is.
+              description: A static token as the password, any user name (what a browser sends after its login prompt); accepted wherever a bearer token is.
           parameters:
             pool:
               name: pool
@@ -593,7 +625,23 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
             Unauthorized:
-              description: AUTH_TOKEN is set and the bearer token is missing or wrong
+              description: "credentials are required (AUTH_TOKEN, AUTH_TOKENS_FILE or AUTH_OIDC_ISSUER is set) and none were sent, or they prove nothing: an unknown token, or a service-account token that is expired, not yet valid, for another audience or issuer, unsigned, tampered with or signed by a key the issuer does not serve"
+              headers:
+                WWW-Authenticate:
+                  description: Basic and Bearer, one field each
+                  schema: { type: string }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/ErrorBody" }
+            Forbidden:
+              description: "forbidden: a known caller acting outside its role (a reader heartbeating or leasing a number), its own worker name (a pod's token for another name), or the pool's serviceAccounts"
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/ErrorBody" }
+            RateLimited:
+              description: "rate_limited: the caller is over RATE_LIMIT (or its pool's rateLimit); retry after Retry-After"
+              headers:
+                Retry-After: { $ref: "#/components/headers/Retry-After" }
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
@@ -615,7 +663,7 @@ public enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorBody" }
             Unavailable:
-              description: "no_number_available, recovering (lost Redis state is waited out), store_unavailable, not_replicated (the change did not reach REDIS_MIN_REPLICAS replicas), lease_unsafe (worker)"
+              description: "no_number_available, recovering (lost Redis state is waited out), store_unavailable, not_replicated (the change did not reach REDIS_MIN_REPLICAS replicas), lease_unsafe (worker), identity_unavailable (the OIDC issuer's keys could not be fetched to check a service-account token)"
               headers:
                 Retry-After: { $ref: "#/components/headers/Retry-After" }
               content:
@@ -956,7 +1004,7 @@ public enum OpenAPIDocument {
                 error:
                   type: string
                   description: A stable, machine-readable code (the servers' ErrorCode). A client treats a code it does not know by the HTTP status.
-                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, invalid_pool, invalid_load, unauthorized, not_found, unknown_pool, method_not_allowed, body_too_large, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, internal]
+                  enum: [bad_request, invalid_request, invalid_body, invalid_name, invalid_instance, invalid_held, invalid_sequence, invalid_generation, invalid_number, invalid_count, invalid_pool, invalid_load, unauthorized, forbidden, not_found, unknown_pool, method_not_allowed, body_too_large, rate_limited, conflict, stale_request, kind_mismatch, no_number_available, recovering, store_unavailable, not_replicated, lease_unsafe, clock, identity_unavailable, internal]
                 message: { type: string }
         """####
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordination
+import Foundation
 import ServerSupport
 
 /// The flags every subcommand that talks to Postgres shares; the pool picks the tables.
@@ -23,6 +24,10 @@ struct DatabaseOptions: ParsableArguments {
         configuration.pool = poolName
         configuration.databaseURL = try databaseURL ?? settings.secret("DATABASE_URL") ?? configuration.databaseURL
         configuration.databasePassword = try settings.secret("DATABASE_PASSWORD")
+        if let path = environment["DATABASE_CA_FILE"], !path.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("DATABASE_CA_FILE=\(path) cannot be read") }
+            configuration.databaseCAFile = path
+        }
         configuration.logLevel = try settings.logLevel(logLevel)
     }
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Coordination
 import Hummingbird
 import Logging
@@ -23,29 +24,34 @@ struct WorkerApp: Sendable {
         await reportReplication(store)
         var clientConfiguration = RollcallClientConfiguration(
             baseURL: configuration.controlPlaneURL, name: configuration.name, authToken: configuration.authToken)
+        clientConfiguration.authTokenFile = configuration.authTokenFile
         clientConfiguration.driftAllowance = configuration.driftAllowance
         clientConfiguration.pool = configuration.pool
-        let client = RollcallClient(configuration: clientConfiguration, logger: logger)
+        let http = try configuration.controlPlaneTLS?.makeHTTPClient()
+        let client = RollcallClient(configuration: clientConfiguration, httpClient: http ?? .shared, logger: logger)
         let worker = PartitionWorker(
             client: client, store: store, configuration: configuration, metrics: WorkerMetrics(), logger: logger)
 
+        let tls = try configuration.http.makeTLS(logger: logger)
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         WorkerRoutes(worker: worker).register(on: router)
         let app = Application(
             router: router,
-            server: configuration.http.server,
+            server: configuration.http.server(tls: tls?.0),
             configuration: configuration.http.configuration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
-            services: [client, worker], logger: logger)
+            services: [client, worker] + (tls.map { [$0.1] } ?? []), logger: logger)
         do {
             try await app.runService()
         } catch {
             await store.shutdown()
+            try? await http?.shutdown()
             throw error
         }
         await store.shutdown()
+        try? await http?.shutdown()
     }
 
     /// Says at start what a PostgreSQL failover can lose here (docs/design.md, "PostgreSQL failover").

@@ -2,6 +2,7 @@ import ArgumentParser
 import Coordination
 import Foundation
 import Logging
+import RollcallClient
 import ServerSupport
 
 /// `worker`: leases a number, claims its partitions in Postgres and processes them; serves Snowflake ids.
@@ -49,6 +50,8 @@ extension WorkerCommand {
                 throw ValidationError("CONTROL_PLANE_URL must start with http:// or https://")
             }
             configuration.authToken = try settings.secret("AUTH_TOKEN")
+            configuration.authTokenFile = environment["AUTH_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.controlPlaneTLS = try Self.controlPlaneTLS(environment)
             configuration.workInterval = try settings.duration(workInterval, "WORK_INTERVAL", configuration.workInterval)
             configuration.workBatch = try settings.number(workBatch, "WORK_BATCH", configuration.workBatch, in: 1...65536)
             configuration.loadReportInterval = try settings.duration(
@@ -58,6 +61,25 @@ extension WorkerCommand {
             try database.resolve(environment, into: &configuration)
             configuration.http = try http.resolve(settings)
             return configuration
+        }
+
+        /// CONTROL_PLANE_CA_FILE, with CONTROL_PLANE_CERT_FILE and CONTROL_PLANE_KEY_FILE for a control
+        /// plane that wants client certificates; each file is read now so a bad one stops the start.
+        static func controlPlaneTLS(_ environment: [String: String]) throws -> ClientTLS? {
+            let file = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+            let tls = ClientTLS(
+                caFile: file("CONTROL_PLANE_CA_FILE"), certificateFile: file("CONTROL_PLANE_CERT_FILE"),
+                keyFile: file("CONTROL_PLANE_KEY_FILE"))
+            guard (tls.certificateFile == nil) == (tls.keyFile == nil) else {
+                throw ValidationError("set both CONTROL_PLANE_CERT_FILE and CONTROL_PLANE_KEY_FILE, or neither")
+            }
+            guard tls != ClientTLS() else { return nil }
+            do {
+                _ = try tls.tlsConfiguration()
+            } catch {
+                throw ValidationError("CONTROL_PLANE_CA_FILE, CONTROL_PLANE_CERT_FILE, CONTROL_PLANE_KEY_FILE: \(error)")
+            }
+            return tls
         }
     }
 

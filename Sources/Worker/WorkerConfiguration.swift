@@ -1,5 +1,6 @@
 import Coordination
 import Logging
+import RollcallClient
 import ServerSupport
 
 /// Everything `worker` is told by flags and environment variables (docs/operations.md, "Configuration (worker)").
@@ -13,7 +14,15 @@ struct WorkerConfiguration: Sendable {
     var controlPlaneURL = "http://127.0.0.1:8080"
     /// Bearer token for the control plane (`AUTH_TOKEN` or `AUTH_TOKEN_FILE`).
     var authToken: String?
+    /// AUTH_TOKEN_FILE: read again whenever it changes (a projected service-account token the kubelet
+    /// rotates); `authToken` holds what it said at start.
+    var authTokenFile: String?
+    /// CONTROL_PLANE_CA_FILE (and CONTROL_PLANE_CERT_FILE, CONTROL_PLANE_KEY_FILE): HTTPS to the control
+    /// plane, its certificate checked against this CA.
+    var controlPlaneTLS: ClientTLS?
     var databaseURL = "postgres://postgres@127.0.0.1:5432/rollcall"
+    /// DATABASE_CA_FILE: PostgreSQL over TLS only, its certificate and host name verified (verify-full).
+    var databaseCAFile: String?
     /// `DATABASE_PASSWORD(_FILE)`: replaces the URL's password.
     var databasePassword: String?
     /// How often the work loop runs a round.

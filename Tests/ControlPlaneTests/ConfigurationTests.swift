@@ -86,3 +86,34 @@ struct ConfigurationTests {
         }
     }
 }
+
+struct AccessConfigurationTests {
+    @Test("access settings: the issuer with its options, the rate limit with its burst and hold; each refusal names the variable")
+    func access() throws {
+        let resolved = try ControlPlaneCommand.parse([]).resolve([
+            "AUTH_OIDC_ISSUER": "https://kubernetes.default.svc", "AUTH_AUDIENCE": "inbox", "RATE_LIMIT": "600/m",
+            "RATE_LIMIT_BURST": "5", "RATE_LIMIT_HOLD": "250ms",
+        ])
+        #expect(resolved.access.oidc?.issuer == "https://kubernetes.default.svc" && resolved.access.oidc?.audience == "inbox")
+        #expect(resolved.access.rateLimit == RateLimit(rate: 10, burst: 5) && resolved.access.rateLimitHold == .milliseconds(250))
+        #expect(resolved.access.requiresCredentials)
+        #expect(try ControlPlaneCommand.parse([]).resolve([:]).access.rateLimitHold == .seconds(1))
+        for (environment, message) in [
+            (["AUTH_OIDC_ISSUER": "http://kubernetes.default.svc"], "must be https"),
+            (["AUTH_AUDIENCE": "x"], "AUTH_AUDIENCE is set but AUTH_OIDC_ISSUER is not"),
+            (["AUTH_OIDC_ISSUER": "https://k", "AUTH_OIDC_CA_FILE": "/nonexistent"], "AUTH_OIDC_CA_FILE=/nonexistent cannot be read"),
+            (["RATE_LIMIT": "fast"], "RATE_LIMIT=fast must be a rate like 20/s"),
+            (["RATE_LIMIT_BURST": "5"], "RATE_LIMIT_BURST needs RATE_LIMIT"),
+            (["RATE_LIMIT": "5/s", "RATE_LIMIT_BURST": "0"], "RATE_LIMIT_BURST=0 must be a number of requests"),
+            (["RATE_LIMIT_HOLD": "2h"], "RATE_LIMIT_HOLD=2h must be a duration"),
+            (["AUTH_TOKENS_FILE": "/nonexistent"], "AUTH_TOKENS_FILE=/nonexistent cannot be read"),
+        ] {
+            do {
+                _ = try ControlPlaneCommand.parse([]).resolve(environment)
+                Issue.record("\(environment) was accepted")
+            } catch {
+                #expect("\(error)".contains(message), "\(environment): \(error)")
+            }
+        }
+    }
+}

@@ -48,9 +48,11 @@ struct ControlPlaneHarness {
                 return try await body(client)
             }
             await app.redis.shutdown()
+            await app.access.shutdown()
             return result
         } catch {
             await app.redis.shutdown()
+            await app.access.shutdown()
             throw error
         }
     }
@@ -63,9 +65,11 @@ struct ControlPlaneHarness {
                 return try await body(try #require(client.port))
             }
             await app.redis.shutdown()
+            await app.access.shutdown()
             return result
         } catch {
             await app.redis.shutdown()
+            await app.access.shutdown()
             throw error
         }
     }

@@ -42,12 +42,7 @@ struct FleetTests {
     func desiredWorkers() async throws {
         let harness = try ControlPlaneHarness(Self.configuration())
         try await harness.test { client async throws in
-            var worker = LoadBalanceTests.Worker(name: "pod-a")
-            try await LoadBalanceTests.beat(&worker, client, pool: "sized", weights: nil)
-            try await eventually("the first layout", within: .seconds(10)) {
-                try await harness.pool("sized").publishedLayout().members == [0]
-            }
-            try await LoadBalanceTests.beat(&worker, client, pool: "sized", weights: nil)
+            var worker = try await LoadBalanceTests.soleWorker("pod-a", pool: "sized", client, harness)
             #expect(worker.held.count == 16)
             // 16 partitions at 10 rows/s each: 160, four workers of 50.
             try await LoadBalanceTests.beat(&worker, client, pool: "sized", weights: Array(repeating: 10, count: 16))
@@ -80,12 +75,7 @@ struct FleetTests {
     func noTarget() async throws {
         let harness = try ControlPlaneHarness(Self.configuration())
         try await harness.test { client async throws in
-            var worker = LoadBalanceTests.Worker(name: "pod-a")
-            try await LoadBalanceTests.beat(&worker, client, pool: "plain", weights: nil)
-            try await eventually("the first layout", within: .seconds(10)) {
-                try await harness.pool("plain").publishedLayout().members == [0]
-            }
-            try await LoadBalanceTests.beat(&worker, client, pool: "plain", weights: nil)
+            var worker = try await LoadBalanceTests.soleWorker("pod-a", pool: "plain", client, harness)
             try await LoadBalanceTests.beat(&worker, client, pool: "plain", weights: Array(repeating: 10, count: 16))
             let fleet = try await Self.fleet(client, "/v1/pools/plain/fleet")
             #expect(fleet.load == 0 && fleet.reportedPartitions == 0 && fleet.desiredWorkers == nil && fleet.targetLoadPerWorker == nil)

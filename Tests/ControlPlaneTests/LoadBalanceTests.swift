@@ -56,6 +56,20 @@ struct LoadBalanceTests {
         worker.held = answer.partitions
     }
 
+    /// A worker named `name` alone in `pool`: its first heartbeat takes number 0, and once the layout
+    /// for it is published, a second takes every partition.
+    static func soleWorker(
+        _ name: String, pool: String, _ client: any TestClientProtocol, _ harness: ControlPlaneHarness
+    ) async throws -> Worker {
+        var worker = Worker(name: name)
+        try await beat(&worker, client, pool: pool, weights: nil)
+        try await eventually("\(pool)'s first layout", within: .seconds(10)) {
+            try await harness.pool(pool).publishedLayout().members == [0]
+        }
+        try await beat(&worker, client, pool: pool, weights: nil)
+        return worker
+    }
+
     /// The largest load a member carries under `owners` over the mean load.
     static func maxOverMean(_ owners: [WorkerNumber?], weights: [Double]) -> Double {
         var loads: [WorkerNumber: Double] = [:]
@@ -121,12 +135,7 @@ struct LoadBalanceTests {
     func reportsAreTheReportersOwn() async throws {
         let harness = try ControlPlaneHarness(Self.configuration())
         try await harness.test { client async throws in
-            var a = Worker(name: "pod-a")
-            try await Self.beat(&a, client, pool: "skew", weights: nil)
-            try await eventually("the first layout", within: .seconds(10)) {
-                try await harness.pool("skew").publishedLayout().members == [0]
-            }
-            try await Self.beat(&a, client, pool: "skew", weights: nil)
+            let a = try await Self.soleWorker("pod-a", pool: "skew", client, harness)
             #expect(a.held.count == 64)
             var b = Worker(name: "pod-b")
             try await Self.beat(&b, client, pool: "skew", weights: nil)
@@ -149,10 +158,7 @@ struct LoadBalanceTests {
             #expect(try await client.heartbeat("pod-a", pool: "skew", body: own).status == .ok)
             #expect(try await harness.pool("skew").loads() == [0: 15, 1: 2.5])
             // The pool balanced by count ignores the report.
-            var c = Worker(name: "pod-c")
-            try await Self.beat(&c, client, pool: "even", weights: nil)
-            try await eventually("even's layout", within: .seconds(10)) { try await harness.pool("even").publishedLayout().members == [0] }
-            try await Self.beat(&c, client, pool: "even", weights: Array(repeating: 3, count: 64))
+            var c = try await Self.soleWorker("pod-c", pool: "even", client, harness)
             try await Self.beat(&c, client, pool: "even", weights: Array(repeating: 3, count: 64))
             #expect(c.held.count == 64)
             #expect(try await harness.pool("even").loads().isEmpty)

@@ -125,6 +125,23 @@ struct LeaseStateMachineTests {
         #expect(machine.nextRequest(at: now).number == nil)
     }
 
+    @Test("a 429 waits its Retry-After, past the heartbeat interval, keeps the lease and the claim, and records no refusal")
+    func throttled() throws {
+        var machine = machine()
+        var random = SplitMix64(seed: 5)
+        _ = try machine.succeeded(response(number: 3, partitions: [1: 101]), sentAt: clock.now, now: clock.now)
+        for seed in 0..<20 {
+            var random = SplitMix64(seed: UInt64(seed))
+            var copy = machine
+            #expect(copy.failed(.throttled(retryAfter: .seconds(2)), now: clock.now, using: &random).isEmpty)
+            #expect(copy.nextHeartbeat >= clock.now.advanced(by: .seconds(2)), "not before Retry-After, though the interval is 1 s")
+        }
+        _ = machine.failed(.throttled(retryAfter: nil), now: clock.now, using: &random)
+        #expect(machine.nextHeartbeat >= clock.now.advanced(by: .seconds(1)))
+        #expect(machine.safeLease(at: clock.now) != nil && machine.lastRefusal == nil)
+        #expect(machine.nextRequest(at: clock.now).number == 3)
+    }
+
     @Test("a 400 for the claimed number drops the claim, so the next heartbeat can lease again; the refusal is kept until a success")
     func refusedHintIsDropped() throws {
         var machine = machine()

@@ -41,6 +41,11 @@ public struct PrivatePostgres: Sendable {
         try await ServerScripts.run("rollcall_postgres_stop_receiving \"$1\" \"$2\"", directory, String(port))
     }
 
+    /// Serves TLS with `certificate` and `key` from now on, and refuses TCP connections without it.
+    public func requireSSL(certificate: String, key: String) async throws {
+        try await ServerScripts.run("rollcall_postgres_require_ssl \"$1\" \"$2\" \"$3\" \"$4\"", directory, String(port), certificate, key)
+    }
+
     /// Promotes this standby to a primary (`pg_ctl promote`), waiting until it accepts writes.
     public func promote() async throws { try await ServerScripts.run("rollcall_promote_postgres \"$1\"", directory) }
 

@@ -49,6 +49,14 @@ VALUE_SETS = {
                                              "balance": "load", "autoscaling": {"minReplicaCount": 2, "pollingInterval": 30}},
                                 "batch": {"replicaCount": 1, "partitions": 8, "autoscaling": {"enabled": False}}},
                     "auth": {"existingSecret": "api-token", "existingSecretKey": "token"}},
+    "tls": {"tls": {"enabled": True, "certManager": {"issuerRef": {"name": "cluster-ca", "kind": "ClusterIssuer"}}},
+            "monitoring": {"podMonitor": {"enabled": True}}, "worker": {"autoscaling": {"enabled": True}},
+            "controlPlane": {"targetLoadPerWorker": 100},
+            "postgresql": {"mode": "external", "external": {"url": "postgres://app@db.example:5432/inbox?sslmode=verify-full",
+                                                           "caSecret": "db-ca"}},
+            "workers": {"payments": {"replicaCount": 2, "partitions": 16, "rateLimit": "5/s", "rateLimitBurst": 10,
+                                     "autoscaling": {"enabled": False}}}},
+    "admin-token-workers": {"auth": {"serviceAccountTokens": {"enabled": False}, "rateLimit": ""}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                         "redis": {"mode": "sentinel", "image": {"digest": "sha256:" + "c3" * 32}},
                         "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}}, "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
@@ -120,9 +128,12 @@ def test_pools_get_a_worker_deployment_each_and_the_pools_file_the_control_plane
                 assert not selects(deployment["spec"]["selector"], pods["spec"]["template"]["metadata"]["labels"]), (name, other)
     # The pools file: the default pool (the environment's settings), one entry per pool, autoCreate.
     pools = yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])
-    assert pools == {"pools": [{"name": "default"}, {"name": "payments", "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms",
-                                                     "balance": "load", "moveBudget": 8, "loadRoundInterval": "5s"},
-                               {"name": "tags", "partitions": 0, "maxWorkers": 8}],
+    # Each pool admits only its own Deployment's service account.
+    assert pools == {"pools": [{"name": "default", "serviceAccounts": ["rollcall/rc-rollcall-worker"]},
+                               {"name": "payments", "partitions": 16, "leaseTTL": "5s", "heartbeatInterval": "500ms",
+                                "balance": "load", "moveBudget": 8, "loadRoundInterval": "5s",
+                                "serviceAccounts": ["rollcall/rc-rollcall-worker-payments"]},
+                               {"name": "tags", "partitions": 0, "maxWorkers": 8, "serviceAccounts": ["rollcall/rc-rollcall-worker-tags"]}],
                      "autoCreate": {"maxWorkers": 1024, "maxPools": 50}}
     control_plane = container(objects, "Deployment", "rc-rollcall-control-plane")
     assert env(control_plane)["POOLS_FILE"]["value"] == "/etc/rollcall/pools/pools.yaml"
@@ -190,7 +201,7 @@ def test_external_redis_and_postgres_replace_the_statefulsets():
     assert not of_kind(objects, "StatefulSet")
     assert env(container(objects, "Deployment", "rc-rollcall-control-plane"))["REDIS_URL"]["value"] == "redis://cache.example:6379/2"
     assert env(container(objects, "Deployment", "rc-rollcall-worker"))["DATABASE_URL"]["value"] == "postgres://app@db.example:5432/inbox"
-    assert set(objects[("Secret", "rc-rollcall")]["data"]) == {"auth-token"}
+    assert set(objects[("Secret", "rc-rollcall")]["data"]) == {"auth-token", "reader-token"}
 
 
 def test_external_postgresql_from_a_cloudnativepg_secret():
@@ -442,7 +453,9 @@ def test_the_environment_of_design_is_wired():
     assert worker["PORT"]["value"] == "8081"
     assert worker["DATABASE_URL"]["value"] == "postgres://rollcall@rc-rollcall-postgresql:5432/rollcall"
     assert worker["DATABASE_PASSWORD_FILE"]["value"] == "/run/secrets/rollcall/database-password"
-    assert worker["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/auth-token"
+    # The worker proves its own name with its pod's token; only the control plane has the admin token.
+    assert worker["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/identity-token"
+    assert control_plane["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/auth-token"
 
 
 def test_redis_persists_and_never_evicts_lease_state():
@@ -468,7 +481,7 @@ def test_no_secret_takes_a_default_password_from_values():
     first, _ = render()
     second, _ = render()
     data = first[("Secret", "rc-rollcall")]["data"]
-    assert set(data) == {"auth-token", "redis-password", "postgres-password"}
+    assert set(data) == {"auth-token", "reader-token", "redis-password", "postgres-password"}
     for key, encoded in data.items():
         secret = base64.b64decode(encoded).decode()
         assert len(secret) >= 32, key
@@ -482,8 +495,8 @@ def test_existing_secrets_are_used_instead_of_generated_ones():
     objects, _ = render({"auth": {"existingSecret": "mine"}, "redis": {"auth": {"existingSecret": "mine"}},
                          "postgresql": {"auth": {"existingSecret": "mine"}}})
     assert not of_kind(objects, "Secret")
-    assert {s["secret"]["name"] for s in secret_sources(objects, "rc-rollcall-worker")} == {"mine"}
-    assert {s["secret"]["name"] for s in secret_sources(objects, "rc-rollcall-control-plane")} == {"mine"}
+    assert {s["secret"]["name"] for s in secret_sources(objects, "rc-rollcall-worker") if "secret" in s} == {"mine"}
+    assert {s["secret"]["name"] for s in secret_sources(objects, "rc-rollcall-control-plane") if "secret" in s} == {"mine"}
     for name in ("rc-rollcall-redis", "rc-rollcall-postgresql"):
         volumes = objects[("StatefulSet", name)]["spec"]["template"]["spec"]["volumes"]
         assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == ["mine"], name
@@ -573,8 +586,9 @@ def test_no_container_gets_a_secret_from_its_environment():
                 for variable in spec.get("env", []):
                     assert "secretKeyRef" not in variable.get("valueFrom", {}), f"{render_name} {pod_name} {variable['name']}"
                     assert "PASSWORD" not in variable["name"] or variable["name"].endswith("_FILE"), variable
-                    # POOLS_FILE names configuration (a ConfigMap), not a secret.
-                    if variable["name"].endswith("_FILE") and variable["name"] != "POOLS_FILE":
+                    # POOLS_FILE and AUTH_TOKENS_FILE name configuration (a ConfigMap: the tokens file names the
+                    # token's file), not a secret.
+                    if variable["name"].endswith("_FILE") and variable["name"] not in ("POOLS_FILE", "AUTH_TOKENS_FILE"):
                         mounted = [m for m in spec["volumeMounts"] if variable["value"].startswith(m["mountPath"] + "/")]
                         assert mounted and mounted[0]["readOnly"] and mounted[0]["name"] in mounts, (render_name, spec["name"], variable)
 
@@ -648,7 +662,10 @@ def test_network_policies_admit_only_what_rollcall_needs():
     dns = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     for component in ("control-plane", "worker", "redis", "test"):
         assert dns in policy(objects, component)["egress"], component
-    assert [peers_of(rule) for rule in control_plane["egress"][1:]] == [["redis"]]
+    # Out to the API server for the issuer's keys (the ports only), and to Redis.
+    assert control_plane["egress"][1] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                                          "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}
+    assert [peers_of(rule) for rule in control_plane["egress"][2:]] == [["redis"]]
     worker = policy(objects, "worker")
     assert [peers_of(rule) for rule in worker["egress"][1:]] == [["control-plane"], ["postgresql"]]
     assert worker["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
@@ -660,7 +677,7 @@ def test_network_policies_admit_only_what_rollcall_needs():
     assert {"namespaceSelector": {"matchLabels": {"team": "payments"}}} in policy(objects, "control-plane")["ingress"][0]["from"]
     assert policy(objects, "worker")["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app": "orders"}}}]
     assert ("NetworkPolicy", "rc-rollcall-redis") not in objects and ("NetworkPolicy", "rc-rollcall-postgresql") not in objects
-    assert policy(objects, "control-plane")["egress"][1] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+    assert policy(objects, "control-plane")["egress"][2] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
                                                              "ports": [{"port": 6379, "protocol": "TCP"}, {"port": 26379, "protocol": "TCP"}]}
     assert policy(objects, "worker")["egress"][2]["ports"] == [{"port": 5432, "protocol": "TCP"}]
     # Opt-out.
@@ -690,9 +707,137 @@ def test_every_object_names_its_namespace_and_pods_run_as_high_uids():
     for render_name, values in VALUE_SETS.items():
         objects = all_objects(values)
         for (kind, name), obj in objects.items():
+            if kind == "ClusterRoleBinding":
+                # Cluster-scoped: its name carries the namespace instead, so two releases never share one.
+                assert "-rollcall-" in name, name
+                continue
             assert obj["metadata"].get("namespace") == "rollcall", f"{render_name}: {kind}/{name} has no namespace"
         for pod_name, pod in pod_specs(objects).items():
             assert pod["securityContext"]["runAsUser"] > 10000, (render_name, pod_name, pod["securityContext"])
+
+
+def test_each_worker_proves_its_own_name_with_its_pods_service_account_token():
+    """auth.serviceAccountTokens (on by default): a ServiceAccount per worker Deployment, a projected token
+    for audience rollcall bound to the pod, no admin token in any worker; the control plane verifies against
+    the cluster's issuer with its own token and the one ClusterRole discovery needs."""
+    objects = all_objects(VALUE_SETS["pools"])
+    for deployment in ("rc-rollcall-worker", "rc-rollcall-worker-payments", "rc-rollcall-worker-tags"):
+        pod = objects[("Deployment", deployment)]["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == deployment and pod["automountServiceAccountToken"] is False
+        account = objects[("ServiceAccount", deployment)]
+        assert account["automountServiceAccountToken"] is False
+        sources = secret_sources(objects, deployment)
+        assert {"serviceAccountToken": {"path": "identity-token", "audience": "rollcall", "expirationSeconds": 3600}} in sources
+        assert all(item["path"] != "auth-token" for s in sources if "secret" in s for item in s["secret"]["items"]), deployment
+        assert env(container(objects, "Deployment", deployment))["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/identity-token"
+    control_plane = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    assert control_plane["AUTH_OIDC_ISSUER"]["value"] == "https://kubernetes.default.svc.cluster.local"
+    assert control_plane["AUTH_AUDIENCE"]["value"] == "rollcall"
+    assert control_plane["AUTH_OIDC_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/kube-api-token"
+    assert control_plane["AUTH_OIDC_CA_FILE"]["value"] == "/run/secrets/rollcall/kube-api-ca.crt"
+    assert (control_plane["RATE_LIMIT"]["value"], control_plane["RATE_LIMIT_BURST"]["value"]) == ("20/s", "40")
+    sources = secret_sources(objects, "rc-rollcall-control-plane")
+    assert {"serviceAccountToken": {"path": "kube-api-token", "expirationSeconds": 3600}} in sources
+    assert {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "kube-api-ca.crt"}]}} in sources
+    binding = objects[("ClusterRoleBinding", "rc-rollcall-control-plane-rollcall-issuer-discovery")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:service-account-issuer-discovery"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rc-rollcall-control-plane", "namespace": "rollcall"}]
+    assert not of_kind(objects, "Role") and not of_kind(objects, "ClusterRole") and not of_kind(objects, "RoleBinding")
+    # The reader token (KEDA, the status page) is a tokens-file entry read from the Secret.
+    tokens = yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["tokens.yaml"])
+    assert tokens == {"tokens": [{"name": "reader", "role": "reader", "tokenFile": "/run/secrets/rollcall/reader-token"}]}
+    # Off: the workers use the admin token, as before, and nothing of the above is rendered.
+    objects = all_objects(VALUE_SETS["admin-token-workers"])
+    assert env(container(objects, "Deployment", "rc-rollcall-worker"))["AUTH_TOKEN_FILE"]["value"] == "/run/secrets/rollcall/auth-token"
+    assert "AUTH_OIDC_ISSUER" not in env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    assert "RATE_LIMIT" not in env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    assert not of_kind(objects, "ClusterRoleBinding") and set(of_kind(objects, "ServiceAccount")) == {"rc-rollcall-control-plane"}
+    assert "serviceAccounts" not in yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])["pools"][0]
+
+
+def test_tls_serves_the_control_plane_over_https_from_a_cert_manager_certificate():
+    objects = all_objects(VALUE_SETS["tls"])
+    certificate = objects[("Certificate", "rc-rollcall-control-plane")]
+    assert certificate["spec"]["secretName"] == "rc-rollcall-control-plane-tls"
+    assert certificate["spec"]["dnsNames"] == ["rc-rollcall-control-plane", "rc-rollcall-control-plane.rollcall",
+                                               "rc-rollcall-control-plane.rollcall.svc", "rc-rollcall-control-plane.rollcall.svc.cluster.local"]
+    assert certificate["spec"]["issuerRef"] == {"name": "cluster-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    control_plane = container(objects, "Deployment", "rc-rollcall-control-plane")
+    variables = env(control_plane)
+    assert (variables["TLS_CERT_FILE"]["value"], variables["TLS_KEY_FILE"]["value"]) == ("/run/secrets/rollcall/tls.crt", "/run/secrets/rollcall/tls.key")
+    assert {"secret": {"name": "rc-rollcall-control-plane-tls", "items": [{"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}]}} \
+        in secret_sources(objects, "rc-rollcall-control-plane")
+    assert control_plane["readinessProbe"]["httpGet"]["scheme"] == "HTTPS" and control_plane["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    for deployment in ("rc-rollcall-worker", "rc-rollcall-worker-payments"):
+        variables = env(container(objects, "Deployment", deployment))
+        assert variables["CONTROL_PLANE_URL"]["value"] == "https://rc-rollcall-control-plane:8080"
+        assert variables["CONTROL_PLANE_CA_FILE"]["value"] == "/run/secrets/rollcall/control-plane-ca.crt"
+        assert variables["DATABASE_CA_FILE"]["value"] == "/run/secrets/rollcall/database-ca.crt"
+        assert {"secret": {"name": "db-ca", "items": [{"key": "ca.crt", "path": "database-ca.crt"}]}} in secret_sources(objects, deployment)
+    monitor = objects[("PodMonitor", "rc-rollcall-control-plane")]["spec"]["podMetricsEndpoints"][0]
+    assert monitor["scheme"] == "https" and monitor["tlsConfig"]["serverName"] == "rc-rollcall-control-plane.rollcall.svc"
+    scaled = objects[("ScaledObject", "rc-rollcall-worker")]["spec"]["triggers"][0]["metadata"]
+    assert scaled["url"].startswith("https://rc-rollcall-control-plane.rollcall.svc:8080/")
+    assert {"parameter": "ca", "name": "rc-rollcall-control-plane-tls", "key": "ca.crt"} in \
+        objects[("TriggerAuthentication", "rc-rollcall-autoscaling")]["spec"]["secretTargetRef"]
+    pools = yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])["pools"]
+    assert (pools[1]["rateLimit"], pools[1]["rateLimitBurst"]) == ("5/s", 10)
+    # A Secret of yours instead of cert-manager's.
+    objects = all_objects({"tls": {"enabled": True, "existingSecret": "my-tls"}})
+    assert not of_kind(objects, "Certificate")
+    assert env(container(objects, "Deployment", "rc-rollcall-worker"))["CONTROL_PLANE_URL"]["value"].startswith("https://")
+    assert {"secret": {"name": "my-tls", "items": [{"key": "ca.crt", "path": "control-plane-ca.crt"}]}} in secret_sources(objects, "rc-rollcall-worker")
+
+
+def test_the_control_plane_admits_the_chart_s_callers_as_the_rendered_configuration_says():
+    """The control-plane binary with the rendered access settings (tokens file, reader and admin tokens,
+    rate limit) on the Redis scripts/test-chart started: the reader token reads and cannot heartbeat, the
+    admin token heartbeats, a wrong token gets 401, and the rate limit answers 429."""
+    import urllib.error
+    import urllib.request
+    objects, _ = render(VALUE_SETS["admin-token-workers"] | {"auth": {"serviceAccountTokens": {"enabled": False}, "rateLimit": "1/s",
+                                                                      "rateLimitBurst": 3}})
+    variables = env(container(objects, "Deployment", "rc-rollcall-control-plane"))
+    with tempfile.TemporaryDirectory() as directory:
+        secrets = os.path.join(directory, "secrets")
+        os.makedirs(secrets)
+        for name, value in (("reader-token", "reader-secret-0123456789"), ("auth-token", "admin-secret-0123456789")):
+            with open(os.path.join(secrets, name), "w") as file:
+                file.write(value)
+        tokens = objects[("ConfigMap", "rc-rollcall-pools")]["data"]["tokens.yaml"].replace("/run/secrets/rollcall", secrets)
+        with open(os.path.join(directory, "tokens.yaml"), "w") as file:
+            file.write(tokens)
+        port = loopback_port()
+        process = subprocess.Popen([os.path.join(os.environ["ROLLCALL_METRICS_BIN"], "control-plane")],
+                                   env=dict(os.environ, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="warning",
+                                            AUTH_TOKEN_FILE=os.path.join(secrets, "auth-token"),
+                                            AUTH_TOKENS_FILE=os.path.join(directory, "tokens.yaml"),
+                                            RATE_LIMIT=variables["RATE_LIMIT"]["value"], RATE_LIMIT_BURST=variables["RATE_LIMIT_BURST"]["value"],
+                                            REDIS_URL=os.environ["ROLLCALL_METRICS_REDIS_URL"], REDIS_KEY_PREFIX="chart-access:"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+        def call(method, path, token, body=None):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body,
+                                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+        try:
+            eventually(lambda: call("GET", "/v1/workers", "admin-secret-0123456789") == 200, 30, "the control plane answers")
+            beat = b'{"instance": "i1"}'
+            assert call("GET", "/v1/fleet", "reader-secret-0123456789") == 200
+            assert call("POST", "/v1/workers/pod-a/heartbeat", "reader-secret-0123456789", beat) == 403
+            assert call("GET", "/v1/workers", "wrong-token") == 401
+            # Admitted: 200, or 503 while the new installation waits out recovery; never 401 or 403.
+            assert call("POST", "/v1/workers/pod-a/heartbeat", "admin-secret-0123456789", beat) in (200, 503)
+            # The reader's bucket: 3 at once, then 429.
+            statuses = [call("GET", "/v1/workers", "reader-secret-0123456789") for _ in range(4)]
+            assert 429 in statuses, statuses
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
 
 
 def run_checkov(directory):
@@ -1074,13 +1219,14 @@ def test_autoscaling_scales_each_deployment_to_its_pools_desired_workers_with_ke
         assert trigger["authenticationRef"]["name"] == "rc-rollcall-autoscaling"
     assert objects[("Deployment", "rc-rollcall-worker-batch")]["spec"]["replicas"] == 1
     # The token KEDA sends is the API token the control plane checks (here an existing Secret).
-    assert auths["rc-rollcall-autoscaling"]["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "api-token", "key": "token"}]
-    assert {"secret": {"name": "api-token", "items": [{"key": "token", "path": "auth-token"}]}} in \
-        secret_sources(objects, "rc-rollcall-control-plane")
+    # KEDA reads with the reader token, not the admin one.
+    assert auths["rc-rollcall-autoscaling"]["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "api-token", "key": "reader-token"}]
+    assert {"secret": {"name": "api-token", "items": [{"key": "token", "path": "auth-token"}, {"key": "reader-token", "path": "reader-token"}]}} \
+        in secret_sources(objects, "rc-rollcall-control-plane")
     generated, _ = render({"controlPlane": {"targetLoadPerWorker": 5}, "worker": {"autoscaling": {"enabled": True}}})
     (auth,) = of_kind(generated, "TriggerAuthentication").values()
-    assert auth["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "rc-rollcall", "key": "auth-token"}]
-    assert "auth-token" in generated[("Secret", "rc-rollcall")]["data"]
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "token", "name": "rc-rollcall", "key": "reader-token"}]
+    assert "reader-token" in generated[("Secret", "rc-rollcall")]["data"]
     # Each pool's target is in the pools file the control plane reads.
     pools = {p["name"]: p for p in yaml.safe_load(objects[("ConfigMap", "rc-rollcall-pools")]["data"]["pools.yaml"])["pools"]}
     assert pools["default"]["targetLoadPerWorker"] == 500 and pools["payments"]["targetLoadPerWorker"] == 40

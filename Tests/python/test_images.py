@@ -255,9 +255,17 @@ def test_images_match_the_dockerfile():
 
 
 def test_each_binary_finds_every_library_it_links():
+    # The Swift runtime is linked dynamically (scripts/lib/build.sh) and sits where the Dockerfile's runtime
+    # stage copies it, in the base layer both images share.
+    runtime = [line.split()[-1] for line in open(os.path.join(ROOT, "Dockerfile")).read().splitlines()
+               if line.startswith("COPY --from=build /out/swift/")]
+    assert runtime == ["/usr/lib/swift/linux/"], runtime
     for image, binary in ((CONTROL_PLANE, "control-plane"), (WORKER, "worker")):
         result = subprocess.run(["chroot", image.rootfs, "ldd", f"/usr/local/bin/{binary}"], capture_output=True, text=True)
         assert result.returncode == 0 and "not found" not in result.stdout, result.stdout + result.stderr
+        swift = re.findall(r"(libswiftCore\.so|libFoundation\.so) => (\S+)", result.stdout)
+        assert sorted(swift) == [("libFoundation.so", "/usr/lib/swift/linux/libFoundation.so"),
+                                 ("libswiftCore.so", "/usr/lib/swift/linux/libswiftCore.so")], result.stdout
         result = image.run(["--version"], {})
         assert result.returncode == 0 and re.match(r"\d+\.\d+", result.stdout.strip()), result.stdout + result.stderr
 
@@ -300,7 +308,7 @@ def mount_chart_secrets(container, pod, values):
     assert mount["mountPath"] == SECRETS_MOUNT and mount["readOnly"], mount
     volume = next(v for v in pod["volumes"] if v["name"] == "secrets")
     for source in volume["projected"]["sources"]:
-        for item in source["secret"]["items"]:
+        for item in source.get("secret", {}).get("items", []):
             SECRETS.put(item["path"], values[item["path"]])
 
 
@@ -316,8 +324,10 @@ def mount_chart_pools(container, pod, objects):
 
 def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
     """Both images started with the environment and the secret files the chart gives their pods (its
-    defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback."""
-    objects, _ = render()
+    defaults: PARTITIONS 1024, LEASE_TTL 10s, the Redis and PostgreSQL Services) on loopback. The workers
+    use the admin token here: a pod's service-account token needs a cluster's issuer (the control
+    plane's verification of them is ServiceAccountTokenTests' and the fault suite's)."""
+    objects, _ = render({"auth": {"serviceAccountTokens": {"enabled": False}}})
     cp_container, cp_pod = chart_pod(objects, "rc-rollcall-control-plane")
     worker_container, worker_pod = chart_pod(objects, "rc-rollcall-worker")
     assert cp_container["securityContext"]["readOnlyRootFilesystem"] and cp_pod["securityContext"]["runAsUser"] == 10001
@@ -326,7 +336,8 @@ def test_the_started_images_serve_lease_and_claim_with_the_charts_settings():
     role_password = "role-" + os.urandom(8).hex()
     psql(f"CREATE ROLE rollcall LOGIN PASSWORD '{role_password}'")
     psql("CREATE DATABASE rollcall OWNER rollcall")
-    secrets = {"auth-token": "image-test-token", "redis-password": REDIS_PASSWORD, "database-password": role_password}
+    secrets = {"auth-token": "image-test-token", "reader-token": "image-test-reader-token", "redis-password": REDIS_PASSWORD,
+               "database-password": role_password}
     mount_chart_secrets(cp_container, cp_pod, secrets)
     mount_chart_secrets(worker_container, worker_pod, secrets)
     mount_chart_pools(cp_container, cp_pod, objects)

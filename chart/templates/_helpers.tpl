@@ -74,6 +74,56 @@ seccompProfile:
   value: {{ include "rollcall.secretsPath" . }}/auth-token
 {{- end -}}
 
+{{/* "true" when each worker proves its name with its projected service-account token, else empty. */}}
+{{- define "rollcall.serviceAccountTokens" -}}
+{{- if .Values.auth.serviceAccountTokens.enabled }}true{{ end -}}
+{{- end -}}
+
+{{/* The control plane's TLS Secret (tls.crt, tls.key, ca.crt): yours, or cert-manager's. */}}
+{{- define "rollcall.tlsSecretName" -}}
+{{- .Values.tls.existingSecret | default (include "rollcall.component" (dict "root" . "component" "control-plane-tls")) -}}
+{{- end -}}
+
+{{/* The control plane's URL inside the cluster: https with tls.enabled. */}}
+{{- define "rollcall.controlPlaneURL" -}}
+{{ ternary "https" "http" .Values.tls.enabled }}://{{ include "rollcall.component" (dict "root" . "component" "control-plane") }}:{{ .Values.controlPlane.port }}
+{{- end -}}
+
+{{/* The service account of the worker Deployment of pool $d.pool: (dict "root" $ "pool" NAME). */}}
+{{- define "rollcall.workerServiceAccount" -}}
+{{- include "rollcall.component" (dict "root" .root "component" (include "rollcall.workerComponent" .pool)) -}}
+{{- end -}}
+
+{{/* The control plane's credentials and limits: the admin token, the reader token (AUTH_TOKENS_FILE),
+the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
+{{- define "rollcall.accessEnv" -}}
+{{- $a := .Values.auth -}}
+- name: AUTH_TOKENS_FILE
+  value: /etc/rollcall/pools/tokens.yaml
+{{- if $a.serviceAccountTokens.enabled }}
+- name: AUTH_OIDC_ISSUER
+  value: {{ $a.serviceAccountTokens.issuer | quote }}
+- name: AUTH_AUDIENCE
+  value: {{ $a.serviceAccountTokens.audience | quote }}
+- name: AUTH_OIDC_CA_FILE
+  value: {{ include "rollcall.secretsPath" . }}/kube-api-ca.crt
+- name: AUTH_OIDC_TOKEN_FILE
+  value: {{ include "rollcall.secretsPath" . }}/kube-api-token
+{{- end }}
+{{- if $a.rateLimit }}
+- name: RATE_LIMIT
+  value: {{ $a.rateLimit | quote }}
+- name: RATE_LIMIT_BURST
+  value: {{ $a.rateLimitBurst | quote }}
+{{- end }}
+{{- if .Values.tls.enabled }}
+- name: TLS_CERT_FILE
+  value: {{ include "rollcall.secretsPath" . }}/tls.crt
+- name: TLS_KEY_FILE
+  value: {{ include "rollcall.secretsPath" . }}/tls.key
+{{- end }}
+{{- end -}}
+
 {{/* The credentials one binary reads, as one read-only projected volume: (dict "root" $ "for" "control-plane"|"worker") */}}
 {{- define "rollcall.secretVolume" -}}
 {{- $v := .root.Values -}}
@@ -81,10 +131,28 @@ seccompProfile:
   projected:
     defaultMode: 0440
     sources:
+      {{- if or (eq .for "control-plane") (not $v.auth.serviceAccountTokens.enabled) }}
       - secret:
           name: {{ default (include "rollcall.secretName" .root) $v.auth.existingSecret }}
-          items: [{key: {{ $v.auth.existingSecretKey }}, path: auth-token}]
+          items:
+            - {key: {{ $v.auth.existingSecretKey }}, path: auth-token}
+            {{- if eq .for "control-plane" }}
+            - {key: {{ $v.auth.readerTokenKey }}, path: reader-token}
+            {{- end }}
+      {{- end }}
       {{- if eq .for "control-plane" }}
+      {{- if $v.auth.serviceAccountTokens.enabled }}
+      # The control plane's own token and the cluster's CA, for OIDC discovery at the API server.
+      - serviceAccountToken: {path: kube-api-token, expirationSeconds: 3600}
+      - configMap:
+          name: kube-root-ca.crt
+          items: [{key: ca.crt, path: kube-api-ca.crt}]
+      {{- end }}
+      {{- if $v.tls.enabled }}
+      - secret:
+          name: {{ include "rollcall.tlsSecretName" .root }}
+          items: [{key: tls.crt, path: tls.crt}, {key: tls.key, path: tls.key}]
+      {{- end }}
       {{- if $v.redis.external.existingSecret }}
       - secret:
           name: {{ $v.redis.external.existingSecret }}
@@ -100,6 +168,23 @@ seccompProfile:
           items: [{key: {{ $v.redis.external.sentinelExistingSecretKey }}, path: sentinel-password}]
       {{- end }}
       {{- else }}
+      {{- if $v.auth.serviceAccountTokens.enabled }}
+      # This pod's own identity: bound to the pod, for the control plane only, renewed by the kubelet.
+      - serviceAccountToken:
+          path: identity-token
+          audience: {{ $v.auth.serviceAccountTokens.audience }}
+          expirationSeconds: {{ $v.auth.serviceAccountTokens.expirationSeconds }}
+      {{- end }}
+      {{- if $v.tls.enabled }}
+      - secret:
+          name: {{ include "rollcall.tlsSecretName" .root }}
+          items: [{key: ca.crt, path: control-plane-ca.crt}]
+      {{- end }}
+      {{- if $v.postgresql.external.caSecret }}
+      - secret:
+          name: {{ $v.postgresql.external.caSecret }}
+          items: [{key: {{ $v.postgresql.external.caSecretKey }}, path: database-ca.crt}]
+      {{- end }}
       {{- if $v.postgresql.external.existingSecret }}
       - secret:
           name: {{ $v.postgresql.external.existingSecret }}
@@ -199,6 +284,20 @@ seccompProfile:
   value: "postgres://{{ .Values.postgresql.username }}@{{ include "rollcall.component" (dict "root" . "component" "postgresql") }}:5432/{{ .Values.postgresql.database }}"
 - name: DATABASE_PASSWORD_FILE
   value: {{ include "rollcall.secretsPath" . }}/database-password
+{{- end }}
+{{- if .Values.postgresql.external.caSecret }}
+- name: DATABASE_CA_FILE
+  value: {{ include "rollcall.secretsPath" . }}/database-ca.crt
+{{- end }}
+{{- end -}}
+
+{{/* The worker's credentials for the control plane: its pod's own token (or the admin token), and the CA. */}}
+{{- define "rollcall.workerAuthEnv" -}}
+- name: AUTH_TOKEN_FILE
+  value: {{ include "rollcall.secretsPath" . }}/{{ ternary "identity-token" "auth-token" .Values.auth.serviceAccountTokens.enabled }}
+{{- if .Values.tls.enabled }}
+- name: CONTROL_PLANE_CA_FILE
+  value: {{ include "rollcall.secretsPath" . }}/control-plane-ca.crt
 {{- end }}
 {{- end -}}
 

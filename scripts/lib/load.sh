@@ -1,13 +1,11 @@
 # Shared by the load scripts (sourced after servers.sh).
 
-# rollcall_build_release PRODUCT...: release binaries as the images ship them (static Swift runtime),
-# built in .build-release; prints the directory they are in.
+# rollcall_build_release: the binaries as the images ship them, the project's one release build
+# (scripts/lib/build.sh); prints the directory they are in.
 rollcall_build_release() {
-    local product
-    for product in "$@"; do
-        swift build -c release --static-swift-stdlib --product "$product" --scratch-path .build-release >&2
-    done
-    echo .build-release/release
+    . scripts/lib/build.sh
+    rollcall_build >&2
+    rollcall_bin_dir
 }
 
 # rollcall_load_control_plane [NAME=VALUE...]: one control-plane replica (release build) on a fresh

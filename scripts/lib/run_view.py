@@ -340,7 +340,8 @@ class Supervisor:
 
 def load_line(fleet, members):
     """The pool's reported load, each worker's load over the mean, and the fleet size it needs."""
-    mean = fleet["load"] / len(members) if members else 0
+    # The mean of what the workers hold now (mid-handoff a partition's load belongs to nobody).
+    mean = sum(w.get("load", 0) for w in members) / len(members) if members else 0
     ratios = [(w["name"], w.get("load", 0) / mean if mean else 0) for w in members]
     worst = max((ratio for _, ratio in ratios), default=0)
     needs = f" · needs {fleet['desiredWorkers']} workers" if fleet.get("desiredWorkers") is not None else ""

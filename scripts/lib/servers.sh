@@ -28,11 +28,26 @@ rollcall_free_port() {
 rollcall_wait_ready() {
     local i seconds=${2:-10}
     for i in $(seq 1 $((seconds * 10))); do
-        curl -fs "$1/readyz" >/dev/null 2>&1 && return 0
+        curl -fs ${ROLLCALL_CA_FILE:+--cacert "$ROLLCALL_CA_FILE"} "$1/readyz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "$1 was not ready within $seconds s" >&2
     return 1
+}
+
+# rollcall_make_certificates DIR: a CA (DIR/ca.pem) and a server certificate it signs for 127.0.0.1 and
+# localhost (DIR/server.pem, DIR/server.key), P-256, valid two days, made with openssl: for the scripts
+# that run the servers over HTTPS (scripts/fuzz-api, scripts/chaos, the load scripts).
+rollcall_make_certificates() {
+    local dir=$1
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+        -days 2 -subj /CN=rollcall-local-ca 2>/dev/null &&
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+            -subj /CN=localhost 2>/dev/null &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext" &&
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial 1 -days 2 \
+            -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
 }
 
 # rollcall_end_recovery CONTROL_PLANE_PORT REDIS_PORT: for load scripts only. A new store waits one
@@ -149,6 +164,19 @@ rollcall_postgres_synchronous() {
     local dir=$1 port=$2 names=""
     [ "$3" = on ] && names='*'
     rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "ALTER SYSTEM SET synchronous_standby_names = '$names'" postgres >/dev/null &&
+        rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
+}
+
+# rollcall_postgres_require_ssl DIR PORT CERT KEY: the cluster in DIR serves TLS with CERT and KEY (PEM)
+# and refuses connections over TCP without it (hostnossl ... reject), reloaded without a restart.
+rollcall_postgres_require_ssl() {
+    local dir=$1 port=$2 cert=$3 key=$4
+    cp "$cert" "$dir/data/server.crt" && cp "$key" "$dir/data/server.key" || return 1
+    chmod 600 "$dir/data/server.key"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir/data/server.crt" "$dir/data/server.key"
+    { printf 'local all all trust\nhostnossl all all 0.0.0.0/0 reject\n'; printf 'hostssl all all 127.0.0.1/32 scram-sha-256\n'; } \
+        >"$dir/data/pg_hba.conf"
+    rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "ALTER SYSTEM SET ssl = on" postgres >/dev/null &&
         rollcall_as_postgres psql -h "$dir" -p "$port" -U postgres -qc "SELECT pg_reload_conf()" postgres >/dev/null
 }
 

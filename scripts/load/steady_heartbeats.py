@@ -8,8 +8,12 @@ heartbeats' is printed against: on a shared 2-core machine the tail is as much t
 
 usage: steady_heartbeats.py PORT [WORKERS=1000] [SECONDS=15] [PROBES=WORKERS/5]
 Worker i is named w-%012d with instance "bench", the names heartbeat.lua leases, so a run after it renews.
+LOAD_CA_FILE: HTTPS, checked against this CA. LOAD_TOKEN: the bearer token every request sends;
+LOAD_TOKENS: a file whose line i is worker i's own token (the probes send LOAD_TOKEN, or none).
 """
 import asyncio
+import os
+import ssl
 import statistics
 import sys
 import time
@@ -21,11 +25,22 @@ WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 15.0
 PROBES = int(sys.argv[4]) if len(sys.argv) > 4 else WORKERS // 5
 latencies, probe_latencies, errors = [], [], 0
+CONTEXT = ssl.create_default_context(cafile=os.environ["LOAD_CA_FILE"]) if os.environ.get("LOAD_CA_FILE") else None
+TOKEN = os.environ.get("LOAD_TOKEN")
+TOKENS = open(os.environ["LOAD_TOKENS"]).read().split() if os.environ.get("LOAD_TOKENS") else None
 
 
-async def client(request: bytes, offset: float, start: float, into: list):
+def authorization(index=None) -> str:
+    token = TOKENS[index] if TOKENS is not None and index is not None else TOKEN
+    return f"Authorization: Bearer {token}\r\n" if token else ""
+
+
+async def client(request: bytes, offset: float, begin: asyncio.Future, connected: list, into: list):
     global errors
-    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+    reader, writer = await asyncio.open_connection("127.0.0.1", PORT, ssl=CONTEXT)
+    # Every connection (and its TLS handshake) first, then the clock: the figures are the steady state's.
+    connected.append(1)
+    start = await begin
     tick = start + offset  # stagger the fleet across the second
     while tick < start + SECONDS:
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
@@ -43,7 +58,7 @@ async def client(request: bytes, offset: float, start: float, into: list):
 def heartbeat(index: int) -> bytes:
     body = b'{"instance":"bench"}'
     return (
-        f"POST /v1/workers/w-{index:012d}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"POST /v1/workers/w-{index:012d}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization(index)}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
@@ -55,11 +70,18 @@ def summary(values: list) -> tuple:
 
 
 async def main():
-    start = time.monotonic() + 1.0
-    probe = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    probe = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization()}\r\n".encode()
+    begin, connected = asyncio.get_running_loop().create_future(), []
+
+    async def starter():
+        while len(connected) < WORKERS + PROBES:
+            await asyncio.sleep(0.05)
+        begin.set_result(time.monotonic() + 1.0)
+
     await asyncio.gather(
-        *(client(heartbeat(i), i / WORKERS, start, latencies) for i in range(WORKERS)),
-        *(client(probe, (i + 0.5) / max(PROBES, 1), start, probe_latencies) for i in range(PROBES)))
+        starter(),
+        *(client(heartbeat(i), i / WORKERS, begin, connected, latencies) for i in range(WORKERS)),
+        *(client(probe, (i + 0.5) / max(PROBES, 1), begin, connected, probe_latencies) for i in range(PROBES)))
     line, heartbeat_p99 = summary(latencies)
     print(f"steady: {WORKERS} workers x 1 Hz for {SECONDS:.0f} s: {len(latencies)} heartbeats, {errors} errors, {line}")
     if probe_latencies:

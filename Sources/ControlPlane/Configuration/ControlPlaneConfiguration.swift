@@ -22,8 +22,16 @@ struct ControlPlaneConfiguration: Sendable {
     var redisReplicationTimeout: Duration = .milliseconds(500)
     /// Prepended to every Redis key; lets several installations (or tests) share one Redis.
     var keyPrefix = ""
-    /// With a token, every route but /healthz, /readyz and /metrics needs `Authorization: Bearer <token>`.
-    var authToken: String? = nil
+    /// Credentials, roles and rate limits (AUTH_TOKEN, AUTH_TOKENS_FILE, AUTH_OIDC_*, RATE_LIMIT*).
+    var access = AccessControl.Settings()
+    /// AUTH_TOKEN: with it, every route but /healthz, /readyz and /metrics needs a credential; it is one
+    /// (role admin).
+    var authToken: String? {
+        get { access.sharedToken }
+        set { access.sharedToken = newValue }
+    }
+    /// How often AUTH_TOKENS_FILE is read for changes.
+    var tokensFileCheckInterval: Duration = .seconds(2)
     /// The environment's settings: the `default` pool's without POOLS_FILE, every field a pool in the
     /// file leaves out with one.
     var lease = LeaseSettings()

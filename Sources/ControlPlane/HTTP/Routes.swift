@@ -12,7 +12,7 @@ struct Routes: Sendable {
     let readiness: ReadinessCheck
     let metrics: ControlPlaneMetrics
 
-    func register(on router: Router<APIContext>) {
+    func register(on router: Router<ControlPlaneContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in Response.json(try await readiness.check()) }
         router.get("/metrics") { _, _ in Response.prometheus(metrics.exposition()) }
@@ -31,7 +31,8 @@ struct Routes: Sendable {
 
     /// One pool's routes on `group`; `pool` finds the pool's service for a request.
     private func registerPool(
-        on group: RouterGroup<APIContext>, pool: @escaping @Sendable (APIContext) async throws(LeaseRefusal) -> LeaseService
+        on group: RouterGroup<ControlPlaneContext>,
+        pool: @escaping @Sendable (ControlPlaneContext) async throws(LeaseRefusal) -> LeaseService
     ) {
         group.post("workers/:name/heartbeat") { request, context in
             let leases = try await pool(context)
@@ -44,7 +45,12 @@ struct Routes: Sendable {
         group.delete("workers/:name") { request, context in
             let leases = try await pool(context)
             try await leases.release(rawName: context.parameters.get("name"), instance: request.uri.queryParameters.get("instance"))
-            context.logger.info("released", metadata: ["pool": "\(leases.pool)", "name": "\(context.parameters.get("name") ?? "")"])
+            context.logger.info(
+                "released",
+                metadata: [
+                    "pool": "\(leases.pool)", "name": "\(context.parameters.get("name") ?? "")",
+                    "by": "\(context.caller.map { "\($0)" } ?? "")",
+                ])
             return Response(status: .noContent)
         }
         group.get("workers") { _, context in Response.json(WorkerList(workers: try await pool(context).workers())) }
@@ -69,7 +75,7 @@ struct Routes: Sendable {
         Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "\(number)\n")))
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: APIContext) async throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: ControlPlaneContext) async throws -> T {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)

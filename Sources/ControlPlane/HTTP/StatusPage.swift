@@ -206,7 +206,10 @@ enum StatusPage {
           const workers = el("workers").tBodies[0];
           workers.replaceChildren();
           const members = s.workers.filter(w => w.kind !== "numberOnly");
-          const mean = s.fleet && members.length ? s.fleet.load / members.length : 0;
+          // The mean of what the workers hold now, not the pool's load over their count: mid-handoff, a
+          // partition's load belongs to nobody, and the ratios would not average 1.
+          const loads = members.map(w => w.load ?? 0);
+          const mean = s.fleet && members.length ? loads.reduce((a, b) => a + b, 0) / members.length : 0;
           for (const w of s.workers) {
             row(workers, [swatch(w.number, String(w.number)), w.name, w.kind === "numberOnly" ? "number only" : "worker", String(w.epoch),
               leaseBar(w.leaseMillisLeft, s.leaseTTLMillis), w.partitions, w.revokedHeld, w.consumerGroup, loadBar(w.load, mean)],

@@ -23,6 +23,12 @@ struct LeaseSettings: Sendable, Hashable {
     /// `rollcall_desired_workers`). Nil: no fleet size.
     var targetLoadPerWorker: Double?
 
+    /// `serviceAccounts`: the service accounts (`namespace/name`) whose pods may heartbeat in the pool;
+    /// nil admits any service account of the OIDC issuer.
+    var serviceAccounts: Set<String>?
+    /// `rateLimit` and `rateLimitBurst`: each caller's rate limit in this pool; nil: RATE_LIMIT's.
+    var rateLimit: RateLimit?
+
     /// Whether the pool keeps its workers' load reports: for balancing by load, or for its fleet size.
     var storesLoad: Bool { balance == .load || targetLoadPerWorker != nil }
 

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import Synchronization
 
 /// Everything the control plane counts, registered in one Prometheus registry served at /metrics.
 ///
@@ -26,6 +27,9 @@ struct ControlPlaneMetrics: Sendable {
     /// Times a changed POOLS_FILE was refused (invalid) or a pool's change was held back (live workers).
     let poolsFileRefusals: CoreMetrics.Counter
     private let factory: PrometheusMetricsFactory
+    /// `rollcall_access_refusals_total` by status and reason, made on first use: a flood of refusals
+    /// then costs one dictionary lookup each, not a registry lookup.
+    private let refusals = CounterCache()
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -50,6 +54,21 @@ struct ControlPlaneMetrics: Sendable {
         if let old { CoreMetrics.Gauge(label: "rollcall_redis_primary", dimensions: [("address", old)], factory: factory).record(0) }
         CoreMetrics.Gauge(label: "rollcall_redis_primary", dimensions: [("address", new)], factory: factory).record(1)
         primaryChanges.increment()
+    }
+
+    /// `rollcall_access_refusals_total{status, reason}`: a request refused for its credentials (401),
+    /// its role, name or service account (403), its rate limit (429), or an issuer that could not be
+    /// asked (503). `reason` is one of a few fixed words.
+    func accessRefused(status: Int, reason: String) {
+        let key = "\(status) \(reason)"
+        let counter = refusals.counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(
+                label: "rollcall_access_refusals_total", dimensions: [("status", "\(status)"), ("reason", reason)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// The Prometheus text exposition of every metric.
@@ -123,4 +142,9 @@ struct PoolMetrics: Sendable {
     }
 
     func heartbeat(_ result: HeartbeatResult) { heartbeatCounters[result]?.increment() }
+}
+
+/// Counters made on first use, by a key of their labels.
+final class CounterCache: Sendable {
+    let counters = Mutex<[String: CoreMetrics.Counter]>([:])
 }

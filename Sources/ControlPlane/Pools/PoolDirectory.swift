@@ -75,6 +75,13 @@ final class PoolDirectory: Sendable {
         return autoCreate.map { made(name, $0) }
     }
 
+    /// The settings a pool named `raw` has or would have if made now, without making it; nil for a name
+    /// that is malformed or no pool's.
+    func settings(named raw: String) -> LeaseSettings? {
+        guard let name = PoolName(rawValue: raw) else { return nil }
+        return state.withLock { ($0.declared[name] ?? $0.made[name])?.settings ?? $0.declarations.autoCreate?.settings }
+    }
+
     /// Every pool: the declared ones, then those made on first use anywhere (as Redis lists them).
     func all() async throws(LeaseRefusal) -> [LeaseService] {
         var services = declared

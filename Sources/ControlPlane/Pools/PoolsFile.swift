@@ -15,6 +15,8 @@ import Yams
 ///     heartbeatInterval: 1s
 ///     balance: load             # count (default) or load
 ///     targetLoadPerWorker: 500  # the fleet size: GET /v1/pools/payments/fleet
+///     serviceAccounts: [payments/worker]  # whose pods may heartbeat (default: any of the issuer)
+///     rateLimit: 20/s           # each caller's, with rateLimitBurst (default: RATE_LIMIT's)
 /// autoCreate:                   # optional: number-only pools made on first use
 ///   maxWorkers: 1024
 ///   maxPools: 1000
@@ -98,7 +100,8 @@ private struct PoolFields {
 
     static let settingNames: Set<String> = [
         "name", "partitions", "maxWorkers", "consumerGroupPrefix", "leaseTTL", "heartbeatInterval", "numberQuarantine", "epsilon",
-        "balance", "moveBudget", "loadRoundInterval", "backlogSeconds", "targetLoadPerWorker",
+        "balance", "moveBudget", "loadRoundInterval", "backlogSeconds", "targetLoadPerWorker", "serviceAccounts", "rateLimit",
+        "rateLimitBurst",
     ]
     /// The fields that only mean something for a pool with partitions.
     static let layoutNames: Set<String> = [
@@ -140,12 +143,41 @@ private struct PoolFields {
             }
             settings.consumerGroupPrefix = prefix
         }
+        if let value = fields["serviceAccounts"] {
+            guard let list = value as? [Any], !list.isEmpty else {
+                throw problem("serviceAccounts", value, "must be a list of namespace/name service accounts")
+            }
+            var accounts: Set<String> = []
+            for item in list {
+                guard let text = item as? String, Self.isServiceAccount(text) else {
+                    throw problem("serviceAccounts", item, "is not a service account: namespace/name, each of a-z, 0-9, '-' and '.'")
+                }
+                accounts.insert(text)
+            }
+            settings.serviceAccounts = accounts
+        }
+        if let value = fields["rateLimit"] {
+            let burst: Double? = fields["rateLimitBurst"] == nil ? nil : try number("rateLimitBurst", 1, in: 1...1e9)
+            guard let text = value as? String, let limit = RateLimit(text: text, burst: burst) else {
+                throw problem("rateLimit", value, "must be \(RateLimit.rule)")
+            }
+            settings.rateLimit = limit
+        } else if fields["rateLimitBurst"] != nil {
+            throw PoolsFile.Problem(description: "\(context): rateLimitBurst needs rateLimit beside it")
+        }
         guard settings.heartbeatInterval < settings.leaseTTL else {
             throw PoolsFile.Problem(
                 description:
                     "\(context): heartbeatInterval (\(settings.heartbeatInterval)) must be shorter than leaseTTL (\(settings.leaseTTL))")
         }
         return settings
+    }
+
+    /// `namespace/name`: a DNS-1123 label and a DNS-1123 subdomain.
+    static func isServiceAccount(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let allowed = { (byte: UInt8) in (0x61...0x7a).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x2d || byte == 0x2e }
+        return parts.count == 2 && parts.allSatisfy { (1...253).contains($0.utf8.count) && $0.utf8.allSatisfy(allowed) }
     }
 
     func integer(_ field: String, _ fallback: Int, in range: ClosedRange<Int>) throws(PoolsFile.Problem) -> Int {

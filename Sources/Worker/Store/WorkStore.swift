@@ -17,8 +17,9 @@ struct WorkStore: Sendable {
     let tables: WorkTables
 
     init(configuration: WorkerConfiguration) {
-        pool = PostgresPool(
-            configuration: PostgresConfiguration(url: configuration.databaseURL, password: configuration.databasePassword, poolSize: 3))
+        var database = PostgresConfiguration(url: configuration.databaseURL, password: configuration.databasePassword, poolSize: 3)
+        database.caFile = configuration.databaseCAFile
+        pool = PostgresPool(configuration: database)
         tables = WorkTables(pool: configuration.pool)
     }
 

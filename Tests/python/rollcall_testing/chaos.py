@@ -52,6 +52,13 @@ partition claimed again is measured (in Sentinel mode: the primary is SIGKILLed 
 time until the next successful heartbeat and until every worker is safe again is measured). Exit
 status 1 on any violation.
 
+Everything runs as in production, unless `--plain`: HTTPS only (a CA made here; the workers check the
+control planes against it, their own servers serve HTTPS too), each worker and each simulated client
+proven by its own pod-bound service-account token from a local OIDC issuer (rollcall_testing/identity.py;
+the control planes verify them by discovery and signature, and accept a name only from its own token),
+the checkers reading with the admin token, and a rate limit every caller is under. Any 401 or 403 to a
+simulated client is a violation: a legitimate caller refused.
+
 `--inject split-brain` adds a worker whose control plane uses a Redis of its own: two coordinators
 for one fleet. `--inject lost-commits` makes every synchronous PostgreSQL failover lose the last
 second of commits (the standby stops receiving first), as a standby wrongly believed synchronous. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
@@ -77,7 +84,9 @@ import uuid
 
 import redis
 
+from rollcall_testing import http as rollcall_http
 from rollcall_testing.http import http_json
+from rollcall_testing.identity import Issuer
 from rollcall_testing.paths import binaries, shell
 from rollcall_testing.ports import free_port
 from rollcall_testing.postgres import Postgres
@@ -311,6 +320,8 @@ class Suite:
         self.ha_dir = f"{self.dir}/redis-ha"
         self.paused_nodes = set()
         self.pg = Postgres(self.dir, standby=args.postgres == "standby")
+        self.secure = not args.plain
+        self.issuer = None
 
     # --- bookkeeping -------------------------------------------------------------------------
     def count(self, what, n=1):
@@ -323,8 +334,40 @@ class Suite:
             self.examples.setdefault(what, example)
 
     # --- processes ---------------------------------------------------------------------------
+    def start_security(self):
+        """TLS and identities: a CA and a certificate for 127.0.0.1, the issuer of the pods' tokens, the
+        admin token the checkers read with; every request of this process from now on is HTTPS with the
+        token of the name it acts as."""
+        shell(f"rollcall_make_certificates {self.dir}/tls")
+        self.ca_file = f"{self.dir}/tls/ca.pem"
+        self.issuer = Issuer()
+        self.admin_token = uuid.uuid4().hex
+        os.makedirs(f"{self.dir}/tokens", exist_ok=True)
+        rollcall_http.secure(self.ca_file, lambda name: self.issuer.token(name) if name else self.admin_token)
+
+    def control_plane_env(self, **extra):
+        env = self.env(**extra)
+        if self.secure:
+            env.update(TLS_CERT_FILE=f"{self.dir}/tls/server.pem", TLS_KEY_FILE=f"{self.dir}/tls/server.key",
+                       AUTH_TOKEN=self.admin_token, AUTH_OIDC_ISSUER=self.issuer.url, RATE_LIMIT="200/s", RATE_LIMIT_BURST="400")
+        return env
+
+    def worker_env(self, name, control_plane_port, **extra):
+        """A worker's environment: its own token in a file (as the kubelet projects it), HTTPS both ways."""
+        scheme = "https" if self.secure else "http"
+        env = self.env(POD_NAME=name, CONTROL_PLANE_URL=f"{scheme}://127.0.0.1:{control_plane_port}", **extra)
+        if self.secure:
+            path = f"{self.dir}/tokens/{name}"
+            with open(path, "w") as file:
+                file.write(self.issuer.token(name))
+            env.update(AUTH_TOKEN_FILE=path, CONTROL_PLANE_CA_FILE=self.ca_file,
+                       TLS_CERT_FILE=f"{self.dir}/tls/server.pem", TLS_KEY_FILE=f"{self.dir}/tls/server.key")
+        return env
+
     def start(self):
         self.bin = binaries("control-plane", "worker")
+        if self.secure:
+            self.start_security()
         self.redis_port = free_port()
         if self.sentinel:
             shell(f"ROLLCALL_REDIS_HA_PERSIST=1 rollcall_redis_ha_start {self.ha_dir}")
@@ -350,7 +393,7 @@ class Suite:
         self.cp_ports = [free_port() for _ in range(self.args.control_planes)]
         self.cps = []
         for i, port in enumerate(self.cp_ports):
-            cp = Proc(f"control-plane-{i}", [f"{self.bin}/control-plane"], self.env(PORT=port, HOST="127.0.0.1"),
+            cp = Proc(f"control-plane-{i}", [f"{self.bin}/control-plane"], self.control_plane_env(PORT=port, HOST="127.0.0.1"),
                       f"{self.dir}/control-plane-{i}.log")
             cp.start()
             self.cps.append(cp)
@@ -412,8 +455,7 @@ class Suite:
 
     def start_worker(self, worker):
         worker["proc"] = Proc(worker["name"], [f"{self.bin}/worker"],
-                              self.env(POD_NAME=worker["name"], PORT=worker["port"], HOST="127.0.0.1",
-                                       CONTROL_PLANE_URL=f"http://127.0.0.1:{self.proxy_port}"),
+                              self.worker_env(worker["name"], self.proxy_port, PORT=worker["port"], HOST="127.0.0.1"),
                               f"{self.dir}/{worker['name']}.log")
         worker["proc"].start()
 
@@ -422,15 +464,14 @@ class Suite:
         port = free_port()
         shell(f"rollcall_start_redis {self.dir}/rogue-redis {port}")
         cp_port = free_port()
-        env = self.env(PORT=cp_port, HOST="127.0.0.1")
+        env = self.control_plane_env(PORT=cp_port, HOST="127.0.0.1")
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}"
         self.rogue_cp = Proc("rogue-control-plane", [f"{self.bin}/control-plane"], env, f"{self.dir}/rogue-cp.log")
         self.rogue_cp.start()
         self.wait_http(cp_port, "/readyz")
         rogue = {"slot": len(self.workers), "name": "rogue-0", "port": free_port(), "proc": None, "generation": 0, "rogue": True}
         rogue["proc"] = Proc("rogue-0", [f"{self.bin}/worker"],
-                             dict(self.env(POD_NAME="rogue-0", PORT=rogue["port"], HOST="127.0.0.1",
-                                           CONTROL_PLANE_URL=f"http://127.0.0.1:{cp_port}")),
+                             self.worker_env("rogue-0", cp_port, PORT=rogue["port"], HOST="127.0.0.1"),
                              f"{self.dir}/rogue-0.log")
         rogue["proc"].start()
         self.workers.append(rogue)
@@ -527,7 +568,7 @@ class Suite:
             name = worker["name"]
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", worker["port"], timeout=0.5)
+                    conn = rollcall_http.connection(worker["port"], timeout=0.5)
                 conn.request("GET", "/v1/ids?count=32")
                 response = conn.getresponse()
                 data = response.read()
@@ -563,7 +604,7 @@ class Suite:
         while not self.stopping.is_set():
             for port in self.cp_ports:
                 try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
+                    conn = rollcall_http.connection(port, timeout=0.5)
                     conn.request("GET", "/metrics")
                     text = conn.getresponse().read().decode()
                     conn.close()
@@ -614,6 +655,11 @@ class Suite:
         clients = [SimulatedClient(self, self.flooded + i, pool, stop=stop, interval=0.25, prefix="flood", silences=False)
                    for i in range(names)]
         self.flooded += names
+        if self.issuer:
+            # Their tokens first, as each pod has its own before it starts: minting one (pure-Python ECDSA)
+            # while the others run would stall this process's threads, the quiet pool's clients among them.
+            for client in clients:
+                self.issuer.token(client.name)
         for client in clients:
             client.start()
         time.sleep(seconds)
@@ -1003,6 +1049,8 @@ class Suite:
                 sims.append(SimulatedClient(self, index, pool))
                 index += 1
         self.sims = sims
+        for sim in sims if self.issuer else []:
+            self.issuer.token(sim.name)
         for thread in threads + sims:
             thread.start()
         self.storm()
@@ -1045,6 +1093,13 @@ class Suite:
                            f"{key}: {first} and {second} for {seconds * 1000:.0f} ms from t={at - self.started_monotonic:.3f}s")
         for pool, *_ in POOLS:
             self.count(f"simulated-client beliefs recorded [{pool}]", sum(1 for key, *_ in self.beliefs.closed if key[0] == pool))
+        # Every simulated client sends its own token for its own name: a refusal of one is a bug.
+        for sim in self.sims:
+            for key, n in sim.answers.items():
+                if key.startswith(("401", "403", "429")):
+                    self.violation("a legitimate caller refused (401, 403 or 429)", f"{sim.name}: {key} x{n}", n)
+        if self.secure:
+            self.count("simulated clients with their own tokens", len(self.sims))
         self.report()
 
     def check_id_numbers(self):
@@ -1100,6 +1155,8 @@ class Suite:
         self.kill_redis()
         shell(f"rollcall_redis_ha_stop {self.ha_dir}; rollcall_stop_redis {self.dir}/rogue-redis", check=False)
         self.pg.stop()
+        if self.issuer:
+            self.issuer.close()
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -1121,6 +1178,7 @@ def parse(argv=None):
                         help="a primary and a streaming standby, with failovers among the faults (default), or one server")
     parser.add_argument("--inject", choices=["split-brain", "lost-commits"], help="inject a violation, to show the checks can fail")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
+    parser.add_argument("--plain", action="store_true", help="plain HTTP and no credentials (default: TLS and per-worker tokens)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 31)

@@ -7,11 +7,14 @@ CHART = os.path.join(ROOT, "chart")
 
 
 def binaries(*products):
-    """The folder of the debug build's binaries, building `products` that are missing."""
-    folder = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
-    for product in products:
-        if not os.path.exists(os.path.join(folder, product)):
-            subprocess.run(["swift", "build", "--product", product], cwd=ROOT, check=True, capture_output=True)
+    """The folder of the project's one build (scripts/lib/build.sh): ROLLCALL_BIN_DIR when scripts/test
+    set it, otherwise built here if any of `products` is missing."""
+    if os.environ.get("ROLLCALL_BIN_DIR"):
+        return os.environ["ROLLCALL_BIN_DIR"]
+    build = f"cd {ROOT} && . scripts/lib/build.sh && "
+    folder = subprocess.run(["bash", "-c", build + "rollcall_bin_dir"], check=True, capture_output=True, text=True).stdout.strip()
+    if not all(os.path.exists(os.path.join(folder, product)) for product in products):
+        subprocess.run(["bash", "-c", build + "rollcall_build"], check=True, capture_output=True)
     return folder
 
 
