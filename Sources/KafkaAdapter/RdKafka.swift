@@ -102,6 +102,55 @@ public final class KafkaConsumerHandle {
             headers: headers)
     }
 
+    /// Up to `max` records: waits up to `timeoutMillis` for the first, then takes what is already here.
+    public func poll(max: Int, timeoutMillis: Int32) throws(KafkaError) -> [KafkaRecord] {
+        var records: [KafkaRecord] = []
+        guard let first = try poll(timeoutMillis: timeoutMillis) else { return records }
+        records.append(first)
+        while records.count < max, let next = try poll(timeoutMillis: 0) { records.append(next) }
+        return records
+    }
+
+    /// Commits, synchronously, the offset after each given record's: exactly what was handed on, not
+    /// whatever else was polled.
+    public func commit(after records: [KafkaRecord]) throws(KafkaError) {
+        guard let handle else { throw KafkaError(function: "rd_kafka_commit", code: -1, message: "closed") }
+        var next: [String: [Int32: Int64]] = [:]
+        for record in records {
+            next[record.topic, default: [:]][record.partition] = max(next[record.topic]?[record.partition] ?? 0, record.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(records.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (topic, partitions) in next {
+            for (partition, offset) in partitions { rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = offset }
+        }
+        let code = rd_kafka_commit(handle, list, 0)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw failure("rd_kafka_commit", code) }
+    }
+
+    /// Records behind the end of the assigned partitions, from the watermarks librdkafka last fetched (no
+    /// round trip to the broker); nil before an assignment.
+    public func lag() -> Int64? {
+        guard let handle else { return nil }
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? = nil
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        guard assignment.pointee.cnt > 0 else { return nil }
+        _ = rd_kafka_position(handle, assignment)
+        var total: Int64 = 0
+        for index in 0..<Int(assignment.pointee.cnt) {
+            let partition = assignment.pointee.elems[index]
+            var low: Int64 = 0
+            var high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                high >= 0
+            else { continue }
+            total += max(0, high - (partition.offset >= 0 ? partition.offset : low))
+        }
+        return total
+    }
+
     /// Commits the offsets of what was polled, synchronously. Nothing polled since the last commit is
     /// not an error.
     public func commit() throws(KafkaError) {

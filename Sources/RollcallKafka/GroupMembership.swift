@@ -23,6 +23,13 @@ public struct GroupMembership: Sendable, Hashable {
         public var instanceID: String
         public var number: WorkerNumber
         public var epoch: Epoch
+
+        public init(group: String, instanceID: String, number: WorkerNumber, epoch: Epoch) {
+            self.group = group
+            self.instanceID = instanceID
+            self.number = number
+            self.epoch = epoch
+        }
     }
 
     public enum State: Sendable, Hashable {
@@ -41,10 +48,10 @@ public struct GroupMembership: Sendable, Hashable {
     }
 
     /// How long a leave (commit and close) may take: the consumer leaves when its lease is safe for less.
-    public let leaveMargin: Duration
+    public var leaveMargin: Duration
     /// It joins only when its lease is safe for at least this much more than `leaveMargin`, so a join
     /// is not started just to leave again.
-    public let joinMargin: Duration
+    public var joinMargin: Duration
     public private(set) var state = State.out
     /// Set by `drain()`: it leaves and never joins again.
     public private(set) var draining = false
@@ -95,6 +102,14 @@ public struct GroupMembership: Sendable, Hashable {
     /// Stop for good (SIGTERM): leave now if in a group.
     public mutating func drain() -> Action {
         draining = true
+        guard case .member(let membership) = state else { return .none }
+        state = .leaving(membership)
+        return .leave(membership)
+    }
+
+    /// Leave now for a reason the I/O side found (a batch not recorded, a newer holder); unlike `drain()`
+    /// it may join again later.
+    public mutating func leaveNow() -> Action {
         guard case .member(let membership) = state else { return .none }
         state = .leaving(membership)
         return .leave(membership)
