@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Partitioning", targets: ["Partitioning"]),
         .library(name: "Coordination", targets: ["Coordination"]),
         .library(name: "RollcallClient", targets: ["RollcallClient"]),
+        .library(name: "RollcallKafka", targets: ["RollcallKafka"]),
         .executable(name: "control-plane", targets: ["ControlPlane"]),
         .executable(name: "worker", targets: ["Worker"]),
     ],
@@ -59,7 +60,15 @@ let package = Package(
         .target(name: "PostgresAdapter", dependencies: ["CLibPQ", "BlockingPool"]),
         .target(name: "KafkaAdapter", dependencies: ["CRdKafka"]),
         // Kafka consumption bound to the lease: the group membership state machine and its I/O.
-        .target(name: "RollcallKafka", dependencies: ["RollcallClient", "KafkaAdapter", "Coordination"]),
+        .target(
+            name: "RollcallKafka",
+            dependencies: [
+                "RollcallClient", "KafkaAdapter", "Coordination",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
 
         // What both executables' HTTP servers and command lines share: JSON errors, settings, logging.
         .target(
@@ -104,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "Coordination", "RollcallClient", "Partitioning", "PostgresAdapter", "ServerSupport",
+                "Coordination", "RollcallClient", "RollcallKafka", "KafkaAdapter", "Partitioning", "PostgresAdapter", "ServerSupport",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -123,11 +132,11 @@ let package = Package(
         .testTarget(name: "RedisAdapterTests", dependencies: ["RedisAdapter", "TestSupport"]),
         .testTarget(name: "PostgresAdapterTests", dependencies: ["PostgresAdapter", "TestSupport"]),
         .testTarget(name: "KafkaAdapterTests", dependencies: ["KafkaAdapter", "TestSupport"]),
-        .testTarget(name: "RollcallKafkaTests", dependencies: ["RollcallKafka", "RollcallClient", "Coordination"]),
+        .testTarget(name: "RollcallKafkaTests", dependencies: ["RollcallKafka", "RollcallClient", "Coordination", "KafkaAdapter", "TestSupport"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "RollcallClient", "TestSupport", "PostgresAdapter", "RedisAdapter", "Partitioning",
+                "Worker", "RollcallClient", "RollcallKafka", "TestSupport", "PostgresAdapter", "RedisAdapter", "Partitioning", "KafkaAdapter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -2,12 +2,15 @@ import AsyncHTTPClient
 import Coordination
 import Hummingbird
 import Logging
+import Prometheus
 import RollcallClient
+import RollcallKafka
 import ServerSupport
 
 /// One worker process: migrations, then the control-plane client, the partition worker and the HTTP
-/// server in one ServiceGroup with graceful shutdown on SIGTERM/SIGINT. The group shuts services down
-/// in reverse order: the HTTP server, then the worker (work stops), then the client (the lease is released).
+/// server (and, with KAFKA_BROKERS, the lease-bound Kafka consumer) in one ServiceGroup with graceful
+/// shutdown on SIGTERM/SIGINT. The group shuts services down in reverse order: the HTTP server, the Kafka
+/// consumer (it leaves its group), the worker (work stops), then the client (the lease is released).
 struct WorkerApp: Sendable {
     let configuration: WorkerConfiguration
     let logger: Logger
@@ -29,8 +32,20 @@ struct WorkerApp: Sendable {
         clientConfiguration.pool = configuration.pool
         let http = try configuration.controlPlaneTLS?.makeHTTPClient()
         let client = RollcallClient(configuration: clientConfiguration, httpClient: http ?? .shared, logger: logger)
-        let worker = PartitionWorker(
-            client: client, store: store, configuration: configuration, metrics: WorkerMetrics(), logger: logger)
+        let metrics = WorkerMetrics()
+        let worker = PartitionWorker(client: client, store: store, configuration: configuration, metrics: metrics, logger: logger)
+        // Registered whether or not Kafka is configured: the dashboard's series always exist.
+        let kafkaMetrics = LeaseBoundConsumer.Metrics(factory: PrometheusMetricsFactory(registry: metrics.registry))
+        let kafka = configuration.kafka.map { kafka in
+            let name = configuration.name.rawValue
+            return LeaseBoundConsumer(
+                configuration: kafka, status: { client.status() },
+                join: { membership in try await store.claimGroup(membership, worker: name) },
+                handle: { records, membership in
+                    try await store.recordReceipts(records, membership: membership, worker: name) ? .recorded : .fenced
+                },
+                metrics: kafkaMetrics, logger: logger)
+        }
 
         let tls = try configuration.http.makeTLS(logger: logger)
         let router = Router(context: APIContext.self)
@@ -42,7 +57,7 @@ struct WorkerApp: Sendable {
             server: configuration.http.server(tls: tls?.0),
             configuration: configuration.http.configuration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
-            services: [client, worker] + (tls.map { [$0.1] } ?? []), logger: logger)
+            services: [client, worker] + (kafka.map { [$0] } ?? []) + (tls.map { [$0.1] } ?? []), logger: logger)
         do {
             try await app.runService()
         } catch {

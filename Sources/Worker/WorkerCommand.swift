@@ -28,6 +28,7 @@ extension WorkerCommand {
         var loadReportInterval: String?
         @Option(help: "Share of the lease TTL not trusted, 0..<1 (LEASE_DRIFT_ALLOWANCE, default 0.1).") var leaseDriftAllowance: Double?
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
         @OptionGroup var http: HTTPLimitOptions
 
         func run() async throws {
@@ -59,6 +60,7 @@ extension WorkerCommand {
             configuration.driftAllowance = try settings.number(
                 leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)
             try database.resolve(environment, into: &configuration)
+            configuration.kafka = try kafka.resolve(environment)
             configuration.http = try http.resolve(settings)
             return configuration
         }

@@ -1,6 +1,7 @@
 import Coordination
 import Logging
 import RollcallClient
+import RollcallKafka
 import ServerSupport
 
 /// Everything `worker` is told by flags and environment variables (docs/operations.md, "Configuration (worker)").
@@ -36,6 +37,9 @@ struct WorkerConfiguration: Sendable {
     /// The share of the lease TTL the worker does not trust (clock-rate differences).
     var driftAllowance = 0.1
     var logLevel: Logger.Level = .info
+    /// KAFKA_BROKERS and KAFKA_TOPICS (and TLS, SASL): the lease's consumer group, consumed and recorded
+    /// in `kafka_receipts`; nil consumes nothing.
+    var kafka: LeaseBoundConsumer.Configuration?
     /// Timeouts and the connection limit of the HTTP server.
     var http = HTTPLimits()
 }

@@ -19,7 +19,11 @@ final class ChildProcess: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: "\(SystemBinaries.directory)/\(executable)")
         process.arguments = arguments
-        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+        // PATH, and LD_LIBRARY_PATH when scripts/test set one (the librdkafka its Kafka broker needs).
+        let inherited = ProcessInfo.processInfo.environment.filter { $0.key == "LD_LIBRARY_PATH" }
+        process.environment = environment.merging(
+            inherited.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+        ) { a, _ in a }
         process.standardOutput = log
         process.standardError = log
         try process.run()

@@ -84,6 +84,12 @@ final class SystemHarness: @unchecked Sendable {
         BEGIN INSERT INTO work_audit (partition, worker) VALUES (NEW.partition, NEW.current_worker); RETURN NEW; END $$
         """,
         "CREATE TRIGGER work_audit AFTER UPDATE ON work_items FOR EACH ROW EXECUTE FUNCTION audit_work()",
+        "CREATE TABLE group_audit (group_name text, worker text, epoch bigint, at timestamptz DEFAULT clock_timestamp())",
+        """
+        CREATE FUNCTION audit_group() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO group_audit (group_name, worker, epoch) VALUES (NEW.group_name, NEW.worker, NEW.epoch); RETURN NEW; END $$
+        """,
+        "CREATE TRIGGER group_audit AFTER INSERT OR UPDATE ON kafka_group_owners FOR EACH ROW EXECUTE FUNCTION audit_group()",
     ]
 
     // MARK: processes
@@ -215,8 +221,26 @@ final class SystemHarness: @unchecked Sendable {
         return response.status == 200 ? try JSONDecoder().decode(WorkerStatus.self, from: response.body) : nil
     }
 
-    /// Writes to work items by a worker that was not the partition's owner at that moment (at most 10).
+    /// Writes to work items by a worker that was not the partition's owner at that moment, and Kafka
+    /// receipts written under a lease that was not the group's newest claim at that moment (at most 10 each).
     func violations() async throws -> [String] {
+        try await workViolations() + receiptViolations()
+    }
+
+    func receiptViolations() async throws -> [String] {
+        let rows = try await database.query(
+            """
+            SELECT r.group_name, r.worker, r.epoch, r.received_at::text, o.worker, o.epoch FROM kafka_receipts r
+            LEFT JOIN LATERAL (SELECT worker, epoch FROM group_audit a WHERE a.group_name = r.group_name AND a.at < r.received_at
+                               ORDER BY a.at DESC LIMIT 1) o ON true
+            WHERE (r.worker, r.epoch) IS DISTINCT FROM (o.worker, o.epoch) LIMIT 10
+            """)
+        return try rows.map { row throws(PostgresError) in
+            "receipt in \(try row.decode(String.self, at: 0)) by \(try row.decode(String.self, at: 1)) epoch \(try row.decode(Int.self, at: 2)) at \(try row.decode(String.self, at: 3)), group claimed by \(try row.decode(String?.self, at: 4) ?? "none") epoch \(try row.decode(Int?.self, at: 5).map(String.init) ?? "none")"
+        }
+    }
+
+    private func workViolations() async throws -> [String] {
         let rows = try await database.query(
             """
             SELECT w.partition, w.worker, w.at::text, o.owner FROM work_audit w

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Coordination
 import RollcallClient
+import RollcallKafka
 import TestSupport
 import Testing
 
@@ -39,6 +40,64 @@ struct WorkerConfigurationTests {
             Issue.record("a bad pool name was accepted")
         } catch {
             #expect("\(error)".contains("POOL Pay_ments") && "\(error)".contains("DNS-1123 label"))
+        }
+    }
+
+    @Test("KAFKA_BROKERS and KAFKA_TOPICS turn the lease-bound consumer on; TLS and SASL become librdkafka's settings")
+    func kafka() throws {
+        #expect(try resolve([], ["POD_NAME": "w"]).kafka == nil, "no Kafka unless asked")
+        let plain = try #require(
+            try resolve([], ["POD_NAME": "w", "KAFKA_BROKERS": "k1:9092,k2:9092", "KAFKA_TOPICS": "replies, events"]).kafka)
+        #expect(plain.brokers == "k1:9092,k2:9092" && plain.topics == ["replies", "events"] && plain.batchSize == 500)
+        #expect(plain.settings == ["security.protocol": "plaintext"])
+        let secrets = try SecretFolder()
+        let ca = try secrets.write("ca.crt", "-----BEGIN CERTIFICATE-----")
+        let password = try secrets.write("sasl", "s3cret\n")
+        let secure = try #require(
+            try resolve(
+                ["--kafka-brokers", "k:9093", "--kafka-topics", "replies"],
+                [
+                    "POD_NAME": "w", "KAFKA_CA_FILE": ca, "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "rollcall",
+                    "KAFKA_SASL_PASSWORD_FILE": password, "KAFKA_BATCH": "50",
+                ]
+            ).kafka)
+        #expect(secure.batchSize == 50)
+        #expect(
+            secure.settings == [
+                "security.protocol": "sasl_ssl", "ssl.ca.location": ca, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "rollcall",
+                "sasl.password": "s3cret",
+            ])
+        // What the consumer adds for its membership: static membership, commits by hand, a session no longer than the lease.
+        let membership = GroupMembership.Membership(
+            group: "inbox-3", instanceID: "inbox-3", number: WorkerNumber(rawValue: 3)!, epoch: Epoch(rawValue: 7))
+        let settings = secure.consumerSettings(for: membership, leaseTTL: .seconds(4))
+        #expect(settings["group.id"] == "inbox-3" && settings["group.instance.id"] == "inbox-3")
+        #expect(settings["enable.auto.commit"] == "false" && settings["session.timeout.ms"] == "4000")
+        #expect(secure.consumerSettings(for: membership, leaseTTL: .seconds(10))["session.timeout.ms"] == "6000")
+    }
+
+    @Test("Kafka settings that cannot work stop the start with the variable named")
+    func badKafka() throws {
+        let cases: [([String: String], String)] = [
+            (["KAFKA_BROKERS": "k:9092"], "set both KAFKA_BROKERS and KAFKA_TOPICS"),
+            (["KAFKA_TOPICS": "replies"], "set both KAFKA_BROKERS and KAFKA_TOPICS"),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "bad topic"], "KAFKA_TOPICS: \"bad topic\""),
+            (
+                ["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_CA_FILE": "/no/such/ca.crt"],
+                "KAFKA_CA_FILE=/no/such/ca.crt cannot be read"
+            ),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_SASL_MECHANISM": "GSSAPI"], "KAFKA_SASL_MECHANISM must be"),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_SASL_MECHANISM": "PLAIN"], "needs KAFKA_SASL_USERNAME"),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_BATCH": "0"], "KAFKA_BATCH"),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_CERT_FILE": "/etc/hostname"], "KAFKA_CERT_FILE and KAFKA_KEY_FILE"),
+        ]
+        for (environment, message) in cases {
+            do {
+                _ = try resolve([], environment.merging(["POD_NAME": "w"]) { a, _ in a })
+                Issue.record("accepted \(environment)")
+            } catch {
+                #expect("\(error)".contains(message), "\(environment): \(error)")
+            }
         }
     }
 
