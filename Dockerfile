@@ -8,7 +8,7 @@
 FROM swift:6.3.1-bookworm AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev libpq-dev pkg-config \
+    && apt-get install -y --no-install-recommends libhiredis-dev libpq-dev librdkafka-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so source edits do not re-resolve them. Tests come along: they are built beside
@@ -32,7 +32,7 @@ RUN swift build -c release -Xswiftc -enable-testing -Xlinker -rpath=/usr/lib/swi
 # Slim runtime: the C libraries, the Swift runtime and CA certificates, a non-root user, nothing else.
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis0.14 libpq5 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends libhiredis0.14 libpq5 librdkafka1 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 rollcall \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin rollcall
