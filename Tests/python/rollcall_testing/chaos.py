@@ -52,6 +52,10 @@ partition claimed again is measured (in Sentinel mode: the primary is SIGKILLed 
 time until the next successful heartbeat and until every worker is safe again is measured). Exit
 status 1 on any violation.
 
+Kafka, unless `--no-kafka` (rollcall_testing/chaos_kafka.py says what it checks): a broker, a steady
+producer, every worker consuming its number's consumer group and recording receipts in PostgreSQL, a
+sampler of every group's members, and a broker restart among the faults.
+
 Everything runs as in production, unless `--plain`: HTTPS only (a CA made here; the workers check the
 control planes against it, their own servers serve HTTPS too), each worker and each simulated client
 proven by its own pod-bound service-account token from a local OIDC issuer (rollcall_testing/identity.py;
@@ -84,6 +88,7 @@ import uuid
 
 import redis
 
+from rollcall_testing import chaos_kafka
 from rollcall_testing import http as rollcall_http
 from rollcall_testing.http import http_json
 from rollcall_testing.identity import Issuer
@@ -322,6 +327,7 @@ class Suite:
         self.pg = Postgres(self.dir, standby=args.postgres == "standby")
         self.secure = not args.plain
         self.issuer = None
+        self.kafka = None if args.no_kafka else chaos_kafka.KafkaChecks(self)
 
     # --- bookkeeping -------------------------------------------------------------------------
     def count(self, what, n=1):
@@ -356,6 +362,8 @@ class Suite:
         """A worker's environment: its own token in a file (as the kubelet projects it), HTTPS both ways."""
         scheme = "https" if self.secure else "http"
         env = self.env(POD_NAME=name, CONTROL_PLANE_URL=f"{scheme}://127.0.0.1:{control_plane_port}", **extra)
+        if self.kafka:
+            env.update(self.kafka.worker_env())
         if self.secure:
             path = f"{self.dir}/tokens/{name}"
             with open(path, "w") as file:
@@ -377,10 +385,14 @@ class Suite:
             self.start_redis()
         self.pg.start()
         self.database_url = self.pg.url()
+        if self.kafka:
+            self.kafka.start()
         env = self.env()
         subprocess.run([f"{self.bin}/worker", "migrate"], env=env, check=True, capture_output=True)
         subprocess.run([f"{self.bin}/worker", "seed", "--items", str(self.args.items)], env=env, check=True, capture_output=True)
         self.pg.install_audit()
+        if self.kafka:
+            self.kafka.install_audit()
         if self.pg.standby:
             self.pg.start_standby()
 
@@ -631,6 +643,8 @@ class Suite:
             kinds.update({"primary-kill": 2, "primary-stop": 2, "sentinel-failover": 1, "sentinel-kill": 1})
         else:
             kinds.update({"redis-restart": 1, "redis-wipe": 1})
+        if self.kafka:
+            kinds["broker-restart"] = 1
         return list(kinds), list(kinds.values())
 
     def schedule(self):
@@ -679,11 +693,15 @@ class Suite:
         if kind == "pool-flood":
             answers = self.flood("tags", 3)
             return f"40 new names flooded pool tags for 3 s: {answers}"
+        if kind == "broker-restart":
+            return self.kafka.restart_broker(x)
         if kind.startswith("worker"):
             worker = real[target % len(real)]
             proc = worker["proc"]
             if kind == "worker-stop":
                 seconds = 0.5 + 5.5 * x
+                if self.kafka:
+                    self.kafka.paused(worker["name"], seconds)
                 proc.send(signal.SIGSTOP)
                 threading.Timer(seconds, proc.send, args=(signal.SIGCONT,)).start()
                 return f"{worker['name']} SIGSTOP {seconds:.1f}s"
@@ -1043,6 +1061,8 @@ class Suite:
                    threading.Thread(target=self.sample_statuses, daemon=True),
                    threading.Thread(target=self.scrape_control_planes, daemon=True)]
         threads += [threading.Thread(target=self.poll_ids, args=(w,), daemon=True) for w in self.workers]
+        if self.kafka:
+            threads += self.kafka.threads()
         sims, index = [], 0
         for pool, _, _, _, share in POOLS:
             for _ in range(max(2, round(self.args.simulated * share))):
@@ -1088,6 +1108,8 @@ class Suite:
             kind, example = line.split("|", 1)
             self.violation(f"audit: {kind}", example)
         self.check_id_numbers()
+        if self.kafka:
+            self.kafka.check()
         for key, first, second, seconds, at in self.beliefs.overlaps():
             self.violation(f"simulated clients safe on one thing at once [{key[0]}]",
                            f"{key}: {first} and {second} for {seconds * 1000:.0f} ms from t={at - self.started_monotonic:.3f}s")
@@ -1136,7 +1158,8 @@ class Suite:
             print(f"  {key:52} {self.counters[key]}")
         print(f"  {'simulated-client beliefs recorded':52} {len(self.beliefs.closed)}")
         print("invariants (violations found):")
-        for key in self.INVARIANTS + sorted(set(self.violations) - set(self.INVARIANTS)):
+        invariants = self.INVARIANTS + (chaos_kafka.INVARIANTS if self.kafka else [])
+        for key in invariants + sorted(set(self.violations) - set(invariants)):
             print(f"  {key:52} {self.violations.get(key, 0)}")
         if self.violations:
             print("VIOLATIONS")
@@ -1155,6 +1178,8 @@ class Suite:
         self.kill_redis()
         shell(f"rollcall_redis_ha_stop {self.ha_dir}; rollcall_stop_redis {self.dir}/rogue-redis", check=False)
         self.pg.stop()
+        if self.kafka:
+            self.kafka.shutdown()
         if self.issuer:
             self.issuer.close()
         if not self.args.keep:
@@ -1179,6 +1204,8 @@ def parse(argv=None):
     parser.add_argument("--inject", choices=["split-brain", "lost-commits"], help="inject a violation, to show the checks can fail")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     parser.add_argument("--plain", action="store_true", help="plain HTTP and no credentials (default: TLS and per-worker tokens)")
+    parser.add_argument("--no-kafka", action="store_true",
+                        help="no Kafka broker (default: one, the workers consuming their numbers' groups; rollcall_testing/chaos_kafka.py)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 31)
