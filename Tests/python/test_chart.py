@@ -57,6 +57,12 @@ VALUE_SETS = {
             "workers": {"payments": {"replicaCount": 2, "partitions": 16, "rateLimit": "5/s", "rateLimitBurst": 10,
                                      "autoscaling": {"enabled": False}}}},
     "admin-token-workers": {"auth": {"serviceAccountTokens": {"enabled": False}, "rateLimit": ""}},
+    "kafka": {"worker": {"kafka": {"brokers": "kafka-0.kafka:9093,kafka-1.kafka:9093", "topics": ["replies", "events"],
+                                   "caSecret": "kafka-ca", "clientCertSecret": "kafka-client",
+                                   "sasl": {"mechanism": "SCRAM-SHA-512", "username": "rollcall", "passwordSecret": "kafka-sasl"}}},
+              "workers": {"payments": {"replicaCount": 2, "partitions": 16, "kafka": {"topics": ["payment-replies"], "batch": 100}},
+                          "tags": {"replicaCount": 1, "partitions": 0, "kafka": {"brokers": ""}}},
+              "networkPolicy": {"kafka": {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [9093]}}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
                         "redis": {"mode": "sentinel", "image": {"digest": "sha256:" + "c3" * 32}},
                         "postgresql": {"image": {"digest": "sha256:" + "d4" * 32}}, "tests": {"image": {"digest": "sha256:" + "e5" * 32}}},
@@ -682,6 +688,39 @@ def test_network_policies_admit_only_what_rollcall_needs():
     assert policy(objects, "worker")["egress"][2]["ports"] == [{"port": 5432, "protocol": "TCP"}]
     # Opt-out.
     assert not of_kind(all_objects({"networkPolicy": {"enabled": False}}), "NetworkPolicy")
+
+
+def test_kafka_settings_reach_each_pool_s_workers_as_variables_and_files_and_egress_to_the_brokers():
+    objects = all_objects(VALUE_SETS["kafka"])
+    default = env(container(objects, "Deployment", "rc-rollcall-worker"))
+    secrets = "/run/secrets/rollcall"
+    assert {k: v for k, v in default.items() if k.startswith("KAFKA_")} == {
+        "KAFKA_BROKERS": "kafka-0.kafka:9093,kafka-1.kafka:9093", "KAFKA_TOPICS": "replies,events", "KAFKA_BATCH": "500",
+        "KAFKA_CA_FILE": f"{secrets}/kafka-ca.crt", "KAFKA_CERT_FILE": f"{secrets}/kafka-client.crt",
+        "KAFKA_KEY_FILE": f"{secrets}/kafka-client.key", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "rollcall", "KAFKA_SASL_PASSWORD_FILE": f"{secrets}/kafka-sasl-password"}
+    sources = objects[("Deployment", "rc-rollcall-worker")]["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+    mounted = {item["path"]: (source["secret"]["name"], item["key"]) for source in sources if "secret" in source
+               for item in source["secret"]["items"]}
+    assert mounted["kafka-ca.crt"] == ("kafka-ca", "ca.crt") and mounted["kafka-sasl-password"] == ("kafka-sasl", "password")
+    assert mounted["kafka-client.crt"] == ("kafka-client", "tls.crt") and mounted["kafka-client.key"] == ("kafka-client", "tls.key")
+    # A pool takes worker's Kafka settings under its own, or none.
+    payments = env(container(objects, "Deployment", "rc-rollcall-worker-payments"))
+    assert payments["KAFKA_TOPICS"] == "payment-replies" and payments["KAFKA_BATCH"] == "100"
+    assert payments["KAFKA_BROKERS"] == default["KAFKA_BROKERS"]
+    assert not [k for k in env(container(objects, "Deployment", "rc-rollcall-worker-tags")) if k.startswith("KAFKA_")]
+    # Egress to the brokers, only when some pool consumes Kafka.
+    assert policy(objects, "worker")["egress"][-1] == {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
+                                                       "ports": [{"port": 9093, "protocol": "TCP"}]}
+    assert not any(rule.get("ports") == [{"port": 9093, "protocol": "TCP"}] for rule in policy(all_objects({}), "worker")["egress"])
+    assert not [k for k in env(container(all_objects({}), "Deployment", "rc-rollcall-worker")) if k.startswith("KAFKA_")]
+    for bad in ({"worker": {"kafka": {"sasl": {"mechanism": "GSSAPI"}}}}, {"worker": {"kafka": {"topics": ["no spaces"]}}},
+                {"worker": {"kafka": {"brokers": "no-port"}}}, {"worker": {"kafka": {"unknown": 1}}}):
+        try:
+            render(bad)
+        except helm_python.HelmValuesError:
+            continue
+        raise AssertionError(f"schema accepted {bad}")
 
 
 def test_images_are_pinned_by_digest_when_given():

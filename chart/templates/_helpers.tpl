@@ -180,6 +180,24 @@ the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
           name: {{ include "rollcall.tlsSecretName" .root }}
           items: [{key: ca.crt, path: control-plane-ca.crt}]
       {{- end }}
+      {{- $k := .kafka | default dict }}
+      {{- if $k.brokers }}
+      {{- if $k.caSecret }}
+      - secret:
+          name: {{ $k.caSecret }}
+          items: [{key: {{ $k.caSecretKey }}, path: kafka-ca.crt}]
+      {{- end }}
+      {{- if $k.clientCertSecret }}
+      - secret:
+          name: {{ $k.clientCertSecret }}
+          items: [{key: tls.crt, path: kafka-client.crt}, {key: tls.key, path: kafka-client.key}]
+      {{- end }}
+      {{- if and $k.sasl $k.sasl.mechanism }}
+      - secret:
+          name: {{ required "worker.kafka.sasl.passwordSecret: SASL needs the password's Secret" $k.sasl.passwordSecret }}
+          items: [{key: {{ $k.sasl.passwordSecretKey }}, path: kafka-sasl-password}]
+      {{- end }}
+      {{- end }}
       {{- if $v.postgresql.external.caSecret }}
       - secret:
           name: {{ $v.postgresql.external.caSecret }}
@@ -289,6 +307,45 @@ the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
 - name: DATABASE_CA_FILE
   value: {{ include "rollcall.secretsPath" . }}/database-ca.crt
 {{- end }}
+{{- end -}}
+
+{{/* A worker Deployment's Kafka settings (its values' kafka): the brokers, topics and batch, and the
+TLS and SASL files mounted from its Secrets. Nothing without brokers. */}}
+{{- define "rollcall.kafkaEnv" -}}
+{{- $k := .kafka | default dict -}}
+{{- if $k.brokers }}
+- name: KAFKA_BROKERS
+  value: {{ $k.brokers | quote }}
+- name: KAFKA_TOPICS
+  value: {{ join "," $k.topics | quote }}
+- name: KAFKA_BATCH
+  value: {{ $k.batch | quote }}
+{{- if $k.caSecret }}
+- name: KAFKA_CA_FILE
+  value: {{ include "rollcall.secretsPath" .root }}/kafka-ca.crt
+{{- end }}
+{{- if $k.clientCertSecret }}
+- name: KAFKA_CERT_FILE
+  value: {{ include "rollcall.secretsPath" .root }}/kafka-client.crt
+- name: KAFKA_KEY_FILE
+  value: {{ include "rollcall.secretsPath" .root }}/kafka-client.key
+{{- end }}
+{{- if ($k.sasl | default dict).mechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ $k.sasl.username | quote }}
+- name: KAFKA_SASL_PASSWORD_FILE
+  value: {{ include "rollcall.secretsPath" .root }}/kafka-sasl-password
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* "true" when any worker Deployment consumes Kafka, else empty. */}}
+{{- define "rollcall.kafkaConsumed" -}}
+{{- range (include "rollcall.workerDeployments" . | fromJsonArray) -}}
+{{- if (.values.kafka | default dict).brokers -}}true{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The worker's credentials for the control plane: its pod's own token (or the admin token), and the CA. */}}
