@@ -95,7 +95,7 @@ from rollcall_testing.identity import Issuer
 from rollcall_testing.paths import binaries, shell
 from rollcall_testing.ports import free_port
 from rollcall_testing.postgres import Postgres
-from rollcall_testing.processes import Proc, kill_pidfile
+from rollcall_testing.processes import Proc, kill_pidfile, wait_port_free
 
 PARTITIONS = 1024
 # The storm's pools: (name, partitions, maxWorkers, TTL as a multiple of --lease-ttl, simulated clients as a
@@ -461,6 +461,9 @@ class Suite:
 
     def kill_redis(self):
         kill_pidfile(f"{self.dir}/redis/redis.pid")
+        # The next start binds the same port: wait until nothing holds it (in one fresh-clone run the
+        # restart after the wipe found it still in use).
+        wait_port_free(self.redis_port)
 
     def ha_pid(self, what, index):
         return int(open(f"{self.ha_dir}/{what}{index}/{'redis' if what == 'node' else 'sentinel'}.pid").read())

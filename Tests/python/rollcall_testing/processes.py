@@ -1,6 +1,7 @@
 """The one process helper: children that can be killed, paused and restarted, and daemons by pid file."""
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -55,6 +56,22 @@ def is_running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def wait_port_free(port, seconds=10):
+    """Waits until nothing listens on 127.0.0.1:`port` (a killed server's forked child, an AOF rewrite
+    say, can hold its listening socket a moment longer); True once it can be bound."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+        time.sleep(0.05)
 
 
 def kill_pidfile(pidfile):
