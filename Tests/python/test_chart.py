@@ -59,7 +59,7 @@ VALUE_SETS = {
     "admin-token-workers": {"auth": {"serviceAccountTokens": {"enabled": False}, "rateLimit": ""}},
     "kafka": {"worker": {"kafka": {"brokers": "kafka-0.kafka:9093,kafka-1.kafka:9093", "topics": ["replies", "events"],
                                    "caSecret": "kafka-ca", "clientCertSecret": "kafka-client",
-                                   "sasl": {"mechanism": "SCRAM-SHA-512", "username": "rollcall", "passwordSecret": "kafka-sasl"}}},
+                                   "sasl": {"mechanism": "SCRAM-SHA-512", "username": "rollcall", "existingSecret": "kafka-sasl"}}},
               "workers": {"payments": {"replicaCount": 2, "partitions": 16, "kafka": {"topics": ["payment-replies"], "batch": 100}},
                           "tags": {"replicaCount": 1, "partitions": 0, "kafka": {"brokers": ""}}},
               "networkPolicy": {"kafka": {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [9093]}}},
@@ -692,7 +692,7 @@ def test_network_policies_admit_only_what_rollcall_needs():
 
 def test_kafka_settings_reach_each_pool_s_workers_as_variables_and_files_and_egress_to_the_brokers():
     objects = all_objects(VALUE_SETS["kafka"])
-    default = env(container(objects, "Deployment", "rc-rollcall-worker"))
+    default = {name: e["value"] for name, e in env(container(objects, "Deployment", "rc-rollcall-worker")).items() if "value" in e}
     secrets = "/run/secrets/rollcall"
     assert {k: v for k, v in default.items() if k.startswith("KAFKA_")} == {
         "KAFKA_BROKERS": "kafka-0.kafka:9093,kafka-1.kafka:9093", "KAFKA_TOPICS": "replies,events", "KAFKA_BATCH": "500",
@@ -702,10 +702,10 @@ def test_kafka_settings_reach_each_pool_s_workers_as_variables_and_files_and_egr
     sources = objects[("Deployment", "rc-rollcall-worker")]["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
     mounted = {item["path"]: (source["secret"]["name"], item["key"]) for source in sources if "secret" in source
                for item in source["secret"]["items"]}
-    assert mounted["kafka-ca.crt"] == ("kafka-ca", "ca.crt") and mounted["kafka-sasl-password"] == ("kafka-sasl", "password")
+    assert mounted["kafka-ca.crt"] == ("kafka-ca", "ca.crt") and mounted["kafka-sasl-password"] == ("kafka-sasl", "sasl-password")
     assert mounted["kafka-client.crt"] == ("kafka-client", "tls.crt") and mounted["kafka-client.key"] == ("kafka-client", "tls.key")
     # A pool takes worker's Kafka settings under its own, or none.
-    payments = env(container(objects, "Deployment", "rc-rollcall-worker-payments"))
+    payments = {name: e["value"] for name, e in env(container(objects, "Deployment", "rc-rollcall-worker-payments")).items() if "value" in e}
     assert payments["KAFKA_TOPICS"] == "payment-replies" and payments["KAFKA_BATCH"] == "100"
     assert payments["KAFKA_BROKERS"] == default["KAFKA_BROKERS"]
     assert not [k for k in env(container(objects, "Deployment", "rc-rollcall-worker-tags")) if k.startswith("KAFKA_")]

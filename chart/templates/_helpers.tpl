@@ -194,8 +194,8 @@ the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
       {{- end }}
       {{- if and $k.sasl $k.sasl.mechanism }}
       - secret:
-          name: {{ required "worker.kafka.sasl.passwordSecret: SASL needs the password's Secret" $k.sasl.passwordSecret }}
-          items: [{key: {{ $k.sasl.passwordSecretKey }}, path: kafka-sasl-password}]
+          name: {{ required "worker.kafka.sasl.existingSecret: SASL needs the password's Secret" $k.sasl.existingSecret }}
+          items: [{key: {{ $k.sasl.existingSecretKey }}, path: kafka-sasl-password}]
       {{- end }}
       {{- end }}
       {{- if $v.postgresql.external.caSecret }}
@@ -414,6 +414,10 @@ matchExpressions:
 {{- /* merge takes worker's value over a pool's false or 0: a pool's own autoscaling.enabled wins. */ -}}
 {{- if hasKey ($pool.autoscaling | default dict) "enabled" -}}
 {{- $_ := set $values.autoscaling "enabled" $pool.autoscaling.enabled -}}
+{{- end -}}
+{{- /* ... and a pool's own kafka.brokers, "" included: that pool consumes no Kafka. */ -}}
+{{- if hasKey ($pool.kafka | default dict) "brokers" -}}
+{{- $_ := set $values.kafka "brokers" $pool.kafka.brokers -}}
 {{- end -}}
 {{- $settings := dict "targetLoadPerWorker" $pool.targetLoadPerWorker -}}
 {{- $_ := set $settings "partitions" (ternary $pool.partitions $.Values.controlPlane.partitions (hasKey $pool "partitions")) -}}
