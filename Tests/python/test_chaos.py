@@ -39,11 +39,15 @@ def test_a_storm_with_sentinel_failovers_breaks_no_promise():
 
 
 @pytest.mark.parametrize("injected, caught_by", [("split-brain", None),
-                                                ("lost-commits", "commits lost in a synchronous PostgreSQL failover")])
+                                                ("lost-commits", "commits lost in a synchronous PostgreSQL failover"),
+                                                ("kafka-intruder", "a consumer group with two members (describe-groups)")])
 def test_an_injected_fault_is_caught(injected, caught_by):
     """The checks can fail: two coordinators for one fleet, or a "synchronous" standby that misses the
     last commits, must turn them red."""
-    suite = chaos.run(chaos.parse(["--duration", "20", "--faults", "6", "--inject", injected, "--no-kafka"]))
+    kafka = [] if injected.startswith("kafka") else ["--no-kafka"]
+    suite = chaos.run(chaos.parse(["--duration", "20", "--faults", "6", "--inject", injected, *kafka]))
     assert suite.violations, f"the injected {injected} went unnoticed: the checks cannot fail"
     assert caught_by is None or caught_by in suite.violations, suite.violations
+    if injected == "kafka-intruder":
+        assert "audit: receipt not under the group's newest claim" in suite.violations, suite.violations
     print("caught:", ", ".join(f"{what} ({n})" for what, n in suite.violations.items()))

@@ -2,7 +2,7 @@
 system's promises checked continuously.
 
   scripts/chaos [--duration SECONDS] [--seed N] [--faults N] [--lease-ttl MS] [--redis single|sentinel]
-                [--postgres standby|single] [--inject split-brain|lost-commits]
+                [--postgres standby|single] [--inject split-brain|lost-commits|kafka-intruder] [--no-kafka]
 
 Starts Redis (AOF), PostgreSQL (a primary and a streaming standby), control planes behind a round-robin TCP proxy (a Kubernetes Service
 stand-in: a paused replica still takes connections), workers, and simulated wire-format clients.
@@ -65,7 +65,9 @@ simulated client is a violation: a legitimate caller refused.
 
 `--inject split-brain` adds a worker whose control plane uses a Redis of its own: two coordinators
 for one fleet. `--inject lost-commits` makes every synchronous PostgreSQL failover lose the last
-second of commits (the standby stops receiving first), as a standby wrongly believed synchronous. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
+second of commits (the standby stops receiving first), as a standby wrongly believed synchronous.
+`--inject kafka-intruder` has a process with no lease join a number's consumer group for a few seconds
+and write a receipt under an epoch that never claimed the group. The checks must turn red; Tests/python/test_chaos.py runs it to show they can.
 """
 
 import argparse
@@ -1066,6 +1068,8 @@ class Suite:
         threads += [threading.Thread(target=self.poll_ids, args=(w,), daemon=True) for w in self.workers]
         if self.kafka:
             threads += self.kafka.threads()
+            if self.args.inject == "kafka-intruder":
+                threads.append(threading.Thread(target=self.kafka.intrude, daemon=True))
         sims, index = [], 0
         for pool, _, _, _, share in POOLS:
             for _ in range(max(2, round(self.args.simulated * share))):
@@ -1204,7 +1208,8 @@ def parse(argv=None):
                         help="one Redis (default), or a primary, two replicas and three Sentinels")
     parser.add_argument("--postgres", choices=["standby", "single"], default="standby",
                         help="a primary and a streaming standby, with failovers among the faults (default), or one server")
-    parser.add_argument("--inject", choices=["split-brain", "lost-commits"], help="inject a violation, to show the checks can fail")
+    parser.add_argument("--inject", choices=["split-brain", "lost-commits", "kafka-intruder"],
+                        help="inject a violation, to show the checks can fail")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     parser.add_argument("--plain", action="store_true", help="plain HTTP and no credentials (default: TLS and per-worker tokens)")
     parser.add_argument("--no-kafka", action="store_true",

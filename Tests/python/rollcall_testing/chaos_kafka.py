@@ -20,7 +20,9 @@ import os
 import threading
 import time
 
-from .kafka import Broker, Inspector, SteadyProducer, library_dir
+from confluent_kafka import Consumer
+
+from .kafka import QUIET, Broker, Inspector, SteadyProducer, library_dir
 
 TOPIC = "replies"
 PARTITIONS = 4
@@ -106,6 +108,21 @@ class KafkaChecks:
                     self.suite.violation("a consumer group with two members (describe-groups)", f"{group}: {clients}")
             self.suite.count("kafka group samples")
             time.sleep(0.25)
+
+    def intrude(self):
+        """--inject kafka-intruder: 5 s into the storm, a consumer with no lease joins the group a worker
+        claimed last and polls for 4 s; then a receipt no claim covers is written."""
+        time.sleep(5)
+        group = self.suite.psql("SELECT group_name FROM kafka_group_owners ORDER BY claimed_at DESC LIMIT 1") or "inbox-0"
+        consumer = Consumer({"bootstrap.servers": self.broker.address, "group.id": group, "auto.offset.reset": "latest",
+                             "enable.auto.commit": False, "session.timeout.ms": 6000, "max.poll.interval.ms": 7000, **QUIET})
+        consumer.subscribe([TOPIC])
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            consumer.poll(0.2)
+        consumer.close()
+        self.suite.psql(f"INSERT INTO kafka_receipts VALUES ('{group}', '{TOPIC}', 0, 999999, 'intruder', 0, 1, now())")
+        self.suite.count("kafka intruder: polled as a member of " + group)
 
     def restart_broker(self, x):
         self.restarts.append(time.time() * 1000)

@@ -15,6 +15,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from .ports import free_port
 from .processes import Proc
 
+# librdkafka's own log lines (a broker restarting, say) would fill the suite's output.
+QUIET = {"log_level": 2}
+
 
 def library_dir(folder):
     """A folder with librdkafka.so.1 from the confluent-kafka wheel, to go first on the binaries'
@@ -73,7 +76,7 @@ class Inspector:
 
     def __init__(self, brokers):
         self.brokers = brokers
-        self.admin = AdminClient({"bootstrap.servers": brokers, "socket.timeout.ms": 3000})
+        self.admin = AdminClient({"bootstrap.servers": brokers, "socket.timeout.ms": 3000, **QUIET})
 
     def create_topic(self, topic, partitions):
         futures = self.admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
@@ -103,7 +106,7 @@ class Inspector:
 
     def committed(self, group, topic, partitions):
         """partition -> the group's committed offset (None when it committed none)."""
-        consumer = Consumer({"bootstrap.servers": self.brokers, "group.id": group, "enable.auto.commit": False})
+        consumer = Consumer({"bootstrap.servers": self.brokers, "group.id": group, "enable.auto.commit": False, **QUIET})
         try:
             answer = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=5)
             return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in answer}
@@ -117,7 +120,7 @@ class SteadyProducer(threading.Thread):
     def __init__(self, brokers, topic, rate, stop):
         super().__init__(daemon=True)
         self.topic, self.rate, self.stop = topic, rate, stop
-        self.producer = Producer({"bootstrap.servers": brokers, "linger.ms": 5, "message.timeout.ms": 30000})
+        self.producer = Producer({"bootstrap.servers": brokers, "linger.ms": 5, "message.timeout.ms": 30000, **QUIET})
         self.sent = 0
         self.acknowledged = 0
         self.failed = 0
