@@ -105,9 +105,10 @@ PARTITIONS = 1024
 POOLS = [("default", PARTITIONS, 1024, 1.0, 0.5), ("fast", 64, 8, 0.5, 0.25), ("tags", 0, 6, 2.0, 0.25)]
 SNOWFLAKE_ORIGIN_MS = 1_704_067_200_000  # SnowflakeID.defaultOriginMillis
 REDIS_ERRORS = (OSError, ValueError, redis.RedisError)
-# (pool, its workers hash, its expiry zset): what an operator reads with `redis-cli hgetall`.
-POOL_KEYS = [("default", "workers", "rollcall:expiry")] + [
-    (name, f"rollcall:{{{name}}}:workers", f"rollcall:{{{name}}}:expiry") for name, *_ in POOLS if name != "default"]
+# (pool, its workers hash, its expiry zset, its quarantine zset): what an operator reads with `redis-cli hgetall`.
+POOL_KEYS = [("default", "workers", "rollcall:expiry", "rollcall:quarantine")] + [
+    (name, f"rollcall:{{{name}}}:workers", f"rollcall:{{{name}}}:expiry", f"rollcall:{{{name}}}:quarantine")
+    for name, *_ in POOLS if name != "default"]
 
 
 def log(message):
@@ -321,6 +322,7 @@ class Suite:
         self.ids = set()
         self.id_batches = []  # (issuer, [(timestamp ms, number)]) per /v1/ids answer, distinct pairs only
         self.store_samples = []  # (wall ms, {number: names}, Redis port) from hgetall workers
+        self.taken_samples = []  # per sample: how many numbers were held or quarantined (the default pool)
         self.started_ms, self.started_monotonic = time.time() * 1000, time.monotonic()
         self.redis_lock = threading.Lock()
         self.sentinel = args.redis == "sentinel"
@@ -517,7 +519,7 @@ class Suite:
             local expiry = tonumber(redis.call('ZSCORE', KEYS[2], flat[i]))
             if expiry and expiry >= now then live[#live + 1] = flat[i] end
         end
-        return {flat, live}
+        return {flat, live, redis.call('ZRANGEBYSCORE', KEYS[3], now, '+inf')}
     """
 
     def sample_workers_hash(self):
@@ -534,8 +536,8 @@ class Suite:
                 # One atomic read: every record, and which leases had not expired by the store's clock. An
                 # expired record waits for the reaper (or, on a just-promoted replica, for the first script);
                 # its worker stopped by its own clock before the store's expiry, so it holds nothing.
-                for pool, workers_key, expiry_key in POOL_KEYS:
-                    flat, live = client.eval(self.SAMPLE_SCRIPT, 2, workers_key, expiry_key) or [[], []]
+                for pool, workers_key, expiry_key, quarantine_key in POOL_KEYS:
+                    flat, live, quarantined = client.eval(self.SAMPLE_SCRIPT, 3, workers_key, expiry_key, quarantine_key) or [[], [], []]
                     at = time.time() * 1000
                     holders, live_holders = {}, {}
                     for name, record in zip(flat[0::2], flat[1::2]):
@@ -546,6 +548,8 @@ class Suite:
                     if pool == "default":
                         with self.lock:
                             self.store_samples.append((at, live_holders, client_port))
+                            # Numbers no newcomer can get now: held (expired or not, until reaped) or quarantined.
+                            self.taken_samples.append(len(set(holders) | {int(n) for n in quarantined}))
                     self.count(f"workers-hash samples [{pool}]")
                     for number, names in holders.items():
                         if len(names) > 1:
@@ -1081,6 +1085,10 @@ class Suite:
         for thread in threads + sims:
             thread.start()
         self.storm()
+        if self.kafka:
+            # The producer and the group sampler stop with the storm: the isolation check below times a
+            # 0.5 s-TTL pool's clients, which share this process (and its GIL) with them.
+            self.kafka.stop.set()
         log("storm over: everything paused or dead comes back")
         self.heal()
         if not self.args.inject:  # the injected runs only show that their checks turn red
