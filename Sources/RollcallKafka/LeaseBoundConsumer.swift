@@ -103,15 +103,17 @@ public final class LeaseBoundConsumer: Service, Sendable {
         }
     }
 
-    /// Groups joined and left since the start.
+    /// Groups joined and left, and records handed on and committed, since the start.
     public var joins: Int { state.withLock { $0.joins } }
     public var leaves: Int { state.withLock { $0.leaves } }
+    public var records: Int { state.withLock { $0.records } }
 
     private struct State: Sendable {
         var membership: GroupMembership
         var draining = false
         var joins = 0
         var leaves = 0
+        var records = 0
     }
 
     private let configuration: Configuration
@@ -252,6 +254,7 @@ public final class LeaseBoundConsumer: Service, Sendable {
             case .recorded:
                 try await onThread { consumer in try consumer?.commit(after: records) }
                 metrics.records.increment(by: Int64(records.count))
+                state.withLock { $0.records += records.count }
                 return true
             case .fenced:
                 logger.warning("records refused: the number has a newer holder; leaving", metadata: ["group": "\(membership.group)"])

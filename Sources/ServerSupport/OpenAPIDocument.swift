@@ -949,6 +949,23 @@ public enum OpenAPIDocument {
                 partitions: { type: array, items: { $ref: "#/components/schemas/Partition" } }
                 grantedCount: { type: integer, minimum: 0 }
                 lastRefusal: { type: string }
+                kafka:
+                  type: object
+                  description: "with KAFKA_BROKERS: the consumer of the lease's group (docs/operations.md, Kafka)"
+                  required: [joins, leaves, records]
+                  properties:
+                    group: { type: string, description: "the group it sits in now; absent between memberships" }
+                    joins: { type: integer, minimum: 0 }
+                    leaves: { type: integer, minimum: 0 }
+                    records: { type: integer, minimum: 0, description: "records recorded in kafka_receipts and committed" }
+                    requests:
+                      type: object
+                      description: "with KAFKA_REQUEST_TOPIC: requests sent (acknowledged by the broker) and the replies its group consumed"
+                      required: [sent, replies, earlierHoldersReplies]
+                      properties:
+                        sent: { type: integer, minimum: 0 }
+                        replies: { type: integer, minimum: 0, description: "replies to this process's requests" }
+                        earlierHoldersReplies: { type: integer, minimum: 0, description: "replies to requests an earlier holder of the number sent" }
             Status:
               type: object
               required: [status]

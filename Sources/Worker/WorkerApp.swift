@@ -6,11 +6,14 @@ import Prometheus
 import RollcallClient
 import RollcallKafka
 import ServerSupport
+import ServiceLifecycle
+import Synchronization
 
 /// One worker process: migrations, then the control-plane client, the partition worker and the HTTP
 /// server (and, with KAFKA_BROKERS, the lease-bound Kafka consumer) in one ServiceGroup with graceful
 /// shutdown on SIGTERM/SIGINT. The group shuts services down in reverse order: the HTTP server, the Kafka
-/// consumer (it leaves its group), the worker (work stops), then the client (the lease is released).
+/// consumer (it leaves its group; a requester stops before it), the worker (work stops), then the client
+/// (the lease is released).
 struct WorkerApp: Sendable {
     let configuration: WorkerConfiguration
     let logger: Logger
@@ -38,26 +41,36 @@ struct WorkerApp: Sendable {
         let kafkaMetrics = LeaseBoundConsumer.Metrics(factory: PrometheusMetricsFactory(registry: metrics.registry))
         let kafka = configuration.kafka.map { kafka in
             let name = configuration.name.rawValue
-            return LeaseBoundConsumer(
+            let requests = Mutex<KafkaRequests?>(nil)
+            let consumer = LeaseBoundConsumer(
                 configuration: kafka, status: { client.status() },
                 join: { membership in try await store.claimGroup(membership, worker: name) },
                 handle: { records, membership in
-                    try await store.recordReceipts(records, membership: membership, worker: name) ? .recorded : .fenced
+                    guard try await store.recordReceipts(records, membership: membership, worker: name) else { return .fenced }
+                    requests.withLock { $0 }?.received(records, membership: membership)
+                    return .recorded
                 },
                 metrics: kafkaMetrics, logger: logger)
+            let requester = configuration.kafkaRequests.map { requestsConfiguration in
+                KafkaRequests(
+                    configuration: requestsConfiguration, instance: { client.instance }, worker: name,
+                    membership: { consumer.membership }, logger: logger)
+            }
+            requests.withLock { $0 = requester }
+            return WorkerKafka(consumer: consumer, requests: requester)
         }
 
         let tls = try configuration.http.makeTLS(logger: logger)
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
-        WorkerRoutes(worker: worker).register(on: router)
+        WorkerRoutes(worker: worker, kafka: kafka).register(on: router)
         let app = Application(
             router: router,
             server: configuration.http.server(tls: tls?.0),
             configuration: configuration.http.configuration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rollcall-worker"),
-            services: [client, worker] + (kafka.map { [$0] } ?? []) + (tls.map { [$0.1] } ?? []), logger: logger)
+            services: [client, worker] + (kafka?.services ?? []) + (tls.map { [$0.1] } ?? []), logger: logger)
         do {
             try await app.runService()
         } catch {
@@ -101,4 +114,13 @@ struct WorkerApp: Sendable {
             }
         }
     }
+}
+
+/// The worker's Kafka parts: the lease-bound consumer, and the requester when KAFKA_REQUEST_TOPIC is set.
+struct WorkerKafka: Sendable {
+    let consumer: LeaseBoundConsumer
+    let requests: KafkaRequests?
+
+    /// In start order: the group shuts the requester down before the consumer.
+    var services: [any Service] { [consumer] + (requests.map { [$0] } ?? []) }
 }

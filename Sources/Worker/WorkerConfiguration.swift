@@ -40,6 +40,8 @@ struct WorkerConfiguration: Sendable {
     /// KAFKA_BROKERS and KAFKA_TOPICS (and TLS, SASL): the lease's consumer group, consumed and recorded
     /// in `kafka_receipts`; nil consumes nothing.
     var kafka: LeaseBoundConsumer.Configuration?
+    /// KAFKA_REQUEST_TOPIC: the worker also sends requests whose replies its group reads (request/reply).
+    var kafkaRequests: KafkaRequests.Configuration?
     /// Timeouts and the connection limit of the HTTP server.
     var http = HTTPLimits()
 }

@@ -76,6 +76,27 @@ struct WorkerConfigurationTests {
         #expect(secure.consumerSettings(for: membership, leaseTTL: .seconds(10))["session.timeout.ms"] == "6000")
     }
 
+    @Test("KAFKA_REQUEST_TOPIC makes the worker a requester too, its producer on the consumer's brokers, TLS and SASL")
+    func kafkaRequests() throws {
+        #expect(try resolve([], ["POD_NAME": "w", "KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "replies"]).kafkaRequests == nil)
+        let secrets = try SecretFolder()
+        let ca = try secrets.write("ca.crt", "-----BEGIN CERTIFICATE-----")
+        let requests = try #require(
+            try resolve(
+                [],
+                [
+                    "POD_NAME": "w", "KAFKA_BROKERS": "k1:9093", "KAFKA_TOPICS": "replies", "KAFKA_CA_FILE": ca,
+                    "KAFKA_REQUEST_TOPIC": "requests", "KAFKA_REQUEST_INTERVAL": "250ms",
+                ]
+            ).kafkaRequests)
+        #expect(requests.topic == "requests" && requests.interval == .milliseconds(250))
+        #expect(requests.settings == ["bootstrap.servers": "k1:9093", "security.protocol": "ssl", "ssl.ca.location": ca])
+        let byFlag = try resolve(
+            ["--kafka-request-topic", "asks"],
+            ["POD_NAME": "w", "KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "replies", "KAFKA_REQUEST_TOPIC": "x"])
+        #expect(byFlag.kafkaRequests?.topic == "asks" && byFlag.kafkaRequests?.interval == .seconds(1))
+    }
+
     @Test("Kafka settings that cannot work stop the start with the variable named")
     func badKafka() throws {
         let cases: [([String: String], String)] = [
@@ -90,6 +111,16 @@ struct WorkerConfigurationTests {
             (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_SASL_MECHANISM": "PLAIN"], "needs KAFKA_SASL_USERNAME"),
             (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_BATCH": "0"], "KAFKA_BATCH"),
             (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_CERT_FILE": "/etc/hostname"], "KAFKA_CERT_FILE and KAFKA_KEY_FILE"),
+            (["KAFKA_REQUEST_TOPIC": "requests"], "KAFKA_REQUEST_TOPIC needs KAFKA_BROKERS and KAFKA_TOPICS"),
+            (["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_REQUEST_TOPIC": "re/quests"], "KAFKA_REQUEST_TOPIC: \"re/quests\""),
+            (
+                ["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_REQUEST_TOPIC": "r", "KAFKA_REQUEST_INTERVAL": "soon"],
+                "KAFKA_REQUEST_INTERVAL"
+            ),
+            (
+                ["KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "t", "KAFKA_REQUEST_TOPIC": "r", "KAFKA_REQUEST_INTERVAL": "1ms"],
+                "at least 10ms"
+            ),
         ]
         for (environment, message) in cases {
             do {

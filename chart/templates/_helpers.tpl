@@ -320,6 +320,10 @@ TLS and SASL files mounted from its Secrets. Nothing without brokers. */}}
   value: {{ join "," $k.topics | quote }}
 - name: KAFKA_BATCH
   value: {{ $k.batch | quote }}
+{{- if $k.requestTopic }}
+- name: KAFKA_REQUEST_TOPIC
+  value: {{ $k.requestTopic | quote }}
+{{- end }}
 {{- if $k.caSecret }}
 - name: KAFKA_CA_FILE
   value: {{ include "rollcall.secretsPath" .root }}/kafka-ca.crt

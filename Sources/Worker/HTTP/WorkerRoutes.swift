@@ -6,6 +6,7 @@ import ServerSupport
 /// The worker's own HTTP API: Snowflake ids, status, health, readiness and metrics.
 struct WorkerRoutes: Sendable {
     let worker: PartitionWorker
+    let kafka: WorkerKafka?
 
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
@@ -49,6 +50,11 @@ struct WorkerRoutes: Sendable {
             name: worker.configuration.name.rawValue, instance: worker.client.instance, safe: lease != nil,
             number: lease?.lease.number, epoch: lease?.lease.epoch, consumerGroup: lease?.lease.consumerGroup,
             leaseRemainingMillis: lease?.safeFor.wholeMilliseconds ?? 0, claimedCount: claimed.count, partitions: claimed,
-            grantedCount: lease?.grants.count ?? 0, lastRefusal: worker.client.lastRefusal()?.description)
+            grantedCount: lease?.grants.count ?? 0, lastRefusal: worker.client.lastRefusal()?.description,
+            kafka: kafka.map {
+                WorkerStatus.Kafka(
+                    group: $0.consumer.membership?.group, joins: $0.consumer.joins, leaves: $0.consumer.leaves,
+                    records: $0.consumer.records, requests: $0.requests?.counts)
+            })
     }
 }

@@ -20,10 +20,23 @@ struct WorkerStatus: Codable, Sendable, Equatable {
     /// The last client error (4xx) the control plane answered a heartbeat with, until one succeeds:
     /// something a person must fix (the worker keeps retrying without its number hint).
     var lastRefusal: String?
+    /// With KAFKA_BROKERS: the lease-bound consumer.
+    var kafka: Kafka?
 
     private enum CodingKeys: String, CodingKey {
         case name, instance, safe, number, epoch, consumerGroup, leaseRemainingMillis
         case claimedCount = "partitionCount"
-        case partitions, grantedCount, lastRefusal
+        case partitions, grantedCount, lastRefusal, kafka
+    }
+
+    struct Kafka: Codable, Sendable, Equatable {
+        /// The group the consumer sits in now; null between memberships.
+        var group: String?
+        var joins: Int
+        var leaves: Int
+        /// Records recorded in `kafka_receipts` and committed.
+        var records: Int
+        /// With KAFKA_REQUEST_TOPIC: requests sent and replies received.
+        var requests: KafkaRequests.Counts?
     }
 }

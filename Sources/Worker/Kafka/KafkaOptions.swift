@@ -10,6 +10,29 @@ struct KafkaOptions: ParsableArguments {
         help: "Kafka bootstrap brokers, host:port[,host:port] (KAFKA_BROKERS); with KAFKA_TOPICS the worker consumes its lease's group.")
     var kafkaBrokers: String?
     @Option(help: "Topics the lease's consumer group reads, comma-separated (KAFKA_TOPICS).") var kafkaTopics: String?
+    @Option(
+        help:
+            "Request/reply: send a request to this topic every KAFKA_REQUEST_INTERVAL while in the lease's group, the group in a reply-group header; replies come on KAFKA_TOPICS (KAFKA_REQUEST_TOPIC)."
+    )
+    var kafkaRequestTopic: String?
+
+    /// KAFKA_REQUEST_TOPIC and KAFKA_REQUEST_INTERVAL (default 1s): the worker as a requester, its
+    /// producer on the consumer's brokers with its TLS and SASL settings. nil without KAFKA_REQUEST_TOPIC.
+    func resolveRequests(_ environment: [String: String]) throws -> KafkaRequests.Configuration? {
+        guard let topic = kafkaRequestTopic ?? environment["KAFKA_REQUEST_TOPIC"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        guard Self.isTopicName(topic) else {
+            throw ValidationError("KAFKA_REQUEST_TOPIC: \"\(topic)\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)")
+        }
+        guard let consumer = try resolve(environment) else {
+            throw ValidationError("KAFKA_REQUEST_TOPIC needs KAFKA_BROKERS and KAFKA_TOPICS (the replies come on those topics)")
+        }
+        var settings = consumer.settings
+        settings["bootstrap.servers"] = consumer.brokers
+        var requests = KafkaRequests.Configuration(topic: topic, settings: settings)
+        requests.interval = try Settings(environment: environment).duration(nil, "KAFKA_REQUEST_INTERVAL", requests.interval)
+        guard requests.interval >= .milliseconds(10) else { throw ValidationError("KAFKA_REQUEST_INTERVAL must be at least 10ms") }
+        return requests
+    }
 
     /// Every variable this reads: KAFKA_BROKERS, KAFKA_TOPICS; KAFKA_CA_FILE (TLS, the brokers'
     /// certificates checked against it), KAFKA_CERT_FILE and KAFKA_KEY_FILE (a client certificate);
