@@ -60,7 +60,8 @@ VALUE_SETS = {
     "kafka": {"worker": {"kafka": {"brokers": "kafka-0.kafka:9093,kafka-1.kafka:9093", "topics": ["replies", "events"],
                                    "caSecret": "kafka-ca", "clientCertSecret": "kafka-client",
                                    "sasl": {"mechanism": "SCRAM-SHA-512", "username": "rollcall", "existingSecret": "kafka-sasl"}}},
-              "workers": {"payments": {"replicaCount": 2, "partitions": 16, "kafka": {"topics": ["payment-replies"], "batch": 100}},
+              "workers": {"payments": {"replicaCount": 2, "partitions": 16,
+                                       "kafka": {"topics": ["payment-replies"], "batch": 100, "requestTopic": "payment-requests"}},
                           "tags": {"replicaCount": 1, "partitions": 0, "kafka": {"brokers": ""}}},
               "networkPolicy": {"kafka": {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [9093]}}},
     "pinned-sentinel": {"image": {"digest": {"controlPlane": "sha256:" + "a1" * 32, "worker": "sha256:" + "b2" * 32}},
@@ -707,6 +708,7 @@ def test_kafka_settings_reach_each_pool_s_workers_as_variables_and_files_and_egr
     # A pool takes worker's Kafka settings under its own, or none.
     payments = {name: e["value"] for name, e in env(container(objects, "Deployment", "rc-rollcall-worker-payments")).items() if "value" in e}
     assert payments["KAFKA_TOPICS"] == "payment-replies" and payments["KAFKA_BATCH"] == "100"
+    assert payments["KAFKA_REQUEST_TOPIC"] == "payment-requests" and "KAFKA_REQUEST_TOPIC" not in default
     assert payments["KAFKA_BROKERS"] == default["KAFKA_BROKERS"]
     assert not [k for k in env(container(objects, "Deployment", "rc-rollcall-worker-tags")) if k.startswith("KAFKA_")]
     # Egress to the brokers, only when some pool consumes Kafka.
@@ -715,6 +717,7 @@ def test_kafka_settings_reach_each_pool_s_workers_as_variables_and_files_and_egr
     assert not any(rule.get("ports") == [{"port": 9093, "protocol": "TCP"}] for rule in policy(all_objects({}), "worker")["egress"])
     assert not [k for k in env(container(all_objects({}), "Deployment", "rc-rollcall-worker")) if k.startswith("KAFKA_")]
     for bad in ({"worker": {"kafka": {"sasl": {"mechanism": "GSSAPI"}}}}, {"worker": {"kafka": {"topics": ["no spaces"]}}},
+                {"worker": {"kafka": {"requestTopic": "a/b"}}},
                 {"worker": {"kafka": {"brokers": "no-port"}}}, {"worker": {"kafka": {"unknown": 1}}}):
         try:
             render(bad)

@@ -1,8 +1,9 @@
 """What an operator sees, checked end to end, as the ordered steps of one scenario (each step builds on
 the ones before; scripts/test-operator-view runs them, and -k picks steps, e.g. -k "three_workers or page"):
 
-1. scripts/run on a terminal (tmux, keys with send-keys, the screen with capture-pane), 3 workers in the
-   partitioned pool `default` and 2 id workers in the numbers-only pool `tags`, both pools shown;
+1. scripts/run --kafka on a terminal (tmux, keys with send-keys, the screen with capture-pane), 3 workers in
+   the partitioned pool `default` and 2 id workers in the numbers-only pool `tags`, both pools shown; with
+   its Kafka request/reply demo: every worker in its number's group, sending requests and getting replies;
 2. the status page of its control planes in headless Chromium (driven over the DevTools protocol,
    logging in through the browser's own HTTP Basic prompt with the token), with screenshots under
    .build/: 3 workers with their numbers, one cell per partition in 3 owner colours; the pool list, and
@@ -11,8 +12,9 @@ the ones before; scripts/test-operator-view runs them, and -k picks steps, e.g. 
    that took is printed, a measurement), the view shows it gone (killed by SIGKILL), its partitions held
    by the others, and the script still running; then a control plane killed by key: shown gone, the
    workers keep their numbers, the page keeps updating;
-4. pause and resume, a graceful stop, restart of what is gone, a worker added, then q: everything
-   stopped, nothing left running;
+4. pause and resume, a graceful stop, restart of what is gone, a worker added: the numbers of the killed
+   and the stopped worker continue their groups and get the replies their predecessors waited for, and no
+   group was made beyond one per number; then q: everything stopped, the broker too, nothing left running;
 5. scripts/run piped (plain frames, no terminal codes) until Redis is killed under it: it exits 1 and
    leaves nothing running;
 6. scripts/run --skew piped: the load per worker of a skewed inbox converging in its view, and on the
@@ -63,6 +65,19 @@ def rows(text):
         granted = int(fields[2]) if number is not None and len(fields) > 2 and fields[2].isdigit() else None
         table[m.group(1)] = (int(m.group(2)) if m.group(2).isdigit() else None, state, number, granted)
     return table
+
+
+def kafka_rows(text):
+    """The view's Kafka lines: worker name -> (group, sent, replies, replies to earlier holders, records)."""
+    table = {}
+    for m in re.finditer(r"^  ((?:worker|tags-worker)-\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", text, re.M):
+        table[m.group(1)] = (m.group(2), int(m.group(3)), int(m.group(4)), int(m.group(5)), int(m.group(6)))
+    return table
+
+
+def claimed_groups(text):
+    m = re.search(r"^groups claimed \(kafka_group_owners\): (.*)$", text, re.M)
+    return sorted(m.group(1).split(", ")) if m and m.group(1) != "none" else []
 
 
 def worker_numbers(table):
@@ -213,7 +228,7 @@ def view():
     state, artifacts = os.environ["ROLLCALL_VIEW_STATE"], os.environ["ROLLCALL_VIEW_ARTIFACTS"]
     os.makedirs(artifacts, exist_ok=True)
     # One tmux command list, so the pane keeps its exit status even if scripts/run ends at once.
-    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --state {state}; echo \"scripts/run ended with status $?\"",
+    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"cd {ROOT} && scripts/run --workers 3 --kafka --state {state}; echo \"scripts/run ended with status $?\"",
          ";", "set-option", "-t", SESSION, "remain-on-exit", "on")
     scenario = SimpleNamespace(state=state, artifacts=artifacts, browser=None, failed=False)
     try:
@@ -256,6 +271,18 @@ def test_1_scripts_run_shows_two_control_planes_and_three_numbered_workers(view)
     first = overview(view)
     view.partitions, view.ttl = first["layout"]["partitionCount"], first["leaseTTLMillis"] / 1000
     eventually(lambda: overview(view)["handoffs"]["pending"] == 0, 60, "every partition granted to its owner (no pending handoff)")
+
+
+def test_1b_with_kafka_every_worker_requests_in_its_numbers_group_and_gets_replies(view):
+    """Every worker sits in its number's group (inbox-N, tags-N) and gets the replies to its own requests."""
+    groups = {name: ("inbox-" if name.startswith("worker") else "tags-") + str(row[2]) for name, row in view.table.items() if "worker" in name}
+    shown = eventually(lambda: (k := kafka_rows(screen())) and len(k) == 5 and all(k[n][0] == g and k[n][2] > 0 for n, g in groups.items()) and k,
+                       120, "each of the 5 workers in its number's group with replies to its requests")
+    assert all(sent >= replies for _, sent, replies, _, _ in shown.values()), f"no more replies than requests: {shown}"
+    assert all(records >= replies for _, _, replies, _, records in shown.values()), f"every group reads all of `replies`: {shown}"
+    assert re.search(r"^  responder answered [1-9]\d*, \d+ waiting$", screen(), re.M), "the responder says what it answered"
+    assert claimed_groups(screen()) == sorted(groups.values()), f"one group claimed per number: {claimed_groups(screen())}"
+    view.groups = sorted(groups.values())
 
 
 def test_2_the_status_page_lists_the_workers_and_their_partitions_after_a_login(view):
@@ -332,7 +359,22 @@ def test_4_pause_resume_stop_restart_add_and_quit(view):
     eventually(lambda: (t := rows(screen())) and "worker-3" in t and t["worker-3"][2] is not None and (t["worker-3"][3] or 0) > 0 and t, 60,
                "a adds worker-3, which gets a number and partitions")
     eventually(lambda: len(page_state(view.browser).get("workers", [])) == 4, 60, "the page lists the 4 workers")
+    # worker-1 was killed and worker-0 stopped while their requests waited for replies (the responder takes
+    # 2 s): whoever holds those numbers now continued their groups and got those replies.
+    # (The stopped worker's number may still be in quarantine, and then nobody holds it yet.)
+    numbers = {name: row[2] for name, row in rows(screen()).items() if name.startswith("worker")}
+    killed, stopped = view.table["worker-1"][2], view.table["worker-0"][2]
+    heirs = [name for name, number in numbers.items() if number in (killed, stopped)]
+    assert killed in numbers.values(), f"the killed worker's number {killed} is the lowest free one and held again: {numbers}"
+    kafka = eventually(lambda: (k := kafka_rows(screen())) and all(n in k and k[n][3] > 0 for n in heirs) and k, 60,
+                       f"the new holders of numbers {killed} and {stopped} ({', '.join(heirs)}) got replies to their predecessors' requests")
+    print("Kafka after the kill, the stop and the restarts:", kafka)
+    # No group per process: the groups claimed are those of the numbers held, then and now.
+    expected = sorted(set(view.groups) | {f"inbox-{n}" for n in numbers.values()})
+    eventually(lambda: claimed_groups(screen()) == expected, 10, f"the groups claimed are {expected}, one per number ever held")
     pids = [r[0] for r in rows(screen()).values() if r[0]]
+    pids += [int(p) for p in re.findall(r"^[> ] responder\s+(\d+)", screen(), re.M)]
+    pids.append(int(open(os.path.join(view.state, "kafka", "kafka.pid")).read()))
     redis_pid = int(open(os.path.join(view.state, "redis", "redis.pid")).read())
     postgres_pid = int(open(os.path.join(view.state, "postgres", "data", "postmaster.pid")).readline())
     tmux("send-keys", "-t", SESSION, "q")
@@ -342,6 +384,7 @@ def test_4_pause_resume_stop_restart_add_and_quit(view):
     left = [pid for pid in pids + [redis_pid, postgres_pid] if running(pid)]
     assert not left, f"nothing it started is left running (pids {pids + [redis_pid, postgres_pid]}; left: {left})"
     assert "stopped Redis and PostgreSQL" in screen(), "it says it stopped Redis and PostgreSQL"
+    assert "stopped the Kafka broker" in screen() and not os.path.exists(os.path.join(view.state, "kafka", "kafka.pid")), "and the broker"
 
 
 def test_5_piped_it_prints_plain_frames_and_ends_with_status_1_when_redis_dies(view):

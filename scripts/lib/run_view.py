@@ -40,11 +40,12 @@ def free_port():
 
 
 class Process:
-    """One control plane or worker (of a pool): its process across restarts, and how it last ended."""
+    """One control plane, worker (of a pool) or Kafka responder: its process across restarts, and how it
+    last ended."""
 
     def __init__(self, kind, index, port, pool="default"):
         self.kind, self.index, self.port, self.pool = kind, index, port, pool
-        self.name = f"{kind}-{index}" if pool == "default" else f"{pool}-{kind}-{index}"
+        self.name = kind if kind == "responder" else f"{kind}-{index}" if pool == "default" else f"{pool}-{kind}-{index}"
         self.popen = None
         self.paused = False
         self.ended = None  # (reason, monotonic time) once gone
@@ -69,6 +70,10 @@ class Supervisor:
         self.control_planes = [Process("control-plane", i, free_port()) for i in range(options.control_planes)]
         self.workers = [Process("worker", i, free_port()) for i in range(options.workers)]
         self.tag_workers = [Process("worker", i, free_port(), pool="tags") for i in range(options.tag_workers)]
+        # --kafka: the request/reply demo's responder, and each worker's Kafka status (GET /v1/status).
+        self.responders = [Process("responder", 0, 0)] if options.kafka else []
+        self.kafka = {}
+        self.groups = []
         self.selected = 0
         self.message = ""
         self.overview = None  # the default pool's
@@ -84,19 +89,28 @@ class Supervisor:
     def start(self, process):
         env = dict(os.environ, PORT=str(process.port), HOST="127.0.0.1")
         if process.kind == "worker":
-            binary = os.path.join(self.options.bin, "worker")
+            command = [os.path.join(self.options.bin, "worker")]
             env.update(POD_NAME=process.name, POOL=process.pool, CONTROL_PLANE_URL=f"http://127.0.0.1:{self.options.service_port}")
+            if self.options.kafka:
+                env.update(KAFKA_BROKERS=self.options.kafka, KAFKA_TOPICS="replies", KAFKA_REQUEST_TOPIC="requests")
+        elif process.kind == "responder":
+            here = os.path.dirname(os.path.abspath(__file__))
+            command = [self.options.python, os.path.join(here, "kafka_responder.py"), "--brokers", self.options.kafka,
+                       "--status", self.responder_status()]
         else:
-            binary = os.path.join(self.options.bin, "control-plane")
+            command = [os.path.join(self.options.bin, "control-plane")]
         log = open(os.path.join(self.logs, process.name + ".log"), "ab")
         process.popen = subprocess.Popen(
-            [binary], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
         )
         log.close()
         process.paused, process.ended, process.stopping = False, None, False
 
     def everything(self):
-        return self.control_planes + self.workers + self.tag_workers
+        return self.control_planes + self.workers + self.tag_workers + self.responders
+
+    def responder_status(self):
+        return os.path.join(self.options.state, "kafka", "responder.json")
 
     def reap(self):
         """Notices every process that ended since the last look, with why."""
@@ -156,7 +170,7 @@ class Supervisor:
     def stop_all(self):
         """Workers first (they release their leases through a control plane), then the control planes:
         SIGTERM, SIGKILL after 5 s."""
-        for group in (self.workers + self.tag_workers, self.control_planes):
+        for group in (self.workers + self.tag_workers, self.control_planes, self.responders):
             live = [p for p in group if p.running]
             for process in live:
                 if process.paused:
@@ -245,6 +259,56 @@ class Supervisor:
             parts = line.split()
             if len(parts) == 3:
                 self.claims[parts[0]] = (int(parts[1]), int(parts[2]))
+        if self.options.kafka:
+            self.refresh_kafka()
+
+    def refresh_kafka(self):
+        """Each live worker's consumer and requests (its /v1/status), and the groups claimed in PostgreSQL."""
+        self.kafka = {}
+        for process in self.workers + self.tag_workers:
+            if not process.running or process.paused:
+                continue
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{process.port}/v1/status", timeout=0.5) as response:
+                    self.kafka[process.name] = json.load(response).get("kafka")
+            except (OSError, ValueError):
+                pass
+        # Every pool has its own kafka_group_owners (the default pool's in public, another's in its schema).
+        try:
+            tables = self.psql("select format('%I.%I', schemaname, tablename) from pg_tables where tablename = 'kafka_group_owners'").split()
+            if tables:
+                self.groups = sorted(self.psql(" union all ".join(f"select group_name from {t}" for t in tables)).split())
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    @staticmethod
+    def psql(query):
+        return subprocess.run(["psql", os.environ["DATABASE_URL"], "-qtAX", "-c", query], capture_output=True, text=True, timeout=5).stdout
+
+    def kafka_lines(self):
+        lines = [
+            f"Kafka {self.options.kafka}: each worker in its group sends a request a second on `requests`, its group in a header;"
+            " the responder answers on `replies` 2 s later; every group reads all of `replies`",
+            f"  {'process':<16} {'group':<10} {'sent':>6} {'replies':>7} {'to earlier holders':>18} {'records':>8} {'joins':>5}",
+        ]
+        for process in self.workers + self.tag_workers:
+            kafka = self.kafka.get(process.name)
+            if not kafka:
+                lines.append(f"  {process.name:<16} {'-':<10}")
+                continue
+            requests = kafka.get("requests") or {}
+            lines.append(
+                f"  {process.name:<16} {kafka.get('group') or '(none)':<10} {requests.get('sent', 0):>6} {requests.get('replies', 0):>7}"
+                f" {requests.get('earlierHoldersReplies', 0):>18} {kafka['records']:>8} {kafka['joins']:>5}"
+            )
+        try:
+            with open(self.responder_status()) as f:
+                responder = json.load(f)
+            lines.append(f"  responder answered {responder['answered']}, {responder['waiting']} waiting")
+        except (OSError, ValueError, KeyError):
+            lines.append("  responder: no status yet")
+        lines.append(f"groups claimed (kafka_group_owners): {', '.join(self.groups) or 'none'}")
+        return lines
 
     def frame(self, started):
         now = time.monotonic()
@@ -271,6 +335,8 @@ class Supervisor:
             claimed, rows = self.claims.get(process.name, (0, 0))
             if process.kind == "control-plane":
                 detail = f"{'':>6} {'':>10} {'':>7} {'':>7} {'':>6}  port {process.port}"
+            elif process.kind == "responder":
+                detail = f"{'':>6} {'':>10} {'':>7} {'':>7} {'':>6}  Kafka request/reply"
             elif lease:
                 detail = (
                     f"{lease['number']:>6} {lease['leaseMillisLeft'] / 1000:>9.1f}s {lease['partitions']:>7} {claimed:>7} {rows:>6}"
@@ -281,6 +347,8 @@ class Supervisor:
             marker = ">" if row == self.selected else " "
             lines.append(f"{marker} {process.name:<16} {pid:>7}  {process.state(now)[:38]:<38} {detail}")
         lines.append("")
+        if self.options.kafka:
+            lines += self.kafka_lines() + [""]
         if self.overview:
             layout, handoffs = self.overview["layout"], self.overview["handoffs"]
             names = {w["number"]: w["name"] for w in self.overview["workers"]}
@@ -399,6 +467,8 @@ def main():
     parser.add_argument("--duration", type=int, default=0)
     parser.add_argument("--service-port", type=int, required=True)
     parser.add_argument("--token-file", required=True)
+    parser.add_argument("--kafka", default="", help="a Kafka broker: the request/reply demo (scripts/run --kafka)")
+    parser.add_argument("--python", default="", help="the virtualenv's python, for the responder (confluent-kafka)")
     options = parser.parse_args()
     supervisor = Supervisor(options)
 
@@ -406,7 +476,7 @@ def main():
     threading.Thread(target=supervisor.serve, args=(listener,), daemon=True).start()
     for process in supervisor.control_planes:
         supervisor.start(process)
-    for process in supervisor.workers + supervisor.tag_workers:
+    for process in supervisor.responders + supervisor.workers + supervisor.tag_workers:
         supervisor.start(process)
 
     quit_requested = []
