@@ -18,7 +18,7 @@ rollcall_load_control_plane() {
     trap rollcall_load_cleanup EXIT
     trap 'exit 130' INT
     local bin
-    bin=$(rollcall_build_release control-plane)
+    bin=$(rollcall_build_release)
     redis_port=$(rollcall_free_port)
     port=$(rollcall_free_port)
     rollcall_start_redis "$work/redis" "$redis_port"
