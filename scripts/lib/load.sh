@@ -1,8 +1,13 @@
 # Shared by the load scripts (sourced after servers.sh).
 
 # rollcall_build_release: the binaries as the images ship them, the project's one release build
-# (scripts/lib/build.sh); prints the directory they are in.
+# (scripts/lib/build.sh); prints the directory they are in. With ROLLCALL_BIN_DIR set it builds nothing
+# and prints that (to compare two builds: copy the first build's binaries aside, then point here).
 rollcall_build_release() {
+    if [ -n "${ROLLCALL_BIN_DIR:-}" ]; then
+        echo "$ROLLCALL_BIN_DIR"
+        return
+    fi
     . scripts/lib/build.sh
     rollcall_build >&2
     rollcall_bin_dir
