@@ -105,7 +105,7 @@ struct HeartbeatScript: LeaseScript {
         case leased, conflict, exhausted, recovering, stale, kindMismatch
 
         /// The fields the outcome answers besides `outcome` and `expired`.
-        var fields: Set<Field> {
+        var fields: FieldSet<Field> {
             switch self {
             case .leased: [.number, .epoch, .grants, .revoked, .layoutVersion, .newLease, .adopted, .generation, .kind]
             case .conflict, .exhausted, .recovering: [.retryAfterMs]

@@ -3,25 +3,49 @@ import RedisAdapter
 
 /// A script's reply: a flat array of field/value pairs, read by field name. A field the script's
 /// `Field` does not declare, a field twice, or an odd count makes it nil (outside the contract).
+///
+/// Every heartbeat decodes one, so it is kept cheap: the values sit in an array by the field's place in
+/// `Field.allCases`, found by comparing the name's bytes (no `String` made, nothing hashed), and which
+/// fields came is a bit set.
 struct ScriptReply<Field: ScriptName>: Sendable {
-    private var values: [Field: RedisValue] = [:]
+    private var values: [RedisValue?]
+    private var present = FieldSet<Field>()
 
     init?(_ value: RedisValue) {
-        guard let pairs = value.pairs else { return nil }
-        for (name, value) in pairs {
-            guard let name = name.string, let field = Field(rawValue: name), values[field] == nil else { return nil }
-            values[field] = value
+        guard let items = value.array, items.count.isMultiple(of: 2) else { return nil }
+        let fields = Field.allCases
+        values = Array(repeating: nil, count: fields.count)
+        for index in stride(from: 0, to: items.count, by: 2) {
+            guard let place = Self.place(of: items[index], in: fields), !present.contains(place) else { return nil }
+            present.insert(place)
+            values[place] = items[index + 1]
         }
     }
 
-    subscript(_ field: Field) -> RedisValue? { values[field] }
+    /// Where the field named by `name` (a simple or bulk string) is in `fields`.
+    private static func place(of name: RedisValue, in fields: Field.AllCases) -> Int? {
+        let position: Field.AllCases.Index?
+        switch name {
+        case .bulkString(let bytes): position = fields.firstIndex { $0.rawValue.utf8.elementsEqual(bytes) }
+        case .simpleString(let text): position = fields.firstIndex { $0.rawValue == text }
+        default: return nil
+        }
+        return position.map { fields.distance(from: fields.startIndex, to: $0) }
+    }
+
+    subscript(_ field: Field) -> RedisValue? { values[Self.place(of: field)] }
 
     /// The fields present.
-    var fields: Set<Field> { Set(values.keys) }
+    var fields: FieldSet<Field> { present }
 
-    func string(_ field: Field) -> String? { values[field]?.string }
+    private static func place(of field: Field) -> Int {
+        let fields = Field.allCases
+        return fields.distance(from: fields.startIndex, to: fields.firstIndex(of: field)!)
+    }
 
-    func integer(_ field: Field) -> Int64? { values[field]?.integer }
+    func string(_ field: Field) -> String? { self[field]?.string }
+
+    func integer(_ field: Field) -> Int64? { self[field]?.integer }
 
     /// A non-negative integer, from an integer or a decimal string.
     func count(_ field: Field) -> Int64? { integer(field).flatMap { $0 >= 0 ? $0 : nil } }
@@ -36,7 +60,38 @@ struct ScriptReply<Field: ScriptName>: Sendable {
     }
 
     /// A field/value array nested in the reply (HGETALL, ZRANGE WITHSCORES), as pairs.
-    func pairs(_ field: Field) -> [(RedisValue, RedisValue)]? { values[field]?.pairs }
+    func pairs(_ field: Field) -> [(RedisValue, RedisValue)]? { self[field]?.pairs }
+}
+
+/// Which of a script's fields a reply has: a bit per place in `Field.allCases` (at most 64 fields).
+struct FieldSet<Field: ScriptName>: Equatable, Sendable, ExpressibleByArrayLiteral {
+    private var bits: UInt64 = 0
+
+    init() {}
+
+    init(arrayLiteral fields: Field...) {
+        for field in fields { insert(field) }
+    }
+
+    var count: Int { bits.nonzeroBitCount }
+
+    func contains(_ place: Int) -> Bool { bits & (1 << UInt64(place)) != 0 }
+
+    mutating func insert(_ place: Int) {
+        precondition(place < 64, "a script answers at most 64 fields")
+        bits |= 1 << UInt64(place)
+    }
+
+    mutating func insert(_ field: Field) {
+        let fields = Field.allCases
+        insert(fields.distance(from: fields.startIndex, to: fields.firstIndex(of: field)!))
+    }
+
+    func union(_ other: FieldSet) -> FieldSet {
+        var both = self
+        both.bits |= other.bits
+        return both
+    }
 }
 
 extension RedisValue {
