@@ -8,7 +8,7 @@
 FROM swift:6.3.1-bookworm AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev libpq-dev librdkafka-dev pkg-config \
+    && apt-get install -y --no-install-recommends libhiredis-dev libpq-dev librdkafka-dev pkg-config python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so source edits do not re-resolve them. Tests come along: they are built beside
@@ -18,25 +18,23 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Plugins ./Plugins
 COPY Tests ./Tests
-# The flags of scripts/lib/build.sh, so these are the binaries scripts/test tested: a release build with
-# testable imports, the Swift runtime linked dynamically and found in /usr/lib/swift/linux (RUNPATH).
-# The runtime libraries the binaries link are copied from the toolchain beside them.
-RUN swift build -c release -Xswiftc -enable-testing -Xlinker -rpath=/usr/lib/swift/linux --build-tests \
-    && bin="$(swift build -c release -Xswiftc -enable-testing -Xlinker -rpath=/usr/lib/swift/linux --show-bin-path)" \
-    && mkdir -p /out/swift \
+COPY scripts/lib/build.sh scripts/lib/link_static.py ./scripts/lib/
+# scripts/lib/build.sh's build, so these are the binaries scripts/test tested: a release build with
+# testable imports, the executables linked once more with the Swift runtime and Foundation inside.
+RUN . scripts/lib/build.sh \
+    && rollcall_build \
+    && bin="$(rollcall_bin_dir)" \
+    && mkdir -p /out \
     && strip -o /out/control-plane "$bin/control-plane" \
-    && strip -o /out/worker "$bin/worker" \
-    && ldd /out/control-plane /out/worker | awk 'index($3, "/usr/lib/swift/linux/") == 1 {print $3}' | sort -u \
-        | while read -r library; do strip --strip-unneeded -o "/out/swift/$(basename "$library")" "$library"; done
+    && strip -o /out/worker "$bin/worker"
 
-# Slim runtime: the C libraries, the Swift runtime and CA certificates, a non-root user, nothing else.
+# Slim runtime: the C libraries and CA certificates, a non-root user, nothing else.
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libhiredis0.14 libpq5 librdkafka1 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 rollcall \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin rollcall
-COPY --from=build /out/swift/ /usr/lib/swift/linux/
 USER 10001:10001
 WORKDIR /
 

@@ -57,13 +57,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Where `swift build` put the `control-plane` and `worker` binaries.
+/// Where the build put the `control-plane` and `worker` binaries: ROLLCALL_BIN_DIR (scripts/test), else
+/// the statically linked ones beside the test runner (scripts/lib/build.sh), else SwiftPM's own.
 enum SystemBinaries {
     static let directory: String = {
         if let dir = ProcessInfo.processInfo.environment["ROLLCALL_BIN_DIR"] { return dir }
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         // The test runner sits in the products directory (…/debug/RollcallPackageTests.xctest), beside the binaries.
-        for candidate in [runner, runner.deletingLastPathComponent()]
+        for candidate in [runner.appendingPathComponent("static"), runner, runner.deletingLastPathComponent()]
         where FileManager.default.fileExists(atPath: candidate.path + "/worker") {
             return candidate.path
         }

@@ -2,13 +2,19 @@
 # use the same binaries, so a clone compiles everything once (BoringSSL, twice over in the dependencies,
 # is most of it). It is a release build with testable imports (the tests' @testable import) and the
 # tests built beside the binaries: SwiftPM compiles a module differently when any of those flags
-# changes, so every caller passes all of them. The binaries link the Swift runtime dynamically: a
-# static runtime (--static-swift-stdlib) compiles every module again against another resource
-# directory, which has no swift-testing. The images carry the runtime libraries in /usr/lib/swift/linux,
-# on the binaries' RUNPATH (docs/operations.md, "Images").
+# changes, so every caller passes all of them.
+#
+# The executables are then linked once more from the same objects with the Swift runtime and Foundation
+# inside (scripts/lib/link_static.py, about 10 s each), into BIN/static/: those are the binaries every
+# script runs and the images ship. Linked dynamically, a heartbeat cost the control plane 12-15 % more
+# CPU (calls into the runtime through the PLT, its thread-locals through __tls_get_addr; measured with
+# scripts/load-control-plane, docs/performance.md), and the images had to carry the runtime's 62 MB.
+# SwiftPM's own --static-swift-stdlib would compile every module again against another resource
+# directory, which has no swift-testing: the tests would not build with it.
 ROLLCALL_BUILD_FLAGS=(-c release -Xswiftc -enable-testing -Xlinker -rpath=/usr/lib/swift/linux)
 
-# rollcall_build: builds every product and the tests (quietly on success when ROLLCALL_BUILD_QUIET=1).
+# rollcall_build: builds every product and the tests, then links the two executables statically
+# (quietly on success when ROLLCALL_BUILD_QUIET=1).
 rollcall_build() {
     if [ "${ROLLCALL_BUILD_QUIET:-0}" = 1 ]; then
         local log
@@ -18,11 +24,12 @@ rollcall_build() {
     else
         swift build "${ROLLCALL_BUILD_FLAGS[@]}" --build-tests
     fi
+    python3 "$(dirname "${BASH_SOURCE[0]}")/link_static.py" "$(swift build "${ROLLCALL_BUILD_FLAGS[@]}" --show-bin-path)" control-plane worker
 }
 
-# rollcall_bin_dir: the folder the binaries are in (absolute).
+# rollcall_bin_dir: the folder the statically linked binaries are in (absolute).
 rollcall_bin_dir() {
-    swift build "${ROLLCALL_BUILD_FLAGS[@]}" --show-bin-path
+    echo "$(swift build "${ROLLCALL_BUILD_FLAGS[@]}" --show-bin-path)/static"
 }
 
 # rollcall_swift_test ARGS...: swift test on that build (pass --skip-build once it is built).
