@@ -72,26 +72,33 @@ public final class LeaseBoundConsumer: Service, Sendable {
         case fenced
     }
 
-    /// Counters for consumed records, joins and leaves (`rollcall_kafka_*`).
+    /// Counters for consumed records, joins and leaves, and the lag per group (`rollcall_kafka_*`).
     public struct Metrics: Sendable {
         let records: CoreMetrics.Counter
         let joins: CoreMetrics.Counter
         let leaves: CoreMetrics.Counter
         let failures: CoreMetrics.Counter
         let member: CoreMetrics.Gauge
-        let lag: CoreMetrics.Gauge
+        private let factory: any MetricsFactory
 
-        public init(factory: MetricsFactory = MetricsSystem.factory) {
+        public init(factory: any MetricsFactory = MetricsSystem.factory) {
+            self.factory = factory
             records = CoreMetrics.Counter(label: "rollcall_kafka_records_total", dimensions: [], factory: factory)
             joins = CoreMetrics.Counter(label: "rollcall_kafka_group_joins_total", dimensions: [], factory: factory)
             leaves = CoreMetrics.Counter(label: "rollcall_kafka_group_leaves_total", dimensions: [], factory: factory)
             failures = CoreMetrics.Counter(label: "rollcall_kafka_failures_total", dimensions: [], factory: factory)
             member = CoreMetrics.Gauge(label: "rollcall_kafka_group_member", dimensions: [], factory: factory)
-            lag = CoreMetrics.Gauge(label: "rollcall_kafka_lag_records", dimensions: [], factory: factory)
-            // Every series exists from the start, so a dashboard finds them before the first join.
-            for counter in [records, joins, leaves, failures] { counter.increment(by: 0) }
+            // Every series exists from the start, so a dashboard finds them before the first join (the
+            // lag's as `group=""`: every series of one name carries the same label).
             member.record(0)
-            lag.record(0)
+            lag(of: "").record(0)
+        }
+
+        /// `rollcall_kafka_lag_records{group=...}`: records behind the end of the group's assigned
+        /// partitions, 0 once this process left the group. A process sits in one group at a time, and
+        /// the groups are one per number, so the series are as many as the numbers it ever held.
+        func lag(of group: String) -> CoreMetrics.Gauge {
+            CoreMetrics.Gauge(label: "rollcall_kafka_lag_records", dimensions: [("group", group)], factory: factory)
         }
     }
 
@@ -243,7 +250,7 @@ public final class LeaseBoundConsumer: Service, Sendable {
             let (records, lag) = try await onThread { consumer in
                 (try consumer?.poll(max: batchSize, timeoutMillis: timeout) ?? [], consumer?.lag())
             }
-            if let lag { metrics.lag.record(lag) }
+            if let lag { metrics.lag(of: membership.group).record(lag) }
             guard !records.isEmpty else { return true }
             // The lease may have lapsed while the poll waited (or the process was paused): hand nothing on then.
             if case .leave(let current) = observe(status()) {
@@ -284,7 +291,7 @@ public final class LeaseBoundConsumer: Service, Sendable {
         }
         metrics.leaves.increment()
         metrics.member.record(0)
-        metrics.lag.record(0)
+        metrics.lag(of: membership.group).record(0)
         logger.info("left the consumer group", metadata: ["group": "\(membership.group)", "reason": "\(reason)"])
     }
 

@@ -70,6 +70,12 @@ struct KafkaSystemTests {
                 return receipts["inbox-0"]?.distinct == 200 && receipts["inbox-1"]?.distinct == 200
             }
             let victim = try #require(try await Self.number(system, "worker-0"))
+            // The lag is per group: the group's series moves; the series of no group stays 0.
+            let metrics = String(decoding: try await system.get(system.workerURL("worker-0") + "/metrics").body, as: UTF8.self)
+            #expect(metrics.contains(#"rollcall_kafka_lag_records{group="inbox-\#(victim)"}"#), "\(metrics)")
+            #expect(metrics.contains(#"rollcall_kafka_lag_records{group=""} 0"#))
+            let status = try #require(try await system.status("worker-0"))
+            #expect(status.kafka?.group == "inbox-\(victim)" && (status.kafka?.records ?? 0) >= 200 && (status.kafka?.joins ?? 0) >= 1)
 
             // Killed while records keep coming: its number's group waits, then its next holder resumes it.
             try Self.produce(topic, 200..<300)
