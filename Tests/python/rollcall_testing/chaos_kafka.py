@@ -71,6 +71,7 @@ class KafkaChecks:
         self.suite = suite
         self.stop = threading.Event()
         self.max_members = 0
+        self.last_members = {}  # group -> its members, at the last sample
         self.groups_seen = set()
         self.restarts = []  # wall ms of each broker restart
         self.pauses = []  # (worker name, wall ms paused, wall ms continued)
@@ -103,6 +104,7 @@ class KafkaChecks:
                 self.suite.count("kafka group samples unanswered")
                 time.sleep(0.25)
                 continue
+            self.last_members = members
             self.groups_seen.update(groups)
             self.groups_seen.update(group for group, clients in members.items() if clients)
             for group, clients in members.items():
@@ -113,15 +115,23 @@ class KafkaChecks:
             time.sleep(0.25)
 
     def intrude(self):
-        """--inject kafka-intruder: 5 s into the storm, a consumer with no lease joins the group a worker
-        claimed last and polls for 4 s; then a receipt no claim covers is written."""
+        """--inject kafka-intruder: 5 s into the storm, a consumer with no lease joins a group a worker sits
+        in (one member at the last sample; the storm's faults can leave a claimed group empty, and an
+        intruder alone in it is one member) and polls until the sampler has seen two members in a group,
+        for 12 s at most; then a receipt no claim covers is written."""
         time.sleep(5)
-        group = self.suite.psql("SELECT group_name FROM kafka_group_owners ORDER BY claimed_at DESC LIMIT 1") or "inbox-0"
+        group, deadline = None, time.monotonic() + 10
+        while group is None and time.monotonic() < deadline and not self.stop.is_set():
+            group = next((g for g, clients in sorted(self.last_members.items()) if len(clients) == 1), None)
+            time.sleep(0 if group else 0.25)
+        group = group or self.suite.psql("SELECT group_name FROM kafka_group_owners ORDER BY claimed_at DESC LIMIT 1") or "inbox-0"
         consumer = Consumer({"bootstrap.servers": self.broker.address, "group.id": group, "auto.offset.reset": "latest",
                              "enable.auto.commit": False, "session.timeout.ms": 6000, "max.poll.interval.ms": 7000, **QUIET})
         consumer.subscribe([TOPIC])
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline and self.max_members < 2 and not self.stop.is_set():
+            consumer.poll(0.2)
+        for _ in range(5):  # a second more, in the group beside its member
             consumer.poll(0.2)
         consumer.close()
         self.suite.psql(f"INSERT INTO kafka_receipts VALUES ('{group}', '{TOPIC}', 0, 999999, 'intruder', 0, 1, now())")
