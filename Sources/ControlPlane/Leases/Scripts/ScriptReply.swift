@@ -33,15 +33,10 @@ struct ScriptReply<Field: ScriptName>: Sendable {
         return position.map { fields.distance(from: fields.startIndex, to: $0) }
     }
 
-    subscript(_ field: Field) -> RedisValue? { values[Self.place(of: field)] }
+    subscript(_ field: Field) -> RedisValue? { values[field.place] }
 
     /// The fields present.
     var fields: FieldSet<Field> { present }
-
-    private static func place(of field: Field) -> Int {
-        let fields = Field.allCases
-        return fields.distance(from: fields.startIndex, to: fields.firstIndex(of: field)!)
-    }
 
     func string(_ field: Field) -> String? { self[field]?.string }
 
@@ -82,15 +77,20 @@ struct FieldSet<Field: ScriptName>: Equatable, Sendable, ExpressibleByArrayLiter
         bits |= 1 << UInt64(place)
     }
 
-    mutating func insert(_ field: Field) {
-        let fields = Field.allCases
-        insert(fields.distance(from: fields.startIndex, to: fields.firstIndex(of: field)!))
-    }
+    mutating func insert(_ field: Field) { insert(field.place) }
 
     func union(_ other: FieldSet) -> FieldSet {
         var both = self
         both.bits |= other.bits
         return both
+    }
+}
+
+extension ScriptName {
+    /// Where this field is in `allCases`: its slot in a `ScriptReply`, its bit in a `FieldSet`.
+    var place: Int {
+        let all = Self.allCases
+        return all.distance(from: all.startIndex, to: all.firstIndex(of: self)!)
     }
 }
 
