@@ -125,7 +125,7 @@ let package = Package(
         ),
 
         // Reads the servers' URLs that scripts/test exports; shared by the integration test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Partitioning"], path: "Tests/TestSupport"),
         .testTarget(name: "PartitioningTests", dependencies: ["Partitioning", "TestSupport"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport"]),
         .testTarget(name: "RollcallClientTests", dependencies: ["RollcallClient", "TestSupport"]),

@@ -8,17 +8,6 @@
 import Foundation
 import Partitioning
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let workers = arguments.first ?? 1024
 let partitions = arguments.dropFirst().first ?? 32768
@@ -27,7 +16,7 @@ let members = 0..<workers
 
 func weights(s: Double?) -> [Double] {
     guard let s else { return Array(repeating: 1, count: partitions) }
-    var generator = SplitMix64(state: 7)
+    var generator = SplitMix64(seed: 7)
     var ranks = Array(0..<partitions)
     ranks.shuffle(using: &generator)
     return ranks.map { 1 / pow(Double($0 + 1), s) }
@@ -51,7 +40,7 @@ func noise(truth: [Double], from converged: LoadRebalance, deviations: Bool) thr
 func noisyHour(truth: [Double], from start: LoadRebalance, deviations: Bool) throws -> (moved: Int, last: LoadRebalance) {
     var round = start
     var smoother = LoadSmoother(partitionCount: truth.count)
-    var generator = SplitMix64(state: 11)
+    var generator = SplitMix64(seed: 11)
     var moved = 0
     for _ in 1...360 {
         var reports: [Int: Double] = [:]

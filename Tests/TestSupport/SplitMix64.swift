@@ -1,14 +1,3 @@
-/// A seeded generator, so random inputs (memberships, jitter) in tests are reproducible.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator the tests draw reproducible memberships and jitter from lives in Partitioning
+/// (the demo's skewed inbox uses it too); every test target that imports TestSupport sees it.
+@_exported import struct Partitioning.SplitMix64
