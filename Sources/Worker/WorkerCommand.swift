@@ -61,7 +61,7 @@ extension WorkerCommand {
                 leaseDriftAllowance, "LEASE_DRIFT_ALLOWANCE", configuration.driftAllowance, in: 0...0.9)
             try database.resolve(environment, into: &configuration)
             configuration.kafka = try kafka.resolve(environment)
-            configuration.kafkaRequests = try kafka.resolveRequests(environment)
+            configuration.kafkaRequests = try kafka.resolveRequests(environment, consumer: configuration.kafka)
             configuration.http = try http.resolve(settings)
             return configuration
         }

@@ -17,13 +17,16 @@ struct KafkaOptions: ParsableArguments {
     var kafkaRequestTopic: String?
 
     /// KAFKA_REQUEST_TOPIC and KAFKA_REQUEST_INTERVAL (default 1s): the worker as a requester, its
-    /// producer on the consumer's brokers with its TLS and SASL settings. nil without KAFKA_REQUEST_TOPIC.
-    func resolveRequests(_ environment: [String: String]) throws -> KafkaRequests.Configuration? {
+    /// producer on `consumer`'s brokers (what `resolve` gave) with its TLS and SASL settings. nil without
+    /// KAFKA_REQUEST_TOPIC.
+    func resolveRequests(_ environment: [String: String], consumer: LeaseBoundConsumer.Configuration?) throws -> KafkaRequests
+        .Configuration?
+    {
         guard let topic = kafkaRequestTopic ?? environment["KAFKA_REQUEST_TOPIC"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
         guard Self.isTopicName(topic) else {
             throw ValidationError("KAFKA_REQUEST_TOPIC: \"\(topic)\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)")
         }
-        guard let consumer = try resolve(environment) else {
+        guard let consumer else {
             throw ValidationError("KAFKA_REQUEST_TOPIC needs KAFKA_BROKERS and KAFKA_TOPICS (the replies come on those topics)")
         }
         var settings = consumer.settings
