@@ -94,19 +94,25 @@ extension WorkerCommand {
         @Option(help: "Number of partitions, as the control plane's PARTITIONS (PARTITIONS, default 1024).") var partitions: Int?
         @Option(help: "Skew the items over the partitions: a Zipf exponent, 0...4 (1: the heaviest partition has twice the second's rows).")
         var skew: Double?
+        @Option(
+            help:
+                "With --skew: rank the partitions in the order this seed draws, so the same inbox comes out every time (default: a random order)."
+        )
+        var randomSeed: UInt64?
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             guard (1...1_000_000).contains(items) else { throw ValidationError("--items must be in 1...1000000") }
             if let skew, !(0...4).contains(skew) { throw ValidationError("--skew must be in 0...4") }
+            if randomSeed != nil, skew == nil { throw ValidationError("--random-seed orders a skewed inbox: give --skew too") }
             let partitionCount = try Settings(environment: environment).number(partitions, "PARTITIONS", 1024, in: 1...65536)
             var configuration = WorkerConfiguration(name: WorkerName(rawValue: "seed")!)
             try database.resolve(environment, into: &configuration)
             bootstrapLogging(level: configuration.logLevel)
             let store = WorkStore(configuration: configuration)
             try await store.migrate()
-            let inserted = try await store.seed(items: items, partitionCount: partitionCount, skew: skew)
+            let inserted = try await store.seed(items: items, partitionCount: partitionCount, skew: skew, randomSeed: randomSeed)
             await store.shutdown()
             print("inserted \(inserted) work items over \(partitionCount) partitions" + (skew.map { ", Zipf-skewed (s = \($0))" } ?? ""))
         }

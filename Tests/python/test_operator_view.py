@@ -431,6 +431,8 @@ def test_6_with_skew_the_load_per_worker_converges_and_the_page_shows_it(view):
         converged = eventually(lambda: (r := [x for x in ratios() if x[0] > 0][-1]) and r[1] <= 1.15 and r, 120,
                                "the most loaded worker comes within 1.15 x the mean")
         print(f"scripts/run --skew: max/mean {start:.2f} -> {converged[1]:.2f} (a measurement), needs {converged[2]} workers")
+        # The inbox is dealt from a fixed seed whose count layout puts the heaviest of four workers at 2.07 x the
+        # mean (WorkStoreTests' demoSeed); the order the workers join in moves the first line's figure (1.6-2.9).
         assert start > 1.3, f"the skewed inbox must unbalance the count it starts from for the step to mean anything: {seen[:3]}"
         # 6,000 rows worked about once a second over a target of 1,600 per worker: 4 workers.
         assert 3 <= converged[2] <= 5, converged

@@ -34,11 +34,19 @@ struct WorkStore: Sendable {
 
     /// Inserts `items` rows with random ids; each row's partition is Partitioning's partition of the id's
     /// lowercase text, or with `skew` (a Zipf exponent) the partition of the rank it was dealt: the
-    /// partitions are ranked in a random order and rank r gets a share of the rows proportional to
-    /// `1 / r^skew` (a skewed inbox, as one heavy tenant makes). Returns how many rows were inserted.
-    func seed(items: Int, partitionCount: Int, skew: Double? = nil) async throws -> Int {
+    /// partitions are ranked in a random order (from `randomSeed` when given, so the same inbox comes
+    /// out every time) and rank r gets a share of the rows proportional to `1 / r^skew` (a skewed inbox,
+    /// as one heavy tenant makes). Returns how many rows were inserted.
+    func seed(items: Int, partitionCount: Int, skew: Double? = nil, randomSeed: UInt64? = nil) async throws -> Int {
         let partitioner = try Partitioner(partitionCount: partitionCount)
-        let dealt = skew.map { Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: $0) }
+        let dealt = skew.map { exponent in
+            if let randomSeed {
+                var random = SplitMix64(seed: randomSeed)
+                return Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: exponent, using: &random)
+            }
+            var random = SystemRandomNumberGenerator()
+            return Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: exponent, using: &random)
+        }
         var inserted = 0
         var start = 0
         while start < items {
@@ -54,9 +62,10 @@ struct WorkStore: Sendable {
     }
 
     /// `items` partitions, rank r (from 1, in a random order of the partitions) given about
-    /// `items × r^-exponent / Σ k^-exponent` of them; every item gets one.
-    static func skewedPartitions(items: Int, partitionCount: Int, exponent: Double) -> [Int] {
-        let order = (0..<partitionCount).shuffled()
+    /// `items × r^-exponent / Σ k^-exponent` of them; every item gets one. The order is drawn from `random`.
+    static func skewedPartitions(items: Int, partitionCount: Int, exponent: Double, using random: inout some RandomNumberGenerator) -> [Int]
+    {
+        let order = (0..<partitionCount).shuffled(using: &random)
         let weights = (1...partitionCount).map { 1 / pow(Double($0), exponent) }
         let total = weights.reduce(0, +)
         var dealt: [Int] = []
