@@ -42,6 +42,19 @@ struct HTTPLimitsTests {
         }
     }
 
+    @Test("a connection asking again and again stays open past the header timeout, and is closed once it idles")
+    func busyThenIdle() async throws {
+        let harness = try harness()
+        try await harness.testLive { port in
+            // 8 requests 200 ms apart: 1.6 s on one connection against a 500 ms header timeout, whose one
+            // timer fires while requests still come and must wait on for the deadline each answer moved.
+            let (answered, closed) = try await RawHTTP.paced(
+                port: port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", count: 8, every: .milliseconds(200), timeout: .seconds(10))
+            #expect(answered == 8, "only \(answered) of 8 requests were answered")
+            #expect(closed, "the connection was still open 10 s after its last answer")
+        }
+    }
+
     @Test("HTTP/1.0 without keep-alive is closed after the answer; with keep-alive it stays open for the next request")
     func http10() async throws {
         let harness = try harness()

@@ -48,6 +48,28 @@ public enum RawHTTP {
         }
     }
 
+    /// Sends `request` `count` times on one connection, `interval` apart, each after the previous answer
+    /// came; then reads until the server closes or `timeout` passes. Returns how many were answered and
+    /// whether the server closed the connection.
+    public static func paced(
+        port: Int, _ request: String, count: Int, every interval: Duration, timeout: Duration
+    ) async throws -> (answered: Int, closed: Bool) {
+        try await onOwnThread {
+            let fd = try connected(port: port, timeout: timeout)
+            defer { close(fd) }
+            let bytes = Array(request.utf8)
+            var answered = 0
+            for _ in 0..<count {
+                guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return (answered, true) }
+                let (text, closed) = readAll(fd, untilAnswered: true)
+                if text.hasPrefix("HTTP/1.1 200") { answered += 1 }
+                if closed { return (answered, true) }
+                Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+            }
+            return (answered, readAll(fd).1)
+        }
+    }
+
     /// Opens a connection and sends nothing: it holds one of the server's connection slots until `close`.
     public static func openIdle(port: Int) throws -> Int32 { try connected(port: port, timeout: .seconds(1)) }
 
