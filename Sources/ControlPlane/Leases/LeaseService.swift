@@ -10,7 +10,7 @@ import ServerSupport
 /// against the pool's settings, the lease store call, the outcome, and the metrics. It answers domain
 /// outcomes and refuses with `LeaseRefusal` (the HTTP layer picks the status). It is the one place that
 /// records the control plane's metrics and the one caller of `LeaseStore`.
-struct LeaseService: Sendable {
+final class LeaseService: Sendable {
     let pool: PoolName
     let store: LeaseStore
     let settings: LeaseSettings
