@@ -40,11 +40,7 @@ struct WorkStore: Sendable {
     func seed(items: Int, partitionCount: Int, skew: Double? = nil, randomSeed: UInt64? = nil) async throws -> Int {
         let partitioner = try Partitioner(partitionCount: partitionCount)
         let dealt = skew.map { exponent in
-            if let randomSeed {
-                var random = SplitMix64(seed: randomSeed)
-                return Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: exponent, using: &random)
-            }
-            var random = SystemRandomNumberGenerator()
+            var random: any RandomNumberGenerator = randomSeed.map { SplitMix64(seed: $0) } ?? SystemRandomNumberGenerator()
             return Self.skewedPartitions(items: items, partitionCount: partitionCount, exponent: exponent, using: &random)
         }
         var inserted = 0
