@@ -442,10 +442,17 @@ def test_6_with_skew_the_load_per_worker_converges_and_the_page_shows_it(view):
         browser = view.browser = view.browser or Browser("operator", token, view.artifacts)
         browser.credentials = ("operator", token)
         browser.call("Page.navigate", url=f"http://127.0.0.1:{port}/_status")
-        shown = eventually(lambda: (r := json.loads(browser.evaluate(
-            "JSON.stringify([...document.querySelectorAll('#workers tbody tr[data-number] [data-ratio]')].map(e => Number(e.dataset.ratio)))")
-            or "[]")) and len(r) == 4 and r, 30, "the page shows the load of each of the 4 workers")
-        assert max(shown) <= 1.2 and abs(sum(shown) - 4) < 0.05, f"loads over the mean, as the page shows them: {shown}"
+        def page_ratios():
+            return json.loads(browser.evaluate(
+                "JSON.stringify([...document.querySelectorAll('#workers tbody tr[data-number] [data-ratio]')].map(e => Number(e.dataset.ratio)))")
+                or "[]")
+
+        shown = eventually(lambda: (r := page_ratios()) and len(r) == 4 and r, 30, "the page shows the load of each of the 4 workers")
+        assert abs(sum(shown) - 4) < 0.05, f"loads over the mean, as the page shows them, add up to the 4 workers: {shown}"
+        # Each report covers 2 s of a few heavy partitions, so one sample can sit a little over the balanced
+        # figure (1.248 once, right after the view's line showed 1.14): the page must show it balanced within 30 s.
+        shown = eventually(lambda: (r := page_ratios()) and len(r) == 4 and max(r) <= 1.2 and r, 30,
+                           f"the page shows every worker within 1.2 x the mean (it showed {shown})")
         summary = browser.evaluate("document.getElementById('summary').textContent")
         assert re.search(r"load \d+\.\d · needs \d workers", summary), summary
         print("screenshot:", browser.screenshot("status-page-skew.png"))
