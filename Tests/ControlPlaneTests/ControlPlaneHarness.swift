@@ -85,12 +85,18 @@ struct ControlPlaneHarness {
     }
 
     /// Every key of this control plane with its type and value, to show that a request changed nothing.
+    /// A hash's fields are sorted by name: Redis keeps no order, and in one fresh clone's run the layout
+    /// hash came back with the same fields and values in another order (rewritten in the background while
+    /// the request under test was refused).
     /// Call `settled()` first.
     func snapshot() async throws -> [String: RedisValue] {
         var result: [String: RedisValue] = [:]
         for key in store.keys.all {
             switch try await app.redis.command(["TYPE", key], retry: .never).string {
-            case "hash": result[key] = try await app.redis.command(["HGETALL", key], retry: .never)
+            case "hash":
+                let flat = try await app.redis.command(["HGETALL", key], retry: .never).array ?? []
+                let pairs = stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
+                result[key] = .array(pairs.sorted { ($0.0.string ?? "") < ($1.0.string ?? "") }.flatMap { [$0.0, $0.1] })
             case "zset": result[key] = try await app.redis.command(["ZRANGE", key, "0", "-1", "WITHSCORES"], retry: .never)
             case "string": result[key] = try await app.redis.command(["GET", key], retry: .never)
             default: break
