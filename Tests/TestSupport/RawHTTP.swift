@@ -27,8 +27,7 @@ public enum RawHTTP {
             defer { close(fd) }
             for byte in Array(request.utf8) {
                 guard send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) == 1 else { return ("", ContinuousClock.now - start) }
-                Thread.sleep(
-                    forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+                pause(interval)
             }
             let (text, closed) = readAll(fd)
             return (text, closed ? ContinuousClock.now - start : nil)
@@ -64,10 +63,15 @@ public enum RawHTTP {
                 let (text, closed) = readAll(fd, untilAnswered: true)
                 if text.hasPrefix("HTTP/1.1 200") { answered += 1 }
                 if closed { return (answered, true) }
-                Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+                pause(interval)
             }
             return (answered, readAll(fd).1)
         }
+    }
+
+    /// Blocks the calling thread (never one of the concurrency pool's) for `interval`.
+    private static func pause(_ interval: Duration) {
+        Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
     }
 
     /// Opens a connection and sends nothing: it holds one of the server's connection slots until `close`.
