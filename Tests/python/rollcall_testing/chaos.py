@@ -654,6 +654,8 @@ class Suite:
             kinds.update({"redis-restart": 1, "redis-wipe": 1})
         if self.kafka:
             kinds["broker-restart"] = 1
+        if self.args.kinds:
+            kinds = {kind: weight for kind, weight in kinds.items() if kind in self.args.kinds}
         return list(kinds), list(kinds.values())
 
     def schedule(self):
@@ -1230,6 +1232,8 @@ def parse(argv=None):
                         help="a primary and a streaming standby, with failovers among the faults (default), or one server")
     parser.add_argument("--inject", choices=["split-brain", "lost-commits", "kafka-intruder"],
                         help="inject a violation, to show the checks can fail")
+    parser.add_argument("--kinds", type=lambda text: text.split(","), default=None,
+                        help="only these fault kinds, comma-separated (default: every kind this Redis and PostgreSQL allow)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
     parser.add_argument("--plain", action="store_true", help="plain HTTP and no credentials (default: TLS and per-worker tokens)")
     parser.add_argument("--no-kafka", action="store_true",
