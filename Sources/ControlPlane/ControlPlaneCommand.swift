@@ -28,6 +28,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Replicas that must have each lease change before it is answered (REDIS_MIN_REPLICAS, default 0).")
     var redisMinReplicas: Int?
     @Option(help: "How long to wait for those replicas, e.g. 500ms (REDIS_REPLICATION_TIMEOUT).") var redisReplicationTimeout: String?
+    @Option(
+        help:
+            "With Sentinels: write to a primary only this long after a majority of them last named it, e.g. 500ms (REDIS_PRIMARY_LEASE); lost state is waited out this much longer."
+    )
+    var redisPrimaryLease: String?
     @Option(help: "Lease time-to-live, e.g. 10s (LEASE_TTL).") var leaseTTL: String?
     @Option(help: "Heartbeat interval told to workers, e.g. 1s (HEARTBEAT_INTERVAL).") var heartbeatInterval: String?
     @Option(help: "How long a freed number waits before reuse, e.g. 2s (NUMBER_QUARANTINE).") var numberQuarantine: String?
@@ -125,6 +130,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.redisMinReplicas = try settings.number(redisMinReplicas, "REDIS_MIN_REPLICAS", 0, in: 0...64)
         configuration.redisReplicationTimeout = try settings.duration(
             redisReplicationTimeout, "REDIS_REPLICATION_TIMEOUT", configuration.redisReplicationTimeout)
+        configuration.redisPrimaryLease = try settings.duration(redisPrimaryLease, "REDIS_PRIMARY_LEASE", configuration.redisPrimaryLease)
+        guard configuration.redisPrimaryLease >= .milliseconds(100) else {
+            throw ValidationError("REDIS_PRIMARY_LEASE must be at least 100ms (the Sentinels are asked every tenth of it)")
+        }
         configuration.authToken = try settings.secret("AUTH_TOKEN")
         configuration.access = try access(settings, sharedToken: configuration.authToken)
         configuration.lease.leaseTTL = try settings.duration(leaseTTL, "LEASE_TTL", configuration.lease.leaseTTL)

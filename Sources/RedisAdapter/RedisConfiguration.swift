@@ -25,6 +25,11 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var minReplicas = 0
     /// How long a WAIT may take; shorter than `commandTimeout`, or the connection gives up on the WAIT first.
     public var replicationTimeout: Duration = .milliseconds(500)
+    /// With Sentinels: a node is written to only while a majority of the Sentinels named it the primary
+    /// within this long (they are asked every tenth of it), so an old primary that still acknowledges
+    /// writes after a failover gets them for at most this long after a majority moved on. Lost state is
+    /// waited out this much longer than a lease (`RedisPrimaryLocator`, docs/design.md).
+    public var primaryLease: Duration = .milliseconds(500)
 
     public init(
         url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2), poolSize: Int = 4

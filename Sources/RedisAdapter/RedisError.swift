@@ -18,6 +18,9 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A script's writes reached fewer replicas than required within the WAIT timeout. They did run on
     /// the primary; the caller must not act on the answer.
     case notReplicated(acknowledged: Int, required: Int)
+    /// With Sentinels: no majority of them named this node the primary within the primary lease (a
+    /// failover under way, or too few Sentinels answering). Nothing was sent.
+    case primaryUnconfirmed(address: String, message: String)
     /// The pool was shut down.
     case poolClosed
 
@@ -32,6 +35,7 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notPrimary(let address, let message): "\(address) is not a usable primary: \(message)"
         case .notReplicated(let acknowledged, let required):
             "the change reached \(acknowledged) of the \(required) replicas required (WAIT timed out)"
+        case .primaryUnconfirmed(let address, let message): "\(address) is not confirmed as the primary: \(message)"
         case .poolClosed: "the Redis pool is shut down"
         }
     }

@@ -79,7 +79,9 @@ public final class RedisPool: Sendable {
         case .failure(let error):
             guard Self.mayRunAgain(after: error, script) else { throw error }
             let (wait, required) = (Self.waitCommand(configuration), configuration.minReplicas)
+            let locator = self.locator
             return try await pool.withConnection { connection throws(RedisError) in
+                try await locator.awaitConfirmation(of: connection)
                 let reply = try await Self.evaluate(script, tail: tail, on: connection)
                 if let wait {
                     let acknowledged = Int(try await connection.command(wait).integer ?? 0)
@@ -201,6 +203,8 @@ public final class RedisPool: Sendable {
                         while true {
                             // A connection that broke, or whose node is no longer the primary, is not used again.
                             if connection.hasFailed || !locator.isCurrent(connection) { return .connectionUnusable }
+                            // Nothing is written to a node the Sentinels may have left (a throw fails the waiting calls).
+                            try await locator.awaitConfirmation(of: connection)
                             guard let calls = waiting.take(limit: Self.batchLimit) else { return .nothingWaiting }
                             await Self.serve(calls, on: connection, wait: wait, required: required)
                             roundTrips += 1
@@ -319,14 +323,20 @@ public final class RedisPool: Sendable {
     private func perform<T: Sendable>(
         retry: RetryPolicy, _ body: (RedisConnection) async throws(RedisError) -> T
     ) async throws(RedisError) -> T {
+        let locator = self.locator
+        let confirmed = { (connection: RedisConnection) async throws(RedisError) -> T in
+            try await locator.awaitConfirmation(of: connection)
+            return try await body(connection)
+        }
         do {
-            return try await pool.withConnection(body)
+            return try await pool.withConnection(confirmed)
         } catch .connectionLost where retry == .retryOnceOnConnectionLoss {
             // The broken connection is gone from the pool; the second try gets a live one.
-            return try await pool.withConnection(body)
+            return try await pool.withConnection(confirmed)
         } catch .notPrimary {
-            // Nothing ran (READONLY, LOADING): once more on a connection to whatever the primary is now.
-            return try await pool.withConnection(body)
+            // Nothing ran (READONLY, LOADING, or the primary moved on): once more on a connection to
+            // whatever the primary is now.
+            return try await pool.withConnection(confirmed)
         }
     }
 }

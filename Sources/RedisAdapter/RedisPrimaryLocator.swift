@@ -2,17 +2,31 @@ import Synchronization
 
 /// Finds the Redis primary every new pooled connection goes to, and notices when it moves.
 ///
-/// With one address (`REDIS_URL`) that address is the primary. With Sentinels, every new connection
-/// asks them (`SENTINEL get-master-addr-by-name`, first Sentinel that answers) and then asks the node
-/// itself (`ROLE`): a node that is not a primary is refused, whatever a Sentinel said. A failover is
-/// followed three ways, whichever comes first: the old primary's connections break (it died), it answers
-/// READONLY or LOADING (it was demoted or restarted), or a Sentinel publishes `+switch-master` (it was
-/// paused, or is about to be demoted). Each moves the primary term on, and `RedisPool` drops every
-/// connection made in an older term before its next use.
+/// With one address (`REDIS_URL`) that address is the primary. With Sentinels the primary is leased:
+/// every tenth of `primaryLease` every Sentinel is asked `SENTINEL MASTER` (each on a task of its own),
+/// and the node the latest answers of a majority name is the primary, written to only until
+/// `primaryLease` after the oldest of those asks (`awaitConfirmation`, before every write). A new
+/// connection goes to that node and asks it `ROLE`: a node that is not a primary is refused, whatever
+/// the Sentinels said. A majority naming another node moves the primary term on, and `RedisPool`
+/// drops every connection made in an older term before its next use; a `+switch-master` from any
+/// Sentinel ends the current primary's confirmation at once.
+///
+/// Why a lease: a node that still answers as a primary, with a replica still attached, acknowledges
+/// writes (`WAIT`) after the Sentinels promoted another, and a control plane that has not heard of the
+/// failover writes there while another serves on the promoted node (scripts/chaos found two clients
+/// safe on one number for 118 ms: the failover's leader, which a control plane listened to, said
+/// `+switch-master` only when it ended its failover by timeout). Two majorities share a Sentinel, and
+/// a Sentinel names one node at a time, so the old primary's last write is sent less than
+/// `primaryLease` after the promoted node's first; the lost-state wait on the promoted node is that
+/// much longer (docs/design.md, "The primary is leased").
 final class RedisPrimaryLocator: Sendable {
     private struct State {
         var term = 0
         var primary: String? = nil
+        /// Until when a majority of the Sentinels confirmed `primary` (nil: not confirmed).
+        var confirmedUntil: ContinuousClock.Instant? = nil
+        /// Each Sentinel's latest answer: the node it named, and when it was asked.
+        var answers: [Int: (address: String, askedAt: ContinuousClock.Instant)] = [:]
         var stopped = false
         /// The `+switch-master` subscription's connection, closed to stop the watcher.
         var subscription: RedisConnection? = nil
@@ -21,14 +35,18 @@ final class RedisPrimaryLocator: Sendable {
     let configuration: RedisConfiguration
     private let state = Mutex(State())
     private let onChange: @Sendable (_ old: String?, _ new: String) -> Void
-    /// The task that follows `+switch-master` (with Sentinels only).
-    private let watcher = Mutex<Task<Void, Never>?>(nil)
+    /// The tasks that follow `+switch-master` and confirm the primary (with Sentinels only).
+    private let watchers = Mutex<[Task<Void, Never>]>([])
+
+    /// Whether writes wait for the Sentinels' confirmation (with Sentinels only).
+    private let leased: Bool
 
     init(configuration: RedisConfiguration, onChange: @escaping @Sendable (_ old: String?, _ new: String) -> Void) {
         self.configuration = configuration
         self.onChange = onChange
+        leased = configuration.sentinel != nil
         if configuration.sentinel != nil {
-            watcher.withLock { $0 = Task { [self] in await watch() } }
+            watchers.withLock { $0 = [Task { [self] in await watch() }, Task { [self] in await confirm() }] }
         }
     }
 
@@ -42,10 +60,21 @@ final class RedisPrimaryLocator: Sendable {
             connection.primaryTerm = note(primary: configuration.address)
             return connection
         }
-        let (host, port) = try await askSentinels(sentinel)
+        // The node a majority of the Sentinels names, waited for (the confirmation rounds run on their own).
+        let deadline = ContinuousClock.now + configuration.connectTimeout
+        var confirmed = confirmedPrimary
+        while confirmed == nil {
+            guard ContinuousClock.now < deadline, !stopped else {
+                throw .connectFailed(
+                    address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL MASTER",
+                    message: "no majority of them named one primary within \(configuration.connectTimeout)")
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+            confirmed = confirmedPrimary
+        }
+        guard let (host, port, term) = confirmed else { throw .poolClosed }
         let node = configuration.node(
             host: host, port: port, username: configuration.username, password: configuration.password, database: configuration.database)
-        let term = note(primary: node.address)
         let connection = try await RedisConnection.connect(node)
         do {
             try await connection.requirePrimary()
@@ -60,30 +89,140 @@ final class RedisPrimaryLocator: Sendable {
     /// Whether `connection` was made for the current primary.
     func isCurrent(_ connection: RedisConnection) -> Bool { state.withLock { $0.term == connection.primaryTerm } }
 
-    /// Stops the `+switch-master` watcher.
+    /// Returns once `connection`'s node is the primary a majority of the Sentinels confirmed within the
+    /// primary lease (at once without Sentinels). Throws `notPrimary` when the primary moved on (the
+    /// caller takes a new connection), `primaryUnconfirmed` when no confirmation came within the command
+    /// timeout. Called before every write, so nothing is sent to a node the Sentinels may have left.
+    func awaitConfirmation(of connection: RedisConnection) async throws(RedisError) {
+        guard leased else { return }
+        let deadline = ContinuousClock.now + configuration.commandTimeout
+        while true {
+            let now = ContinuousClock.now
+            let (current, confirmed) = state.withLock { state in
+                (state.term == connection.primaryTerm, state.confirmedUntil.map { now < $0 } ?? false)
+            }
+            guard current else { throw .notPrimary(address: connection.address, message: "the Sentinels moved the primary on") }
+            if confirmed { return }
+            guard now < deadline, !stopped else {
+                throw .primaryUnconfirmed(
+                    address: connection.address,
+                    message:
+                        "no majority of the Sentinels named it within \(configuration.primaryLease) for \(configuration.commandTimeout)")
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The primary as a majority of the Sentinels confirmed it, with its term, while the confirmation holds.
+    private var confirmedPrimary: (host: String, port: Int, term: Int)? {
+        let now = ContinuousClock.now
+        guard
+            let (address, term) = state.withLock({ state in
+                state.confirmedUntil.map { now < $0 } == true ? state.primary.map { ($0, state.term) } : nil
+            }),
+            let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...])
+        else { return nil }
+        var host = address[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        return (String(host), port, term)
+    }
+
+    /// Stops following the Sentinels (the `+switch-master` watcher and the confirmation rounds).
     func shutdown() async {
         let subscription = state.withLock { state in
             state.stopped = true
             return state.subscription
         }
         subscription?.close()
-        let task = watcher.withLock { $0 }
-        task?.cancel()
-        await task?.value
+        for task in watchers.withLock({ $0 }) {
+            task.cancel()
+            await task.value
+        }
     }
 
-    /// Records `address` as the primary; a new one moves the term on and is reported. Returns the term.
+    /// Records `address` as the primary; a new one moves the term on (unconfirmed) and is reported. With
+    /// `confirmedUntil`, a majority of the Sentinels named it: it may be written to until then. Returns
+    /// the term.
     @discardableResult
-    private func note(primary address: String) -> Int {
+    private func note(primary address: String, confirmedUntil: ContinuousClock.Instant? = nil) -> Int {
         let (term, old, changed) = state.withLock { state -> (Int, String?, Bool) in
             let old = state.primary
-            guard old != address else { return (state.term, old, false) }
-            state.primary = address
-            state.term += 1
-            return (state.term, old, true)
+            if old != address {
+                state.primary = address
+                state.term += 1
+                state.confirmedUntil = nil
+            }
+            if let confirmedUntil { state.confirmedUntil = max(state.confirmedUntil ?? confirmedUntil, confirmedUntil) }
+            return (state.term, old, old != address)
         }
         if changed { onChange(old, address) }
         return term
+    }
+
+    /// A Sentinel moved on to `address`: the current primary, if another, is written to no more until a
+    /// majority of the Sentinels names it again (its confirmation ends now), and a majority naming
+    /// `address` makes that the primary (`record`).
+    private func endConfirmation(unless address: String) {
+        state.withLock { state in
+            if state.primary != address { state.confirmedUntil = nil }
+        }
+    }
+
+    /// Asks every Sentinel `SENTINEL MASTER` every tenth of the primary lease until stopped, each on a
+    /// task of its own (a slow or dead one delays no other); see `record`.
+    private func confirm() async {
+        guard let sentinel = configuration.sentinel else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for (index, endpoint) in sentinel.sentinels.enumerated() {
+                group.addTask { await self.follow(endpoint, sentinel, index: index) }
+            }
+        }
+    }
+
+    /// One Sentinel's rounds: what it names, each answer recorded with the moment it was asked for.
+    private func follow(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration, index: Int) async {
+        let lease = configuration.primaryLease
+        var node = sentinelNode(endpoint, sentinel)
+        node.connectTimeout = lease / 2
+        node.commandTimeout = lease / 2
+        let command = ["SENTINEL", "MASTER", sentinel.masterName].map { Array($0.utf8) }
+        var connection: RedisConnection? = nil
+        defer { connection?.close() }
+        while !stopped && !Task.isCancelled {
+            let asked = ContinuousClock.now
+            do throws(RedisError) {
+                if connection == nil || connection?.hasFailed == true {
+                    connection?.close()
+                    connection = try await RedisConnection.connect(node)
+                }
+                let fields = try await connection!.command(command).array?.map { $0.string ?? "" } ?? []
+                var values: [String: String] = [:]
+                for pair in stride(from: 0, to: fields.count - 1, by: 2) { values[fields[pair]] = fields[pair + 1] }
+                if let host = values["ip"], let port = values["port"].flatMap({ Int($0) }) {
+                    record(RedisConfiguration.address(host: host, port: port), askedAt: asked, by: index, of: sentinel.sentinels.count)
+                }
+            } catch {
+                connection?.close()
+                connection = nil
+            }
+            try? await Task.sleep(until: asked + lease / 10, clock: .continuous)
+        }
+    }
+
+    /// Records that Sentinel `index` named `address` when asked at `askedAt`. When the latest answers of a
+    /// majority name it, it is the primary, confirmed until the lease after the oldest of those asks:
+    /// each of them named it at or after its ask, and none of them can have named another since
+    /// before that (a Sentinel moves on only after it answered), so no majority named another node
+    /// before then either.
+    private func record(_ address: String, askedAt: ContinuousClock.Instant, by index: Int, of count: Int) {
+        let lease = configuration.primaryLease
+        let confirmedUntil = state.withLock { state -> ContinuousClock.Instant? in
+            state.answers[index] = (address, askedAt)
+            let asks = state.answers.values.filter { $0.address == address }.map(\.askedAt).sorted(by: >)
+            let majority = count / 2 + 1
+            return asks.count >= majority ? asks[majority - 1] + lease : nil
+        }
+        if let confirmedUntil { note(primary: address, confirmedUntil: confirmedUntil) }
     }
 
     private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration
@@ -91,57 +230,10 @@ final class RedisPrimaryLocator: Sendable {
         configuration.node(host: endpoint.host, port: endpoint.port, username: nil, password: sentinel.password, database: 0)
     }
 
-    private func askSentinels(_ sentinel: RedisSentinelConfiguration) async throws(RedisError) -> (String, Int) {
-        var failures: [String] = []
-        for endpoint in sentinel.sentinels {
-            do throws(RedisError) {
-                let connection = try await RedisConnection.connect(sentinelNode(endpoint, sentinel))
-                defer { connection.close() }
-                let reply = try await connection.command(
-                    ["SENTINEL", "get-master-addr-by-name", sentinel.masterName].map { Array($0.utf8) })
-                guard let fields = reply.array, fields.count == 2, let host = fields[0].string,
-                    let port = fields[1].string.flatMap({ Int($0) })
-                else {
-                    failures.append("\(endpoint): does not know \(sentinel.masterName) (\(reply))")
-                    continue
-                }
-                let master = try await connection.command(["SENTINEL", "MASTER", sentinel.masterName].map { Array($0.utf8) })
-                if Self.failoverInProgress(master.array?.map { $0.string ?? "" } ?? []) {
-                    failures.append("\(endpoint): a failover of \(sentinel.masterName) is in progress")
-                    continue
-                }
-                return (host, port)
-            } catch {
-                failures.append("\(endpoint): \(error)")
-            }
-        }
-        throw .connectFailed(
-            address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL get-master-addr-by-name",
-            message: failures.joined(separator: "; "))
-    }
-
-    /// Whether a `SENTINEL MASTER` reply (flat field/value pairs) shows this Sentinel leading a failover.
-    ///
-    /// Its leader names the promoted replica as soon as it is promoted, while the old primary may still
-    /// have a replica attached and acknowledge writes (`WAIT`) until the leader has reconfigured it. A
-    /// store that began serving (and waiting out lost state) before then could see an acknowledged grant
-    /// of the old primary end after its wait: scripts/chaos found it. So the promoted replica is used only
-    /// once the failover is over, when no replica is left to acknowledge for the old primary; until
-    /// then the other Sentinels still name the old one, and what it acknowledges is inside the new
-    /// primary's wait.
-    static func failoverInProgress(_ fields: [String]) -> Bool {
-        var index = 0
-        while index + 1 < fields.count {
-            if fields[index] == "flags" { return fields[index + 1].split(separator: ",").contains("failover_in_progress") }
-            index += 2
-        }
-        return false
-    }
-
     private var stopped: Bool { state.withLock { $0.stopped } }
 
     /// Subscribes to `+switch-master` on one Sentinel after another until stopped; each message for our
-    /// master name moves the primary at once, before any connection to the old one has failed.
+    /// master name ends the old primary's confirmation at once, before the next round of asks.
     private func watch() async {
         guard let sentinel = configuration.sentinel else { return }
         var index = 0
@@ -166,7 +258,7 @@ final class RedisPrimaryLocator: Sendable {
                     // "<name> <old-ip> <old-port> <new-ip> <new-port>"
                     let fields = payload.split(separator: " ").map(String.init)
                     guard fields.count == 5, fields[0] == sentinel.masterName, let port = Int(fields[4]) else { continue }
-                    note(primary: RedisConfiguration.address(host: fields[3], port: port))
+                    endConfirmation(unless: RedisConfiguration.address(host: fields[3], port: port))
                 }
             } catch {
                 // That Sentinel is down or unreachable: the next one, after a short pause.

@@ -22,6 +22,8 @@ struct ConfigurationTests {
         #expect(defaults.lease.maxWorkers == 1024 && defaults.lease.partitionCount == 1024 && defaults.authToken == nil)
         #expect(defaults.poolSweepInterval == .seconds(60) && defaults.pools == .single(defaults.lease))
         #expect(try ControlPlaneCommand.parse([]).resolve(["POOL_SWEEP_INTERVAL": "5m"]).poolSweepInterval == .seconds(300))
+        #expect(try defaults.redisConfiguration().primaryLease == .milliseconds(500))
+        #expect(try ControlPlaneCommand.parse([]).resolve(["REDIS_PRIMARY_LEASE": "2s"]).redisConfiguration().primaryLease == .seconds(2))
     }
 
     @Test(
@@ -29,7 +31,7 @@ struct ConfigurationTests {
         arguments: [
             ["PORT": "http"], ["PORT": "0"], ["LEASE_TTL": "ten"], ["LEASE_TTL": "0s"], ["MAX_WORKERS": "2000"], ["PARTITIONS": "0"],
             ["EPSILON": "-1"], ["HEARTBEAT_INTERVAL": "20s"], ["CONSUMER_GROUP_PREFIX": "a b"], ["LOG_LEVEL": "loud"],
-            ["POOL_SWEEP_INTERVAL": "soon"], ["POOLS_FILE": "/nonexistent/pools.yaml"],
+            ["POOL_SWEEP_INTERVAL": "soon"], ["POOLS_FILE": "/nonexistent/pools.yaml"], ["REDIS_PRIMARY_LEASE": "20ms"],
         ])
     func refusesBadSettings(environment: [String: String]) throws {
         #expect(throws: (any Error).self) { try ControlPlaneCommand.parse([]).resolve(environment) }

@@ -237,6 +237,32 @@ struct LeaseScriptRedisTests {
         await harness.app.redis.shutdown()
     }
 
+    /// With Sentinels an old primary may take writes for up to the primary lease after the promoted one
+    /// began serving (`RedisPrimaryLocator`), so lost state is waited out that much longer.
+    @Test("a recovery margin lengthens the lost-state wait of the heartbeat and the reap by exactly the margin")
+    func recoveryMargin() async throws {
+        let margin = Duration.seconds(3)
+        let harness = try ControlPlaneHarness(.test(), settled: false)
+        let settings = harness.leases.settings
+        let quarantine = settings.numberQuarantine.wholeMilliseconds
+        let ttl = settings.leaseTTL.wholeMilliseconds
+        let reply = try await harness.store.run(
+            HeartbeatScript(name: WorkerName(rawValue: "pod-a")!, instance: "a1", held: [], settings: settings, recoveryMargin: margin))
+        guard case .recovering(let retryAfter) = reply.outcome else {
+            Issue.record("a fresh store must wait out recovery, got \(reply)")
+            return
+        }
+        #expect(
+            retryAfter <= ttl + margin.wholeMilliseconds + quarantine && retryAfter > ttl + margin.wholeMilliseconds + quarantine - 1000)
+        // The reap begins the same wait on a store that lost its state (its generation deleted here).
+        _ = try await harness.app.redis.command(["DEL", harness.store.keys[.generation], harness.store.keys[.recovery]], retry: .never)
+        let reap = try await harness.store.run(ReapScript(settings: settings, recoveryMargin: margin))
+        let until = try #require(
+            Int64(try await harness.app.redis.command(["GET", harness.store.keys[.recovery]], retry: .never).string ?? ""))
+        #expect(until - reap.nowMillis == ttl + margin.wholeMilliseconds)
+        await harness.app.redis.shutdown()
+    }
+
     @Test("the workers hash names the consumer group as ConsumerGroup does, from the prefix")
     func consumerGroupOneSource() async throws {
         var configuration = try ControlPlaneConfiguration.test()

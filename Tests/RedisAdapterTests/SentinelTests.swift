@@ -68,7 +68,9 @@ struct SentinelTests {
 
     /// The stale-primary case: a connection made before the pause still works when the old primary
     /// resumes, which answers as a primary until the Sentinels demote it; nothing may go there.
-    @Test("a primary paused past the Sentinel timeout and resumed gets no writes: +switch-master retires its connections")
+    @Test(
+        "a primary paused past the Sentinel timeout and resumed gets no writes: a majority of the Sentinels naming another retires its connections"
+    )
     func stalePrimaryGetsNothing() async throws {
         let setup = try await RedisHASetup()
         let pool = try pool(setup)
@@ -78,7 +80,7 @@ struct SentinelTests {
         let oldNode = try #require(setup.node(port: old))
         try setup.signal(node: oldNode, SIGSTOP)
         let promoted = try await setup.awaitFailover(from: old)
-        // The watcher heard +switch-master: the pool knows the new primary before any call failed.
+        // A majority of the Sentinels names the promoted node: the pool knows it before any call failed.
         try await eventually("the pool knows the promoted primary", within: .seconds(10)) { pool.primary == "127.0.0.1:\(promoted)" }
         try setup.signal(node: oldNode, SIGCONT)
         for _ in 0..<20 { _ = try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) } }
@@ -134,12 +136,100 @@ struct SentinelTests {
         await locator.shutdown()
     }
 
-    @Test("the leader of a failover is not asked for the primary: its flags say failover_in_progress")
-    func failoverFlags() {
-        #expect(RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "master,failover_in_progress", "quorum", "2"]))
-        #expect(!RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "master", "quorum", "2"]))
-        #expect(!RedisPrimaryLocator.failoverInProgress(["name", "mymaster", "flags", "s_down,o_down,master"]))
-        #expect(!RedisPrimaryLocator.failoverInProgress([]))
+    /// The case the reconfiguration rule above cannot hold: a replica the failover's leader cannot move
+    /// (here its ACL refuses REPLICAOF) stays attached to the old primary, which goes on acknowledging
+    /// writes (`WAIT` 1) while the other Sentinels already name the promoted node; a pool that heard no
+    /// `+switch-master` (its watcher listens to the leader, which says so only when its failover ends,
+    /// by timeout) wrote there for seconds. With the primary lease it stops within the lease of a
+    /// majority of the Sentinels naming the promoted node.
+    @Test(
+        "an old primary that still has a replica gets no write later than the primary lease after a majority of the Sentinels name another")
+    func oldPrimaryLeaseEnds() async throws {
+        let setup = try await RedisHASetup()
+        let old = try await setup.primaryPort()
+        let stuck = try #require(setup.nodePorts.last { $0 != old })
+        let bytes: @Sendable ([String]) -> [[UInt8]] = { words in words.map { Array($0.utf8) } }
+        let admin = try RedisConfiguration(url: "redis://127.0.0.1:\(stuck)")
+        let stuckNode = try await RedisConnection.connect(admin)
+        // Never promoted, and the leader's REPLICAOF (sent as SLAVEOF) to it fails.
+        _ = try await stuckNode.command(bytes(["CONFIG", "SET", "replica-priority", "0"]))
+        _ = try await stuckNode.command(bytes(["ACL", "SETUSER", "default", "-slaveof", "-replicaof"]))
+        stuckNode.close()
+        let pool = try pool(setup, minReplicas: 1)
+        let lease = pool.configuration.primaryLease
+        let key = "ha:\(UUID().uuidString)"
+        _ = try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) }
+        #expect(pool.primary == "127.0.0.1:\(old)")
+
+        // The failover is asked of sentinel0, the one the pool's +switch-master watcher listens to first.
+        let sentinels = try setup.sentinelPorts.map { port in try RedisConfiguration(url: "redis://127.0.0.1:\(port)") }
+        let leader = try await RedisConnection.connect(sentinels[0])
+        #expect(try await leader.command(bytes(["SENTINEL", "FAILOVER", "mymaster"])).string == "OK")
+        leader.close()
+        let start = ContinuousClock.now
+        // The pool writes every 10 ms; the test asks every Sentinel every 10 ms what it names.
+        let writes = Task {
+            var acknowledged: [ContinuousClock.Instant] = []
+            while ContinuousClock.now < start + .seconds(6) {
+                let sent = ContinuousClock.now
+                if (try? await pool.run(incr, keys: [key], arguments: [])) != nil { acknowledged.append(sent) }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return acknowledged
+        }
+        var movedOn: ContinuousClock.Instant? = nil
+        while movedOn == nil, ContinuousClock.now < start + .seconds(6) {
+            var elsewhere = 0
+            for sentinel in sentinels {
+                guard let connection = try? await RedisConnection.connect(sentinel) else { continue }
+                let fields =
+                    (try? await connection.command(bytes(["SENTINEL", "MASTER", "mymaster"])))?.array?.map { $0.string ?? "" } ?? []
+                connection.close()
+                if let index = fields.firstIndex(of: "port"), index + 1 < fields.count, fields[index + 1] != String(old) { elsewhere += 1 }
+            }
+            if elsewhere >= 2 { movedOn = ContinuousClock.now } else { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let movedOnAt = try #require(movedOn, "no majority of the Sentinels named another primary within 6 s")
+        let acknowledged = await writes.value
+        // The scenario is real: the old primary still had its replica when the majority moved on.
+        let oldConnection = try await RedisConnection.connect(try RedisConfiguration(url: "redis://127.0.0.1:\(old)"))
+        let info = try await oldConnection.command(bytes(["INFO", "replication"])).string ?? ""
+        oldConnection.close()
+        #expect(info.contains("port=\(stuck)"), "the stuck replica left the old primary: \(info)")
+        let late = acknowledged.filter { $0 > movedOnAt + lease }
+        #expect(
+            late.count == 0,
+            "\(late.count) writes sent up to \(late.last.map { $0 - movedOnAt } ?? .zero) after a majority of the Sentinels named another primary were acknowledged"
+        )
+        #expect(pool.primary != "127.0.0.1:\(old)", "the pool never moved to the promoted primary")
+        await pool.shutdown()
+    }
+
+    @Test("writes go on while a majority of the Sentinels answers, and stop (primaryUnconfirmed) when only one does")
+    func majorityOfSentinels() async throws {
+        let setup = try await RedisHASetup()
+        let pool = try pool(setup)
+        let key = "ha:\(UUID().uuidString)"
+        _ = try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) }
+        try setup.signal(sentinel: 0, SIGSTOP)
+        defer { try? setup.signal(sentinel: 0, SIGCONT) }
+        // Two of three still answer: every write goes through, well past the primary lease.
+        for _ in 0..<20 {
+            _ = try await pool.run(incr, keys: [key], arguments: [])
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try setup.signal(sentinel: 1, SIGSTOP)
+        defer { try? setup.signal(sentinel: 1, SIGCONT) }
+        try await Task.sleep(for: pool.configuration.primaryLease)
+        await #expect {
+            try await pool.run(incr, keys: [key], arguments: [])
+        } throws: { error in
+            guard case .primaryUnconfirmed = error as? RedisError else { return false }
+            return true
+        }
+        try setup.signal(sentinel: 1, SIGCONT)
+        #expect(try await untilSuccess { try await pool.run(incr, keys: [key], arguments: []) } == .integer(22))
+        await pool.shutdown()
     }
 
     @Test("with REDIS_MIN_REPLICAS 2 and one replica stopped, a script's change is not acknowledged: notReplicated")

@@ -39,6 +39,12 @@ public final class RedisHASetup: Sendable {
         if signal == SIGKILL { try? FileManager.default.removeItem(at: directory.appendingPathComponent("node\(index)/redis.pid")) }
     }
 
+    /// Sends `signal` to Sentinel `index` (SIGSTOP, SIGCONT).
+    public func signal(sentinel index: Int, _ signal: Int32) throws {
+        let pid = try Self.port(directory.appendingPathComponent("sentinel\(index)/sentinel.pid"))
+        kill(pid_t(pid), signal)
+    }
+
     /// The node whose port is `port`.
     public func node(port: Int) -> Int? { nodePorts.firstIndex(of: port) }
 

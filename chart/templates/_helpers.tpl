@@ -264,6 +264,8 @@ the issuer of the workers' service-account tokens, the rate limit, TLS. */}}
   value: {{ .Values.redis.sentinel.minReplicas | quote }}
 - name: REDIS_REPLICATION_TIMEOUT
   value: {{ .Values.redis.sentinel.replicationTimeout | quote }}
+- name: REDIS_PRIMARY_LEASE
+  value: {{ .Values.redis.sentinel.primaryLease | quote }}
 {{- end }}
 {{- end -}}
 

@@ -20,6 +20,9 @@ struct ControlPlaneConfiguration: Sendable {
     var redisMinReplicas = 0
     /// REDIS_REPLICATION_TIMEOUT: how long the WAIT for them may take.
     var redisReplicationTimeout: Duration = .milliseconds(500)
+    /// REDIS_PRIMARY_LEASE: with Sentinels, how long after a majority of them last named a primary it is
+    /// still written to; lost state is waited out this much longer than a lease.
+    var redisPrimaryLease: Duration = .milliseconds(500)
     /// Prepended to every Redis key; lets several installations (or tests) share one Redis.
     var keyPrefix = ""
     /// Credentials, roles and rate limits (AUTH_TOKEN, AUTH_TOKENS_FILE, AUTH_OIDC_*, RATE_LIMIT*).
@@ -64,6 +67,7 @@ struct ControlPlaneConfiguration: Sendable {
         }
         redis.minReplicas = redisMinReplicas
         redis.replicationTimeout = redisReplicationTimeout
+        redis.primaryLease = redisPrimaryLease
         return redis
     }
 }

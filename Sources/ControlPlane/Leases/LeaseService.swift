@@ -53,7 +53,7 @@ final class LeaseService: Sendable {
         let script = HeartbeatScript(
             name: name, instance: request.instance, sequence: request.sequence, held: request.held ?? [],
             heldEpochs: request.heldEpochs, claim: request.number.flatMap { number in request.epoch.map { (number, $0) } },
-            kind: request.kind ?? .member, settings: settings)
+            kind: request.kind ?? .member, settings: settings, recoveryMargin: store.recoveryMargin)
         let reply: HeartbeatScript.Reply
         do throws(LeaseStoreError) {
             reply = try await run(script)
@@ -100,7 +100,7 @@ final class LeaseService: Sendable {
             try await run(
                 HeartbeatScript(
                     name: name, instance: Self.shortcutInstance, held: [], kind: .numberOnly,
-                    settings: settings))
+                    settings: settings, recoveryMargin: store.recoveryMargin))
         }
         await record(reply)
         switch reply.outcome {
@@ -253,7 +253,7 @@ final class LeaseService: Sendable {
     /// The pool's reap: releases expired leases, and says when the pool next needs a look and whether
     /// its layout is current.
     func reap() async throws(LeaseStoreError) -> ReapScript.Reply {
-        let reply = try await run(ReapScript(settings: settings))
+        let reply = try await run(ReapScript(settings: settings, recoveryMargin: store.recoveryMargin))
         observe(reply.generation)
         poolMetrics.leasesExpired.increment(by: reply.expired)
         poolMetrics.liveWorkers.record(reply.live)

@@ -11,6 +11,12 @@ struct LeaseStore: Sendable {
     /// Partitions before the first layout is published.
     let partitionCount: Int
 
+    /// How much longer than a lease TTL lost state is waited out: with Sentinels, the primary lease, the
+    /// longest an old primary may still take writes after a majority of them named the promoted one.
+    var recoveryMargin: Duration {
+        redis.configuration.sentinel == nil ? .zero : redis.configuration.primaryLease
+    }
+
     /// Runs one lease script and decodes its reply; retried after a lost connection only if the script is idempotent.
     func run<Script: LeaseScript>(_ call: Script) async throws(LeaseStoreError) -> Script.Reply where Script.Key == LeaseKey {
         try await redis.run(call, keys: keys.script)

@@ -16,11 +16,14 @@ struct HeartbeatScript: LeaseScript {
     /// What the lease is for; fixed when it is made.
     var kind: LeaseKind
     var settings: LeaseSettings
+    /// How much longer than a lease TTL lost state is waited out: the store's primary lease with
+    /// Sentinels (`LeaseStore.recoveryMargin`).
+    var recoveryMargin: Duration
 
     init(
         name: WorkerName, instance: InstanceID, sequence: Int64? = nil, held: [Partition], heldEpochs: [Epoch]? = nil,
         claim: (number: WorkerNumber, epoch: Epoch)? = nil,
-        kind: LeaseKind = .member, settings: LeaseSettings
+        kind: LeaseKind = .member, settings: LeaseSettings, recoveryMargin: Duration = .zero
     ) {
         self.name = name
         self.instance = instance
@@ -30,11 +33,12 @@ struct HeartbeatScript: LeaseScript {
         self.claim = claim
         self.kind = kind
         self.settings = settings
+        self.recoveryMargin = recoveryMargin
     }
 
     /// ARGV, in this order (scripts/load-heartbeat-script blanks `sequence`, the 8th, by position).
     enum Argument: String, ScriptName {
-        case name, instance, held, leaseTTLMs, quarantineMs, maxWorkers, groupStem, sequence, claimNumber, claimEpoch, kind
+        case name, instance, held, leaseTTLMs, quarantineMs, maxWorkers, groupStem, sequence, claimNumber, claimEpoch, kind, recoveryMs
     }
 
     func argument(_ argument: Argument) -> String {
@@ -55,6 +59,7 @@ struct HeartbeatScript: LeaseScript {
         case .claimNumber: claim.map { String($0.number.rawValue) } ?? ""
         case .claimEpoch: claim.map { String($0.epoch.rawValue) } ?? ""
         case .kind: kind.rawValue
+        case .recoveryMs: String((settings.leaseTTL + recoveryMargin).wholeMilliseconds)
         }
     }
 

@@ -6,13 +6,15 @@ import RedisAdapter
 /// current. Idempotent: a second run finds nothing more to release.
 struct ReapScript: LeaseScript {
     var settings: LeaseSettings
+    /// How much longer than a lease TTL lost state is waited out (`LeaseStore.recoveryMargin`).
+    var recoveryMargin: Duration = .zero
 
-    enum Argument: String, ScriptName { case quarantineMs, leaseTTLMs, partitions }
+    enum Argument: String, ScriptName { case quarantineMs, recoveryMs, partitions }
 
     func argument(_ argument: Argument) -> String {
         switch argument {
         case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
-        case .leaseTTLMs: String(settings.leaseTTL.wholeMilliseconds)
+        case .recoveryMs: String((settings.leaseTTL + recoveryMargin).wholeMilliseconds)
         case .partitions: String(settings.partitionCount)
         }
     }

@@ -15,6 +15,8 @@
     claimNumber    the number the worker believes it holds; empty when it holds none
     claimEpoch     that lease's epoch; empty when it holds none
     kind           worker | numberOnly; fixed when the lease is made
+    recoveryMs     how long recovery waits when the store lost state: the lease TTL, plus the primary
+                   lease with Sentinels
   REPLY, field/value pairs (HeartbeatScript.Field):
     outcome        leased | conflict | exhausted | recovering | stale | kindMismatch
     expired        leases found past their expiry and released on the way
@@ -52,7 +54,7 @@ end
 table.sort(heldList)
 local ttl, quarantineMs, maxWorkers = tonumber(A.leaseTTLMs), tonumber(A.quarantineMs), tonumber(A.maxWorkers)
 local sequence, claimNumber, claimEpoch = tonumber(A.sequence), tonumber(A.claimNumber), tonumber(A.claimEpoch)
-local generation, recoveryUntil = checkStore(ttl)
+local generation, recoveryUntil = checkStore(tonumber(A.recoveryMs))
 local expired = expire(quarantineMs)
 
 local function refused(outcome, retryAfterMs)

@@ -7,7 +7,8 @@
   KEYS: every LeaseKey, as K.
   ARGV, as A (ReapScript.Argument):
     quarantineMs   how long an expired lease's number waits before it is leased again
-    leaseTTLMs     how long recovery waits when the store lost state
+    recoveryMs     how long recovery waits when the store lost state: the lease TTL, plus the primary
+                   lease with Sentinels
     partitions     the pool's partition count; 0 for a pool of numbers only
   REPLY, field/value pairs (ReapScript.Field):
     expired        the leases it released
@@ -26,7 +27,7 @@
 --- @include "includes/recovery"
 --- @include "includes/release"
 
-local generation = checkStore(tonumber(A.leaseTTLMs))
+local generation = checkStore(tonumber(A.recoveryMs))
 local expired = expire(tonumber(A.quarantineMs))
 local first = redis.call('ZRANGE', K.expiry, 0, 0, 'WITHSCORES')
 local dueMs = first[2] and tonumber(first[2]) or 0

@@ -1,13 +1,14 @@
 --[[
   Lost state, detected and waited out.
   Needs: clock, events.
-  Defines: beginRecovery(ttl), checkStore(ttl).
+  Defines: beginRecovery(waitMs), checkStore(waitMs).
 ]]
 
--- Lost state is waited out until `ttl` from now: no new number or grant is handed out before then
--- (numbers wait a quarantine longer), so nothing a worker may still believe safe goes to another.
-local function beginRecovery(ttl)
-    local untilMs = math.max(tonumber(redis.call('GET', K.recovery) or '0'), nowMs + ttl)
+-- Lost state is waited out until `waitMs` from now (a lease TTL, plus the primary lease with Sentinels):
+-- no new number or grant is handed out before then (numbers wait a quarantine longer), so nothing a
+-- worker may still believe safe goes to another.
+local function beginRecovery(waitMs)
+    local untilMs = math.max(tonumber(redis.call('GET', K.recovery) or '0'), nowMs + waitMs)
     redis.call('SET', K.recovery, string.format('%d', untilMs))
     event('kind', 'recovery', 'until', iso8601(untilMs))
     return untilMs
@@ -20,13 +21,13 @@ end
 -- found a replica restarted just before a wipe leasing numbers live workers held), so a fresh install
 -- waits one lease TTL plus the quarantine too.
 -- Returns the generation and the end of recovery (ms; in the past when none is running).
-local function checkStore(ttl)
+local function checkStore(waitMs)
     local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
     local generation = redis.call('GET', K.generation)
     if not generation or string.sub(generation, 1, #runId + 1) ~= runId .. ':' then
         generation = runId .. ':' .. string.format('%.0f', nowUs)
         redis.call('SET', K.generation, generation)
-        beginRecovery(ttl)
+        beginRecovery(waitMs)
     end
     return generation, tonumber(redis.call('GET', K.recovery) or '0')
 end
