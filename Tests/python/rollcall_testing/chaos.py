@@ -893,6 +893,34 @@ class Suite:
             return False
         return len(rows) == PARTITIONS and set(rows) <= names
 
+    def unsettled(self):
+        """What `settled` found wrong, for the report: the workers not safe (with what their status
+        says), and the partitions unclaimed or claimed by a name no live worker has."""
+        problems = []
+        for worker in self.workers:
+            if worker.get("rogue"):
+                continue
+            try:
+                status, body = http_json(worker["port"], "GET", "/v1/status", timeout=0.5)
+            except OSError as error:
+                problems.append(f"{worker['name']}: no status ({error})")
+                continue
+            if status != 200 or not body or not body.get("safe"):
+                brief = {key: body.get(key) for key in ("name", "number", "safe", "partitionCount", "grantedCount", "lastRefusal") if body and key in body}
+                problems.append(f"{worker['name']}: status {status} {brief or body}")
+        try:
+            rows = self.psql("select worker from partition_owners").split()
+            names = self.live_names()
+            strangers = {}
+            for row in rows:
+                if row not in names:
+                    strangers[row] = strangers.get(row, 0) + 1
+            if len(rows) != PARTITIONS or strangers:
+                problems.append(f"{len(rows)} of {PARTITIONS} partitions claimed; by names no live worker has: {strangers}")
+        except OSError as error:
+            problems.append(f"partition_owners unreadable ({error})")
+        return "; ".join(problems) or "settled only after the 60 s"
+
     def wait(self, condition, seconds, step=0.2):
         start = time.monotonic()
         while time.monotonic() - start < seconds:
@@ -1113,7 +1141,7 @@ class Suite:
             sim.join(timeout=5)
         settle = self.wait(self.settled, 60)
         if settle is None:
-            self.violation("not settled after the storm", "some worker not safe or some partition not claimed by a live worker")
+            self.violation("not settled after the storm", self.unsettled())
         else:
             log(f"settled {settle:.1f}s after the storm: every worker safe, every partition claimed by a live worker")
             advance = self.rows_advance()
