@@ -20,13 +20,21 @@ import Synchronization
 /// `primaryLease` after the promoted node's first; the lost-state wait on the promoted node is that
 /// much longer (docs/design.md, "The primary is leased").
 final class RedisPrimaryLocator: Sendable {
+    /// A Redis node as a Sentinel names it.
+    private struct Node: Equatable {
+        var host: String
+        var port: Int
+        /// `host:port`, for messages and `RedisPool.primary`.
+        var address: String { RedisConfiguration.address(host: host, port: port) }
+    }
+
     private struct State {
         var term = 0
-        var primary: String? = nil
+        var primary: Node? = nil
         /// Until when a majority of the Sentinels confirmed `primary` (nil: not confirmed).
         var confirmedUntil: ContinuousClock.Instant? = nil
         /// Each Sentinel's latest answer: the node it named, and when it was asked.
-        var answers: [Int: (address: String, askedAt: ContinuousClock.Instant)] = [:]
+        var answers: [Int: (node: Node, askedAt: ContinuousClock.Instant)] = [:]
         var stopped = false
         /// The `+switch-master` subscription's connection, closed to stop the watcher.
         var subscription: RedisConnection? = nil
@@ -51,30 +59,26 @@ final class RedisPrimaryLocator: Sendable {
     }
 
     /// The primary's `host:port` as last learned, nil before the first connection.
-    var primary: String? { state.withLock { $0.primary } }
+    var primary: String? { state.withLock { $0.primary?.address } }
 
     /// A new connection to the current primary, stamped with the current term.
     func connect() async throws(RedisError) -> RedisConnection {
         guard let sentinel = configuration.sentinel else {
             let connection = try await RedisConnection.connect(configuration)
-            connection.primaryTerm = note(primary: configuration.address)
+            connection.primaryTerm = note(primary: Node(host: configuration.host, port: configuration.port))
             return connection
         }
         // The node a majority of the Sentinels names, waited for (the confirmation rounds run on their own).
-        let deadline = ContinuousClock.now + configuration.connectTimeout
-        var confirmed = confirmedPrimary
-        while confirmed == nil {
-            guard ContinuousClock.now < deadline, !stopped else {
-                throw .connectFailed(
-                    address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL MASTER",
-                    message: "no majority of them named one primary within \(configuration.connectTimeout)")
-            }
-            try? await Task.sleep(for: .milliseconds(5))
-            confirmed = confirmedPrimary
+        let (primary, term) = try await poll(for: configuration.connectTimeout) { () throws(RedisError) in
+            confirmedPrimary
+        } timedOut: {
+            .connectFailed(
+                address: "Sentinels " + sentinel.sentinels.map(\.description).joined(separator: ","), call: "SENTINEL MASTER",
+                message: "no majority of them named one primary within \(configuration.connectTimeout)")
         }
-        guard let (host, port, term) = confirmed else { throw .poolClosed }
         let node = configuration.node(
-            host: host, port: port, username: configuration.username, password: configuration.password, database: configuration.database)
+            host: primary.host, port: primary.port, username: configuration.username, password: configuration.password,
+            database: configuration.database)
         let connection = try await RedisConnection.connect(node)
         do {
             try await connection.requirePrimary()
@@ -95,36 +99,40 @@ final class RedisPrimaryLocator: Sendable {
     /// timeout. Called before every write, so nothing is sent to a node the Sentinels may have left.
     func awaitConfirmation(of connection: RedisConnection) async throws(RedisError) {
         guard leased else { return }
-        let deadline = ContinuousClock.now + configuration.commandTimeout
-        while true {
+        try await poll(for: configuration.commandTimeout) { () throws(RedisError) -> Void? in
             let now = ContinuousClock.now
             let (current, confirmed) = state.withLock { state in
                 (state.term == connection.primaryTerm, state.confirmedUntil.map { now < $0 } ?? false)
             }
             guard current else { throw .notPrimary(address: connection.address, message: "the Sentinels moved the primary on") }
-            if confirmed { return }
-            guard now < deadline, !stopped else {
-                throw .primaryUnconfirmed(
-                    address: connection.address,
-                    message:
-                        "no majority of the Sentinels named it within \(configuration.primaryLease) for \(configuration.commandTimeout)")
-            }
+            return confirmed ? () : nil
+        } timedOut: {
+            .primaryUnconfirmed(
+                address: connection.address,
+                message: "no majority of the Sentinels named it within \(configuration.primaryLease) for \(configuration.commandTimeout)")
+        }
+    }
+
+    /// What `ready` returns once it returns something, asked every 5 ms for at most `limit`: past it, or
+    /// once the locator is stopped, `timedOut()` is thrown. An error `ready` throws ends the wait.
+    private func poll<T>(
+        for limit: Duration, _ ready: () throws(RedisError) -> T?, timedOut: () -> RedisError
+    ) async throws(RedisError) -> T {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let value = try ready() { return value }
+            guard ContinuousClock.now < deadline, !stopped else { throw timedOut() }
             try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
     /// The primary as a majority of the Sentinels confirmed it, with its term, while the confirmation holds.
-    private var confirmedPrimary: (host: String, port: Int, term: Int)? {
+    private var confirmedPrimary: (Node, term: Int)? {
         let now = ContinuousClock.now
-        guard
-            let (address, term) = state.withLock({ state in
-                state.confirmedUntil.map { now < $0 } == true ? state.primary.map { ($0, state.term) } : nil
-            }),
-            let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...])
-        else { return nil }
-        var host = address[..<colon]
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        return (String(host), port, term)
+        return state.withLock { state in
+            guard let primary = state.primary, let until = state.confirmedUntil, now < until else { return nil }
+            return (primary, state.term)
+        }
     }
 
     /// Stops following the Sentinels (the `+switch-master` watcher and the confirmation rounds).
@@ -140,31 +148,31 @@ final class RedisPrimaryLocator: Sendable {
         }
     }
 
-    /// Records `address` as the primary; a new one moves the term on (unconfirmed) and is reported. With
+    /// Records `node` as the primary; a new one moves the term on (unconfirmed) and is reported. With
     /// `confirmedUntil`, a majority of the Sentinels named it: it may be written to until then. Returns
     /// the term.
     @discardableResult
-    private func note(primary address: String, confirmedUntil: ContinuousClock.Instant? = nil) -> Int {
-        let (term, old, changed) = state.withLock { state -> (Int, String?, Bool) in
+    private func note(primary node: Node, confirmedUntil: ContinuousClock.Instant? = nil) -> Int {
+        let (term, old, changed) = state.withLock { state -> (Int, Node?, Bool) in
             let old = state.primary
-            if old != address {
-                state.primary = address
+            if old != node {
+                state.primary = node
                 state.term += 1
                 state.confirmedUntil = nil
             }
             if let confirmedUntil { state.confirmedUntil = max(state.confirmedUntil ?? confirmedUntil, confirmedUntil) }
-            return (state.term, old, old != address)
+            return (state.term, old, old != node)
         }
-        if changed { onChange(old, address) }
+        if changed { onChange(old?.address, node.address) }
         return term
     }
 
-    /// A Sentinel moved on to `address`: the current primary, if another, is written to no more until a
+    /// A Sentinel moved on to `node`: the current primary, if another, is written to no more until a
     /// majority of the Sentinels names it again (its confirmation ends now), and a majority naming
-    /// `address` makes that the primary (`record`).
-    private func endConfirmation(unless address: String) {
+    /// `node` makes that the primary (`record`).
+    private func endConfirmation(unless node: Node) {
         state.withLock { state in
-            if state.primary != address { state.confirmedUntil = nil }
+            if state.primary != node { state.confirmedUntil = nil }
         }
     }
 
@@ -199,7 +207,7 @@ final class RedisPrimaryLocator: Sendable {
                 var values: [String: String] = [:]
                 for pair in stride(from: 0, to: fields.count - 1, by: 2) { values[fields[pair]] = fields[pair + 1] }
                 if let host = values["ip"], let port = values["port"].flatMap({ Int($0) }) {
-                    record(RedisConfiguration.address(host: host, port: port), askedAt: asked, by: index, of: sentinel.sentinels.count)
+                    record(Node(host: host, port: port), askedAt: asked, by: index, of: sentinel.sentinels.count)
                 }
             } catch {
                 connection?.close()
@@ -209,20 +217,20 @@ final class RedisPrimaryLocator: Sendable {
         }
     }
 
-    /// Records that Sentinel `index` named `address` when asked at `askedAt`. When the latest answers of a
+    /// Records that Sentinel `index` named `node` when asked at `askedAt`. When the latest answers of a
     /// majority name it, it is the primary, confirmed until the lease after the oldest of those asks:
     /// each of them named it at or after its ask, and none of them can have named another since
     /// before that (a Sentinel moves on only after it answered), so no majority named another node
     /// before then either.
-    private func record(_ address: String, askedAt: ContinuousClock.Instant, by index: Int, of count: Int) {
+    private func record(_ node: Node, askedAt: ContinuousClock.Instant, by index: Int, of count: Int) {
         let lease = configuration.primaryLease
         let confirmedUntil = state.withLock { state -> ContinuousClock.Instant? in
-            state.answers[index] = (address, askedAt)
-            let asks = state.answers.values.filter { $0.address == address }.map(\.askedAt).sorted(by: >)
+            state.answers[index] = (node, askedAt)
+            let asks = state.answers.values.filter { $0.node == node }.map(\.askedAt).sorted(by: >)
             let majority = count / 2 + 1
             return asks.count >= majority ? asks[majority - 1] + lease : nil
         }
-        if let confirmedUntil { note(primary: address, confirmedUntil: confirmedUntil) }
+        if let confirmedUntil { note(primary: node, confirmedUntil: confirmedUntil) }
     }
 
     private func sentinelNode(_ endpoint: RedisSentinelConfiguration.Endpoint, _ sentinel: RedisSentinelConfiguration) -> RedisConfiguration
@@ -258,7 +266,7 @@ final class RedisPrimaryLocator: Sendable {
                     // "<name> <old-ip> <old-port> <new-ip> <new-port>"
                     let fields = payload.split(separator: " ").map(String.init)
                     guard fields.count == 5, fields[0] == sentinel.masterName, let port = Int(fields[4]) else { continue }
-                    endConfirmation(unless: RedisConfiguration.address(host: fields[3], port: port))
+                    endConfirmation(unless: Node(host: fields[3], port: port))
                 }
             } catch {
                 // That Sentinel is down or unreachable: the next one, after a short pause.

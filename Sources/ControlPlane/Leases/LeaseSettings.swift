@@ -29,6 +29,11 @@ struct LeaseSettings: Sendable, Hashable {
     /// `rateLimit` and `rateLimitBurst`: each caller's rate limit in this pool; nil: RATE_LIMIT's.
     var rateLimit: RateLimit?
 
+    /// How long recovery waits out a store that lost its state (the scripts' `recoveryMs`): a lease TTL,
+    /// so every lease granted before the loss has lapsed, plus `margin` (`LeaseStore.recoveryMargin`:
+    /// the primary lease with Sentinels).
+    func recoveryWait(margin: Duration) -> Duration { leaseTTL + margin }
+
     /// Whether the pool keeps its workers' load reports: for balancing by load, or for its fleet size.
     var storesLoad: Bool { balance == .load || targetLoadPerWorker != nil }
 

@@ -59,7 +59,7 @@ struct HeartbeatScript: LeaseScript {
         case .claimNumber: claim.map { String($0.number.rawValue) } ?? ""
         case .claimEpoch: claim.map { String($0.epoch.rawValue) } ?? ""
         case .kind: kind.rawValue
-        case .recoveryMs: String((settings.leaseTTL + recoveryMargin).wholeMilliseconds)
+        case .recoveryMs: String(settings.recoveryWait(margin: recoveryMargin).wholeMilliseconds)
         }
     }
 

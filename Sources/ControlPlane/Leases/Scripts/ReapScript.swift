@@ -14,7 +14,7 @@ struct ReapScript: LeaseScript {
     func argument(_ argument: Argument) -> String {
         switch argument {
         case .quarantineMs: String(settings.numberQuarantine.wholeMilliseconds)
-        case .recoveryMs: String((settings.leaseTTL + recoveryMargin).wholeMilliseconds)
+        case .recoveryMs: String(settings.recoveryWait(margin: recoveryMargin).wholeMilliseconds)
         case .partitions: String(settings.partitionCount)
         }
     }
