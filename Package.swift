@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Coordination", targets: ["Coordination"]),
         .library(name: "RollcallClient", targets: ["RollcallClient"]),
         .library(name: "RollcallKafka", targets: ["RollcallKafka"]),
+        // For the benchmarks of its codec (`@_spi(Benchmarks)`); the control plane is its user.
+        .library(name: "RedisAdapter", targets: ["RedisAdapter"]),
         .executable(name: "control-plane", targets: ["ControlPlane"]),
         .executable(name: "worker", targets: ["Worker"]),
     ],

@@ -8,6 +8,7 @@ let package = Package(
     name: "RollcallBenchmarks",
     dependencies: [
         .package(name: "Rollcall", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -16,6 +17,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Partitioning", package: "Rollcall"),
                 .product(name: "Coordination", package: "Rollcall"),
+                .product(name: "RedisAdapter", package: "Rollcall"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "RollcallBenchmarks",
