@@ -1,6 +1,7 @@
 import Coordination
 import Foundation
 import Logging
+import NIOCore
 import ServerSupport
 import Synchronization
 
@@ -81,7 +82,7 @@ final class AccessControl: Sendable {
     }
 
     /// The caller of a request that does `action` in `pool`, or the error to answer it with.
-    func admit(authorization: String?, action: Action, pool: String, peer: String?) async throws(APIError) -> Caller {
+    func admit(authorization: String?, action: Action, pool: String, peer: SocketAddress?) async throws(APIError) -> Caller {
         let caller: Caller
         do throws(AccessRefusal) {
             caller = try await authenticate(authorization)
@@ -136,12 +137,12 @@ final class AccessControl: Sendable {
         }
     }
 
-    private func limitRate(caller: Caller, action: Action, pool: String, peer: String?, limit: RateLimit) throws(APIError) {
+    private func limitRate(caller: Caller, action: Action, pool: String, peer: SocketAddress?, limit: RateLimit) throws(APIError) {
         var key = "\(pool)|\(caller.rateKey)"
         // A credential many share (AUTH_TOKEN, an admin's, none at all) counts per worker name it acts as,
         // and per peer without credentials, so one runaway holder does not throttle the rest.
         if case .actAs(_, let name) = action, caller.role != .worker { key += "|\(name)" }
-        if case .open = caller.source { key += "|\(peer ?? "")" }
+        if case .open = caller.source { key += "|\(peer?.ipAddress ?? "")" }
         let now = Date().timeIntervalSince1970
         guard let wait = buckets.withLock({ $0.take(key, limit: limit, now: now) }) else { return }
         metrics.accessRefused(status: 429, reason: "rate_limit")
@@ -164,10 +165,10 @@ final class AccessControl: Sendable {
             retryAfterMillis: Int64((wait * 1000).rounded(.up)))
     }
 
-    private func refuse(_ refusal: AccessRefusal, caller: Caller?, action: Action, pool: String, peer: String?) -> APIError {
+    private func refuse(_ refusal: AccessRefusal, caller: Caller?, action: Action, pool: String, peer: SocketAddress?) -> APIError {
         metrics.accessRefused(status: refusal.status, reason: refusal.reason)
         var metadata: Logger.Metadata = [
-            "status": "\(refusal.status)", "reason": "\(refusal.reason)", "pool": "\(pool)", "peer": "\(peer ?? "")",
+            "status": "\(refusal.status)", "reason": "\(refusal.reason)", "pool": "\(pool)", "peer": "\(peer?.ipAddress ?? "")",
             "message": "\(refusal.message)",
         ]
         if let caller { metadata["caller"] = "\(caller)" }

@@ -10,8 +10,9 @@ struct AccessMiddleware: RouterMiddleware {
     typealias Context = ControlPlaneContext
     let access: AccessControl
 
-    /// Open to anyone: probes and Prometheus (metrics carry no secret and no worker's data).
-    static var openPaths: Set<String> { ["/healthz", "/readyz", "/metrics"] }
+    /// Open to anyone: probes and Prometheus (metrics carry no secret and no worker's data). A constant,
+    /// not a set built for every request.
+    static let openPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
     /// Basic first: a browser prompts for the first scheme it supports.
     static var challenges: [String] { [#"Basic realm="rollcall", charset="UTF-8""#, #"Bearer realm="rollcall""#] }
 
@@ -21,7 +22,7 @@ struct AccessMiddleware: RouterMiddleware {
         var context = context
         context.caller = try await access.admit(
             authorization: request.headers[.authorization], action: Self.action(request, context), pool: pool,
-            peer: context.remoteAddress?.ipAddress)
+            peer: context.remoteAddress)
         return try await next(request, context)
     }
 
