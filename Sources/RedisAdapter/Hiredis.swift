@@ -1,7 +1,7 @@
 import CHiredis
 import NIOCore
 
-/// hiredis as a codec: it encodes commands (`redisFormatCommandArgv`) and parses replies (`redisReader`);
+/// hiredis as a codec: it encodes commands (`redisFormatSdsCommandArgv`) and parses replies (`redisReader`);
 /// NIO does the socket I/O (`RedisConnection`). The only code that imports `CHiredis`: every hiredis
 /// failure becomes a `RedisError` naming the call, and no pointer leaves this file.
 @_spi(Benchmarks)
